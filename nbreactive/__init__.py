@@ -1,0 +1,67 @@
+"""nbreactive: a reactive document backend for Python, stored in DuckDB.
+
+Convex's programming model — validated document tables, queries and mutations as
+transactions, actions — inside a Jupyter kernel or any Python process.
+
+Example::
+
+    import nbreactive as nr
+    from nbreactive import v
+
+    app = nr.App("blog.duckdb")
+
+    @app.mutation(args={"title": v.string()})
+    def create_post(ctx, title):
+        return ctx.db.insert("posts", {"title": title, "published": False})
+"""
+
+from __future__ import annotations
+
+from nbreactive.app import App
+from nbreactive.errors import (
+    AppError,
+    ArgumentValidationError,
+    BulkImportError,
+    DocumentNotFoundError,
+    FilterEvalError,
+    FunctionError,
+    InvalidCursorError,
+    LimitExceededError,
+    NbReactiveError,
+    QueryError,
+    ReturnsValidationError,
+    SchemaError,
+    SqlError,
+    StorageError,
+    ValidationError,
+)
+from nbreactive.functions.limits import TransactionLimits
+from nbreactive.schema import define_schema, define_table
+from nbreactive.values import UNDEFINED, Id, v
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "UNDEFINED",
+    "App",
+    "AppError",
+    "ArgumentValidationError",
+    "BulkImportError",
+    "DocumentNotFoundError",
+    "FilterEvalError",
+    "FunctionError",
+    "Id",
+    "InvalidCursorError",
+    "LimitExceededError",
+    "NbReactiveError",
+    "QueryError",
+    "ReturnsValidationError",
+    "SchemaError",
+    "SqlError",
+    "StorageError",
+    "TransactionLimits",
+    "ValidationError",
+    "define_schema",
+    "define_table",
+    "v",
+]

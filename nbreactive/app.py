@@ -1,0 +1,407 @@
+"""``nr.App``: the public entry point tying storage, schema and functions together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import hashlib
+import os
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from nbreactive.errors import (
+    ArgumentValidationError,
+    FunctionError,
+    ReturnsValidationError,
+    SchemaError,
+    ValidationError,
+)
+from nbreactive.functions.context import ActionCtx, MutationCtx, QueryCtx
+from nbreactive.functions.limits import TransactionLimits
+from nbreactive.functions.registry import RegisteredFunction, canonical_path
+from nbreactive.functions.sandbox import sandboxed
+from nbreactive.functions.transaction import Transaction
+from nbreactive.storage.database import Database
+from nbreactive.values.model import normalize_value
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from nbreactive.schema import Schema, SchemaCheckReport, SchemaDiff
+
+__all__ = ["App"]
+
+# The transaction running on this thread/context, for nested calls.
+_current_tx: contextvars.ContextVar[Transaction | None] = contextvars.ContextVar(
+    "nbreactive_tx", default=None
+)
+
+
+class App:
+    """A reactive backend: tables, functions, and (later) live queries.
+
+    Args:
+        path: a DuckDB file (created if missing) for a durable app; None for an
+            in-memory one.
+        limits: per-transaction limits (Convex's defaults when omitted).
+        redact_errors: hide the messages of unexpected errors from remote callers.
+
+    Example::
+
+        app = nr.App("blog.duckdb")
+
+        @app.mutation(args={"title": v.string()})
+        def create_post(ctx, title):
+            return ctx.db.insert("posts", {"title": title})
+
+        create_post(title="Hello")
+        app.sql("SELECT title FROM posts")
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        limits: TransactionLimits | None = None,
+        redact_errors: bool = False,
+    ) -> None:
+        if limits is not None and not isinstance(limits, TransactionLimits):
+            raise TypeError("limits= expects nr.TransactionLimits(...)")
+        self.path = None if path is None else os.fspath(path)
+        self.limits = limits or TransactionLimits()
+        self.redact_errors = redact_errors
+        self.functions: dict[str, RegisteredFunction] = {}
+        self._db = Database(self.path)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
+        self._loop_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        where = self.path or "in memory"
+        return f"<nbreactive.App {where}: {len(self.tables())} tables, {len(self.functions)} functions>"
+
+    # -- registration -------------------------------------------------------------
+
+    def _decorator(self, kind: str, internal: bool) -> Callable[..., Any]:
+        def decorate(
+            fn: Callable[..., Any] | None = None,
+            *,
+            args: Any = None,
+            returns: Any = None,
+            name: str | None = None,
+        ) -> Any:
+            def register(handler: Callable[..., Any]) -> RegisteredFunction:
+                rf = RegisteredFunction(
+                    self, kind, handler, args=args, returns=returns, name=name, internal=internal
+                )
+                self.functions[rf.path] = rf
+                return rf
+
+            return register(fn) if fn is not None else register
+
+        decorate.__name__ = ("internal_" if internal else "") + kind
+        return decorate
+
+    @property
+    def query(self) -> Callable[..., Any]:
+        """Decorator registering a public query: ``@app.query(args={...}, returns=..., name=...)``."""
+        return self._decorator("query", False)
+
+    @property
+    def mutation(self) -> Callable[..., Any]:
+        """Decorator registering a public mutation."""
+        return self._decorator("mutation", False)
+
+    @property
+    def action(self) -> Callable[..., Any]:
+        """Decorator registering a public action (``def`` or ``async def``)."""
+        return self._decorator("action", False)
+
+    @property
+    def internal_query(self) -> Callable[..., Any]:
+        """Decorator registering a query that remote clients cannot call."""
+        return self._decorator("query", True)
+
+    @property
+    def internal_mutation(self) -> Callable[..., Any]:
+        """Decorator registering a mutation that remote clients cannot call."""
+        return self._decorator("mutation", True)
+
+    @property
+    def internal_action(self) -> Callable[..., Any]:
+        """Decorator registering an action that remote clients cannot call."""
+        return self._decorator("action", True)
+
+    def resolve(self, ref: Any, kind: str | None = None) -> RegisteredFunction:
+        """The registered function for a path or function object; checks its kind."""
+        if isinstance(ref, RegisteredFunction):
+            if ref.app is not self:
+                raise FunctionError(f"{ref.path} is registered on another App")
+            fn = ref
+        elif isinstance(ref, str):
+            found = self.functions.get(canonical_path(ref))
+            if found is None:
+                known = ", ".join(sorted(self.functions)) or "(none registered)"
+                raise FunctionError(f"Could not find function {ref!r}. Registered functions: {known}")
+            fn = found
+        else:
+            raise FunctionError(f"expected a function path or a registered function, got {ref!r}")
+        if kind is not None and fn.kind != kind:
+            raise FunctionError(
+                f"{fn.path} is a {fn.kind}, not a {kind}: call it with app.run_{fn.kind}(...)"
+            )
+        return fn
+
+    # -- running ------------------------------------------------------------------
+
+    def run_query(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
+        """Run a query (path or function) with ``args``; returns its result."""
+        return self._call("query", ref, args, None)
+
+    def run_mutation(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
+        """Run a mutation as one transaction; returns after it is committed."""
+        return self._call("mutation", ref, args, None)
+
+    def run_action(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
+        """Run an action (``async def`` actions run on the app's own event loop thread)."""
+        return self._call("action", ref, args, None)
+
+    def _call(self, kind: str, ref: Any, args: Any, identity: dict[str, Any] | None) -> Any:
+        fn = self.resolve(ref, kind)
+        validated = self._validate_args(fn, args)
+        if kind == "query":
+            return self._run_query(fn, validated, identity)
+        if kind == "mutation":
+            return self._run_mutation(fn, validated, identity)
+        return self._run_action(fn, validated, identity)
+
+    def _validate_args(self, fn: RegisteredFunction, args: Any) -> dict[str, Any]:
+        if args is None:
+            args = {}
+        if not isinstance(args, dict):
+            raise ArgumentValidationError(
+                f"Invalid arguments for {fn.path}: expected a dict of arguments, got {args!r}"
+            )
+        try:
+            if fn.args_validator is None:
+                out = normalize_value(args)
+            else:
+                out = fn.args_validator.validate(args, resolve_id=self._db.table_of_id)
+        except ValidationError as e:
+            raise ArgumentValidationError(
+                f"Invalid arguments for {fn.path}: {e}", path=e.path, expected=e.expected,
+                value=e.value, detail=str(e),
+            ) from None
+        if not isinstance(out, dict):
+            raise ArgumentValidationError(f"Invalid arguments for {fn.path}: expected an object")
+        return out
+
+    def _check_returns(self, fn: RegisteredFunction, result: Any) -> Any:
+        try:
+            value = normalize_value(result)
+            if fn.returns_validator is not None:
+                value = fn.returns_validator.validate(value, resolve_id=self._db.table_of_id)
+        except ValidationError as e:
+            raise ReturnsValidationError(
+                f"{fn.path} returned an invalid value: {e}", path=e.path, expected=e.expected,
+                value=e.value, detail=str(e),
+            ) from None
+        return value
+
+    def _seed(self, fn: RegisteredFunction, now: float) -> int:
+        digest = hashlib.blake2b(f"{fn.path}|{now!r}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big")
+
+    def _run_in_tx(self, fn: RegisteredFunction, ctx: Any, args: dict[str, Any], tx: Transaction) -> Any:
+        token = _current_tx.set(tx)
+        try:
+            with sandboxed(tx.now, tx.rng.getrandbits(64)):
+                result = fn.handler(ctx, **args)
+        finally:
+            _current_tx.reset(token)
+        return self._check_returns(fn, result)
+
+    def _run_query(self, fn: RegisteredFunction, args: dict[str, Any], identity: Any) -> Any:
+        outer = _current_tx.get()
+        if outer is not None:  # a query called from inside another function: same transaction
+            return self._run_in_tx(fn, QueryCtx(outer, identity), args, outer)
+        import time
+
+        db = self._db
+        now = time.time()
+        with db.base_lock:
+            tx = Transaction(db, writable=False, limits=self.limits, now=now,
+                             rng=_rng(self._seed(fn, now)))
+            return self._run_in_tx(fn, QueryCtx(tx, identity), args, tx)
+
+    def _run_mutation(self, fn: RegisteredFunction, args: dict[str, Any], identity: Any) -> Any:
+        outer = _current_tx.get()
+        if outer is not None:
+            if not outer.writable:
+                raise FunctionError(
+                    f"{fn.path} is a mutation and cannot run inside a query: queries are read-only."
+                )
+            sp = outer.savepoint()  # a nested mutation is a sub-transaction
+            try:
+                return self._run_in_tx(fn, MutationCtx(outer, identity), args, outer)
+            except BaseException:
+                outer.rollback_to(sp)
+                raise
+        import time
+
+        db = self._db
+        with db.writer_lock:
+            now = time.time()
+            with db.base_lock:
+                tx = Transaction(db, writable=True, limits=self.limits, now=now,
+                                 rng=_rng(self._seed(fn, now)))
+                result = self._run_in_tx(fn, MutationCtx(tx, identity), args, tx)
+                assert tx.layer is not None
+                record = db.commit(tx.layer)
+        record.wait()
+        return result
+
+    def _run_action(self, fn: RegisteredFunction, args: dict[str, Any], identity: Any) -> Any:
+        if _current_tx.get() is not None:
+            raise FunctionError(
+                f"{fn.path} is an action and cannot run inside a query or mutation: actions have "
+                "side effects and are not transactional. Schedule it, or call it from an action."
+            )
+        ctx = ActionCtx(self._action_runner, identity, is_async=fn.is_async)
+        if not fn.is_async:
+            return self._check_returns(fn, fn.handler(ctx, **args))
+        coro = fn.handler(ctx, **args)
+        future = asyncio.run_coroutine_threadsafe(coro, self._action_loop())
+        return self._check_returns(fn, future.result())
+
+    def _action_runner(self, kind: str, ref: Any, args: Any, identity: Any) -> Any:
+        return self._call(kind, ref, args, identity)
+
+    def _action_loop(self) -> asyncio.AbstractEventLoop:
+        """The app's own event loop for ``async def`` actions (never the notebook's)."""
+        with self._loop_lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                ready = threading.Event()
+
+                def run() -> None:
+                    asyncio.set_event_loop(loop)
+                    ready.set()
+                    loop.run_forever()
+                    loop.close()
+
+                t = threading.Thread(target=run, name="nbreactive-actions", daemon=True)
+                t.start()
+                ready.wait(10)
+                self._loop, self._loop_thread = loop, t
+            return self._loop
+
+    # -- schema -------------------------------------------------------------------
+
+    @property
+    def schema(self) -> Schema | None:
+        """The current schema, or None (every table accepts any valid document)."""
+        return self._db.schema
+
+    def set_schema(self, schema: Schema | None, *, dry_run: bool = False) -> SchemaCheckReport:
+        """Make ``schema`` the app's schema, after checking every existing document.
+
+        Refuses with ``SchemaError`` (whose ``.report`` lists each offending
+        document and why) when existing data does not fit; nothing changes then.
+        With ``dry_run=True`` only the report is returned. Documents are stored
+        normalized for the new schema (e.g. an int in a ``v.number()`` field
+        becomes a float), and indexes are rebuilt where they changed.
+        """
+        from nbreactive.storage.schema_change import apply_schema
+
+        return apply_schema(self._db, schema, dry_run=dry_run)
+
+    def infer_schema(self) -> Schema:
+        """A schema inferred from the data now stored (print ``.to_python()`` to paste it)."""
+        from nbreactive.schema import infer_schema
+
+        with self._db.base_lock:
+            docs = {n: list(t.docs.values()) for n, t in self._db.base.tables.items() if t.docs}
+        return infer_schema(docs, resolve_id=self._db.table_of_id)
+
+    def diff_schema(self, new: Schema) -> SchemaDiff:
+        """What would change going from the current schema to ``new``."""
+        from nbreactive.schema import diff_schemas
+
+        return diff_schemas(self._db.schema, new)
+
+    # -- data ---------------------------------------------------------------------
+
+    def tables(self) -> list[str]:
+        """The names of the tables that exist (hold or held documents, or are in the schema)."""
+        names = set(self._db.base.tables)
+        if self._db.schema is not None:
+            names |= set(self._db.schema.tables)
+        return sorted(names)
+
+    def count(self, table: str) -> int:
+        """The number of documents in ``table`` (from the working set; no scan)."""
+        mt = self._db.base.tables.get(table)
+        return 0 if mt is None else len(mt.docs)
+
+    def sql(self, sql: str, params: list[Any] | tuple[Any, ...] | None = None) -> pa.Table:
+        """Run read-only SQL over committed data; returns a ``pyarrow.Table``.
+
+        Tables are ordinary DuckDB tables with native column types for scalar
+        fields (other fields are JSON). Parameters are positional ``?``.
+        Writing statements are refused with ``SqlError``.
+
+        Example::
+
+            app.sql("SELECT author, count(*) FROM posts GROUP BY author").to_pandas()
+        """
+        self._db.drain()
+        return self._db.store.sql(sql, params)
+
+    def import_documents(self, table: str, rows: Any, *, progress: bool | None = None) -> int:
+        """Insert many documents at once (list of dicts, ``pyarrow.Table`` or DataFrame).
+
+        Every row is validated first; if any is invalid, ``BulkImportError`` lists
+        the first offending rows and nothing is written. Returns the number of
+        documents inserted. Shows a progress bar for large imports.
+        """
+        from nbreactive.bulk import import_documents
+
+        return import_documents(self._db, table, rows, progress=progress)
+
+    def export_parquet(self, table: str, path: str | os.PathLike[str]) -> int:
+        """Write ``table`` to a Parquet file (native columns stay typed). Returns the row count."""
+        from nbreactive.bulk import export_parquet
+
+        return export_parquet(self._db, table, os.fspath(path))
+
+    def export_jsonl(self, table: str, path: str | os.PathLike[str], *, progress: bool | None = None) -> int:
+        """Write ``table`` as JSON Lines in Convex's JSON encoding (exact round trip)."""
+        from nbreactive.bulk import export_jsonl
+
+        return export_jsonl(self._db, table, os.fspath(path), progress=progress)
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def close(self) -> None:
+        """Flush pending writes, checkpoint and close the database. Idempotent."""
+        with self._loop_lock:
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._loop.stop)
+                if self._loop_thread is not None:
+                    self._loop_thread.join(timeout=10)
+                self._loop = None
+        self._db.close()
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _rng(seed: int) -> Any:
+    import random
+
+    return random.Random(seed)

@@ -1,0 +1,196 @@
+"""The ``ctx`` objects handed to function handlers.
+
+| ctx                                   | query  | mutation          | action |
+|---------------------------------------|--------|-------------------|--------|
+| ``ctx.db``                            | reader | reader + writer   | —      |
+| ``ctx.auth.get_user_identity()``      | ✓      | ✓                 | ✓      |
+| ``ctx.run_query/run_mutation/run_action`` | —  | —                 | ✓      |
+
+Documents handed to user code are copies: changing them never changes stored data.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from nbreactive.errors import FunctionError, ValidationError
+from nbreactive.values.model import Id, copy_document
+
+if TYPE_CHECKING:
+    from nbreactive.functions.transaction import Transaction
+    from nbreactive.query.query import Query
+
+__all__ = ["ActionCtx", "Auth", "DatabaseReader", "DatabaseWriter", "MutationCtx", "QueryCtx"]
+
+Doc = dict[str, Any]
+
+
+class Auth:
+    """``ctx.auth``: the identity of the caller (None when unauthenticated)."""
+
+    def __init__(self, identity: dict[str, Any] | None) -> None:
+        self._identity = identity
+
+    def get_user_identity(self) -> dict[str, Any] | None:
+        """The caller's identity (``tokenIdentifier``, ``subject``, ``issuer``, claims) or None."""
+        return None if self._identity is None else dict(self._identity)
+
+
+def _split(op: str, a: Any, b: Any, c: Any = None, *, has_payload: bool) -> tuple[str | None, Any, Any]:
+    """Accept both ``op(id, ...)`` and Convex's newer ``op(table, id, ...)`` forms."""
+    if has_payload:
+        if c is None:
+            return None, a, b
+        return a, b, c
+    if b is None:
+        return None, a, None
+    return a, b, None
+
+
+class DatabaseReader:
+    """``ctx.db`` in a query: ``get``, ``query``, ``normalize_id``."""
+
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def get(self, table_or_id: Any, doc_id: Any = None) -> Doc | None:
+        """The document with this id, or None. ``get(id)`` or ``get(table, id)``.
+
+        Cost: a dict lookup (the working set), no DuckDB statement. Raises
+        ValidationError when the argument is not an id (of ``table``).
+        """
+        table, i, _ = _split("get", table_or_id, doc_id, has_payload=False)
+        doc = self._tx.get(i, table)
+        return None if doc is None else copy_document(doc)
+
+    def query(self, table: str) -> Query:
+        """Start a query over ``table`` (in ``_creationTime`` order unless an index is chosen)."""
+        from nbreactive.query.query import Query
+
+        if not isinstance(table, str) or not table:
+            raise ValidationError(f"ctx.db.query expects a table name, got {table!r}")
+        return Query(self._tx, table)
+
+    def normalize_id(self, table: str, id_string: Any) -> Id | None:
+        """``id_string`` as an Id of ``table``, or None if it is not one."""
+        if not isinstance(id_string, str):
+            return None
+        actual = id_string.table if isinstance(id_string, Id) else self._tx.db.table_of_id(id_string)
+        return Id(str(id_string), table) if actual == table else None
+
+
+class DatabaseWriter(DatabaseReader):
+    """``ctx.db`` in a mutation: the reader plus ``insert``, ``patch``, ``replace``, ``delete``.
+
+    Reads see the mutation's own earlier writes. Nothing is visible to anyone
+    else until the mutation returns and commits; if it raises, nothing happens.
+    """
+
+    __slots__ = ()
+
+    def insert(self, table: str, document: Doc) -> Id:
+        """Insert ``document`` into ``table`` (validated against the schema); return its id."""
+        return self._tx.insert(table, document)
+
+    def patch(self, table_or_id: Any, doc_id: Any, fields: Any = None) -> None:
+        """Shallow-merge ``fields`` into a document; ``nr.UNDEFINED`` removes a field.
+
+        ``patch(id, fields)`` or ``patch(table, id, fields)``.
+        """
+        table, i, payload = _split("patch", table_or_id, doc_id, fields, has_payload=True)
+        self._tx.patch(i, payload, table)
+
+    def replace(self, table_or_id: Any, doc_id: Any, document: Any = None) -> None:
+        """Replace a document's user fields (system fields are kept)."""
+        table, i, payload = _split("replace", table_or_id, doc_id, document, has_payload=True)
+        self._tx.replace(i, payload, table)
+
+    def delete(self, table_or_id: Any, doc_id: Any = None) -> None:
+        """Delete a document. ``delete(id)`` or ``delete(table, id)``."""
+        table, i, _ = _split("delete", table_or_id, doc_id, has_payload=False)
+        self._tx.delete(i, table)
+
+
+class _TxCtx:
+    def __init__(self, tx: Transaction, identity: dict[str, Any] | None) -> None:
+        self._tx = tx
+        self.auth = Auth(identity)
+
+    @property
+    def now(self) -> datetime.datetime:
+        """The transaction's frozen start time, as an aware UTC datetime."""
+        return datetime.datetime.fromtimestamp(self._tx.now, tz=datetime.timezone.utc)
+
+    @property
+    def random(self) -> Any:
+        """The transaction's seeded ``random.Random``."""
+        return self._tx.rng
+
+
+class QueryCtx(_TxCtx):
+    """The ``ctx`` of a query: ``ctx.db`` (read-only), ``ctx.auth``."""
+
+    def __init__(self, tx: Transaction, identity: dict[str, Any] | None = None) -> None:
+        super().__init__(tx, identity)
+        self.db = DatabaseReader(tx)
+
+
+class MutationCtx(_TxCtx):
+    """The ``ctx`` of a mutation: ``ctx.db`` (read + write), ``ctx.auth``."""
+
+    def __init__(self, tx: Transaction, identity: dict[str, Any] | None = None) -> None:
+        super().__init__(tx, identity)
+        self.db = DatabaseWriter(tx)
+
+
+class ActionCtx:
+    """The ``ctx`` of an action: ``run_query``, ``run_mutation``, ``run_action``, ``auth``.
+
+    Each ``run_*`` call is its own transaction, so two ``run_query`` calls may
+    see different snapshots. Actions have no ``ctx.db``. In an ``async def``
+    action the ``run_*`` methods are awaitable.
+    """
+
+    def __init__(
+        self,
+        runner: Callable[[str, Any, Any, dict[str, Any] | None], Any],
+        identity: dict[str, Any] | None,
+        *,
+        is_async: bool,
+    ) -> None:
+        self._runner = runner
+        self._identity = identity
+        self.auth = Auth(identity)
+        self._is_async = is_async
+
+    def _call(self, kind: str, ref: Any, args: Any) -> Any:
+        if self._is_async:
+            import asyncio
+
+            return asyncio.get_running_loop().run_in_executor(
+                None, self._runner, kind, ref, args, self._identity
+            )
+        return self._runner(kind, ref, args, self._identity)
+
+    def run_query(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
+        """Run a query (public or internal) in its own transaction."""
+        return self._call("query", ref, args)
+
+    def run_mutation(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
+        """Run a mutation (public or internal) in its own transaction."""
+        return self._call("mutation", ref, args)
+
+    def run_action(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
+        """Run another action."""
+        return self._call("action", ref, args)
+
+    @property
+    def db(self) -> Any:
+        raise FunctionError(
+            "Actions have no ctx.db: they are not transactions. Read with "
+            "ctx.run_query(...) and write with ctx.run_mutation(...)."
+        )

@@ -1,0 +1,287 @@
+"""One transaction: reads through the layered view, writes into its own layer.
+
+A query transaction reads the published base. A mutation transaction reads
+``[its layer, pending batches..., base]`` and writes into its layer; the layer is
+committed as a whole when the handler returns, or dropped when it raises, so a
+failed mutation leaves no trace anywhere.
+
+The transaction implements the query layer's ``Reader`` protocol, counts what it
+reads and writes against its limits, and records its read set (index intervals
+and point reads) for reactivity.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from nbreactive.errors import DocumentNotFoundError, FunctionError, SchemaError, ValidationError
+from nbreactive.functions.limits import TransactionLimits
+from nbreactive.storage.ids import new_id
+from nbreactive.storage.layers import LayeredView, WriteLayer
+from nbreactive.values.keys import encode_key
+from nbreactive.values.model import (
+    UNDEFINED,
+    Id,
+    check_document_size,
+    check_identifier,
+    document_size,
+    normalize_value,
+)
+
+if TYPE_CHECKING:
+    from nbreactive.storage.database import Database
+    from nbreactive.values.validators import Validator
+
+__all__ = ["Transaction"]
+
+Doc = dict[str, Any]
+_SYSTEM_FIELDS = ("_id", "_creationTime")
+
+
+class Transaction:
+    """A query or mutation transaction (see the module docstring)."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        writable: bool,
+        limits: TransactionLimits,
+        now: float,
+        rng: random.Random,
+    ) -> None:
+        self.db = db
+        self.writable = writable
+        self.limits = limits
+        self.rng = rng
+        self.now = now
+        self.layer: WriteLayer | None = WriteLayer() if writable else None
+        layers = [self.layer, *db.view_layers()] if self.layer is not None else []
+        self.view = LayeredView(db.base, layers)
+        self.scanned = 0
+        self.bytes_read = 0
+        self.ranges_read = 0
+        self.written = 0
+        self.bytes_written = 0
+        self.read_set: list[tuple[str, str, bytes, bytes]] = []
+        self._creation_time = max(now * 1000.0, db.last_creation_time)
+
+    # -- Reader protocol (used by nbreactive.query) ------------------------------
+
+    def index_fields(self, table: str, index: str) -> tuple[str, ...]:
+        return self.db.index_key_fields(table, index)
+
+    def field_validator(self, table: str, path: str) -> Validator | None:
+        schema = self.db.schema
+        tdef = schema.tables.get(table) if schema is not None else None
+        return None if tdef is None else tdef.field_validator(path)
+
+    def scan(self, table: str, index: str, lo: bytes, hi: bytes, desc: bool) -> Iterator[tuple[bytes, Doc]]:
+        self._count_range()
+        idx = self.db.index(table, index)
+        limits = self.limits
+        for key, doc in self.view.scan(table, idx, lo, hi, desc):
+            self.scanned += 1
+            if self.scanned > limits.documents_scanned:
+                raise limits.too_many_scanned()
+            self._count_bytes(table, doc)
+            yield key, doc
+
+    def record_read(self, table: str, index: str, lo: bytes, hi: bytes) -> None:
+        self.read_set.append((table, index, lo, hi))
+
+    def _count_range(self) -> None:
+        self.ranges_read += 1
+        if self.ranges_read > self.limits.index_ranges_read:
+            raise self.limits.too_many_ranges()
+
+    def _count_bytes(self, table: str, doc: Doc) -> None:
+        mt = self.db.base.tables.get(table)
+        size = None
+        if mt is not None and mt.docs.get(doc["_id"]) is doc:
+            size = mt.sizes.get(doc["_id"])
+            if size is None:
+                size = mt.sizes[doc["_id"]] = document_size(doc)
+        if size is None:
+            size = document_size(doc)
+        self.bytes_read += size
+        if self.bytes_read > self.limits.bytes_read:
+            raise self.limits.too_many_bytes_read()
+
+    # -- point reads -------------------------------------------------------------
+
+    def resolve(self, doc_id: Any, table: str | None, op: str) -> tuple[str, str]:
+        """(table, id) of ``doc_id``, checking it is an id (of ``table`` if given)."""
+        if not isinstance(doc_id, str):
+            raise ValidationError(
+                f"Invalid argument `id` for `db.{op}`: expected a document id (a string), "
+                f"got {doc_id!r}"
+            )
+        actual = doc_id.table if isinstance(doc_id, Id) else self.db.table_of_id(doc_id)
+        if actual is None:
+            raise ValidationError(
+                f"Invalid argument `id` for `db.{op}`: {doc_id!r} is not a document id of this "
+                "app. Ids come from ctx.db.insert or a document's _id field; use "
+                "ctx.db.normalize_id(table, s) to check a string."
+            )
+        if table is not None and actual != table:
+            raise ValidationError(
+                f"Invalid argument `id` for `db.{op}`: {doc_id!r} is an id of table "
+                f"{actual!r}, not of table {table!r}"
+            )
+        return actual, str(doc_id)
+
+    def get(self, doc_id: Any, table: str | None = None) -> Doc | None:
+        t, i = self.resolve(doc_id, table, "get")
+        self._count_range()
+        self.record_read(t, "by_id", encode_key((i,)), encode_key((i,)) + b"\x00")
+        doc = self.view.get(t, i)
+        if doc is not None:
+            self.scanned += 1
+            if self.scanned > self.limits.documents_scanned:
+                raise self.limits.too_many_scanned()
+            self._count_bytes(t, doc)
+        return doc
+
+    # -- writes --------------------------------------------------------------------
+
+    def _require_writable(self, op: str) -> WriteLayer:
+        if self.layer is None:
+            raise FunctionError(
+                f"ctx.db.{op} is not available in a query: queries are read-only. "
+                "Write from a mutation (@app.mutation)."
+            )
+        return self.layer
+
+    def _validate(self, table: str, fields: Doc) -> Doc:
+        schema = self.db.schema
+        tdef = schema.tables.get(table) if schema is not None else None
+        if tdef is not None:
+            return tdef.validate_document(fields, resolve_id=self.db.table_of_id)
+        if schema is not None and not schema.allows_table(table):
+            raise SchemaError(
+                f'Table "{table}" is not in the schema. Add it to the schema with '
+                f"nr.define_table(...) and app.set_schema(...), or use one of: "
+                f"{', '.join(sorted(schema.tables)) or '(no tables)'}"
+            )
+        for k in fields:
+            if k in _SYSTEM_FIELDS:
+                raise ValidationError(
+                    f'Field "{k}" is set by the system and cannot be written; remove it from the document.',
+                    path=f".{k}",
+                )
+        return normalize_value(fields, top_level_fields=True)
+
+    def _count_write(self, doc: Doc | None) -> None:
+        self.written += 1
+        if self.written > self.limits.documents_written:
+            raise self.limits.too_many_writes()
+        if doc is not None:
+            self.bytes_written += document_size(doc)
+            if self.bytes_written > self.limits.bytes_written:
+                raise self.limits.too_many_bytes_written()
+
+    def insert(self, table: str, fields: Doc) -> Id:
+        layer = self._require_writable("insert")
+        if not isinstance(table, str):
+            raise ValidationError(f"ctx.db.insert expects a table name first, got {table!r}")
+        if table.startswith("_"):
+            raise ValidationError(
+                f'Cannot insert into system table "{table}": system tables are written by nbreactive.'
+            )
+        check_identifier("table", table)
+        if not isinstance(fields, dict):
+            raise ValidationError(
+                f"ctx.db.insert({table!r}, doc) expects a dict, got {type(fields).__name__}"
+            )
+        body = self._validate(table, fields)
+        mt = self.db.ensure_table(table)
+        ct = self._creation_time
+        self._creation_time = math.nextafter(ct, math.inf)
+        doc_id = Id(new_id(mt.number, self.rng, self.now), table)
+        doc = {"_id": doc_id, "_creationTime": ct, **body}
+        check_document_size(doc)
+        self._count_write(doc)
+        layer.put(table, doc_id, None, doc)
+        return doc_id
+
+    def _existing(self, doc_id: Any, table: str | None, op: str) -> tuple[str, str, Doc]:
+        t, i = self.resolve(doc_id, table, op)
+        old = self.view.get(t, i)
+        if old is None:
+            raise DocumentNotFoundError(
+                f"Cannot {op} document {i!r} of table {t!r}: it does not exist "
+                "(it was never inserted, or was deleted)."
+            )
+        return t, i, old
+
+    def patch(self, doc_id: Any, fields: Doc, table: str | None = None) -> None:
+        layer = self._require_writable("patch")
+        if not isinstance(fields, dict):
+            raise ValidationError(f"ctx.db.patch(id, fields) expects a dict, got {type(fields).__name__}")
+        t, i, old = self._existing(doc_id, table, "patch")
+        merged = {k: v for k, v in old.items() if k not in _SYSTEM_FIELDS}
+        for k, val in fields.items():
+            if k in _SYSTEM_FIELDS:
+                if val is UNDEFINED or val != old[k]:
+                    raise ValidationError(
+                        f'Cannot patch system field "{k}": it is set by the system.', path=f".{k}"
+                    )
+                continue
+            if val is UNDEFINED:
+                merged.pop(k, None)
+            else:
+                merged[k] = val
+        self._write(layer, t, i, old, merged)
+
+    def replace(self, doc_id: Any, fields: Doc, table: str | None = None) -> None:
+        layer = self._require_writable("replace")
+        if not isinstance(fields, dict):
+            raise ValidationError(f"ctx.db.replace(id, doc) expects a dict, got {type(fields).__name__}")
+        t, i, old = self._existing(doc_id, table, "replace")
+        body = {}
+        for k, val in fields.items():
+            if k in _SYSTEM_FIELDS:
+                if val != old[k]:
+                    raise ValidationError(
+                        f'Cannot replace system field "{k}": it is set by the system.', path=f".{k}"
+                    )
+                continue
+            body[k] = val
+        self._write(layer, t, i, old, body)
+
+    def _write(self, layer: WriteLayer, table: str, doc_id: str, old: Doc, body: Doc) -> None:
+        valid = self._validate(table, body)
+        doc = {"_id": old["_id"], "_creationTime": old["_creationTime"], **valid}
+        check_document_size(doc)
+        self._count_write(doc)
+        layer.put(table, doc_id, old, doc)
+
+    def delete(self, doc_id: Any, table: str | None = None) -> None:
+        layer = self._require_writable("delete")
+        t, i, old = self._existing(doc_id, table, "delete")
+        self._count_write(None)
+        layer.put(t, i, old, None)
+
+    # -- sub-transactions ------------------------------------------------------------
+
+    def savepoint(self) -> tuple[Any, ...]:
+        """State to roll back to if a nested mutation call fails."""
+        layer = self.layer
+        if layer is None:
+            return ()
+        return (dict(layer.docs), dict(layer.old), self.written, self.bytes_written, self._creation_time)
+
+    def rollback_to(self, sp: tuple[Any, ...]) -> None:
+        layer = self.layer
+        if layer is None or not sp:
+            return
+        docs, old, self.written, self.bytes_written, self._creation_time = sp
+        layer.docs.clear()
+        layer.docs.update(docs)
+        layer.old.clear()
+        layer.old.update(old)
+        layer._sorted.clear()

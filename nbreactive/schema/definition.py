@@ -1,0 +1,1005 @@
+"""Schema definitions: ``define_schema``, ``define_table`` and the index builders.
+
+A schema maps table names to ``TableDefinition`` objects. A table definition holds the
+validator of its documents' user fields and its indexes::
+
+    schema = define_schema({
+        "users": define_table({"name": v.string(), "email": v.string()})
+        .index("by_email", ["email"]),
+        "posts": define_table({"title": v.string(), "authorId": v.id("users")})
+        .index("by_author", ["authorId"])
+        .search_index("search_title", search_field="title", filter_fields=["authorId"]),
+    })
+
+Everything is checked eagerly against Convex's rules (reference §1.2, §2.1, §3), so a
+bad definition fails at the line that wrote it, with a ``SchemaError`` saying what to
+change. The builder methods mutate the table definition and return it, like Convex's
+``defineTable(...).index(...)``; ``define_schema`` takes a named copy of each table and
+freezes it, so a ``Schema`` never changes after it was built (storage persists it).
+
+Index keys: every user index is keyed by ``(*fields, "_creationTime", "_id")``;
+``by_creation_time`` by ``("_creationTime", "_id")``; ``by_id`` by ``("_id",)``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nbreactive.errors import QueryError, SchemaError, ValidationError
+from nbreactive.values.model import (
+    MAX_IDENTIFIER_LEN,
+    SYSTEM_FIELDS,
+    _nested_key_problem,
+    check_identifier,
+    normalize_value,
+    short_repr,
+    type_name,
+)
+from nbreactive.values.validators import ResolveId, Validator, v
+
+if TYPE_CHECKING:
+    from nbreactive.schema.diff import SchemaDiff
+
+__all__ = [
+    "BY_CREATION_TIME",
+    "BY_ID",
+    "MAX_FILTER_FIELDS",
+    "MAX_INDEXES_PER_TABLE",
+    "MAX_INDEX_FIELDS",
+    "MAX_SEARCH_INDEXES",
+    "MAX_TABLES",
+    "MAX_VECTOR_DIMENSIONS",
+    "MAX_VECTOR_INDEXES",
+    "MIN_VECTOR_DIMENSIONS",
+    "IndexDefinition",
+    "Schema",
+    "SearchIndexDefinition",
+    "TableDefinition",
+    "VectorIndexDefinition",
+    "define_schema",
+    "define_table",
+]
+
+#: The implicit index on ``_id`` (used by ``db.get``).
+BY_ID = "by_id"
+#: The implicit index on ``_creationTime`` (used when a query names no index).
+BY_CREATION_TIME = "by_creation_time"
+_RESERVED_INDEX_NAMES = (BY_ID, BY_CREATION_TIME)
+
+#: Indexes per table, counting search and vector indexes (not the two implicit ones).
+MAX_INDEXES_PER_TABLE = 32
+#: Fields per index, counting the implicit ``_creationTime``: so 15 user fields.
+MAX_INDEX_FIELDS = 16
+#: Search indexes per table.
+MAX_SEARCH_INDEXES = 4
+#: Vector indexes per table.
+MAX_VECTOR_INDEXES = 4
+#: Filter fields per search or vector index.
+MAX_FILTER_FIELDS = 16
+#: Smallest and largest vector dimensions.
+MIN_VECTOR_DIMENSIONS = 2
+MAX_VECTOR_DIMENSIONS = 4096
+#: Tables per schema.
+MAX_TABLES = 10_000
+
+# Top-level user field names: the documented (stricter) rule, reference §1.2.
+_TOP_FIELD_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+# ---------------------------------------------------------------------------
+# index definitions (immutable values)
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndexDefinition:
+    """A database index: ``name`` and its user ``fields`` (dotted paths, in order).
+
+    The key of a document in the index is ``(*fields, _creationTime, _id)``; see
+    ``TableDefinition.index_fields``.
+    """
+
+    name: str
+    fields: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """Convex's JSON: ``{"indexDescriptor": name, "fields": [...]}``."""
+        return {"indexDescriptor": self.name, "fields": list(self.fields)}
+
+    def to_python(self) -> str:
+        """The builder call that defines this index, e.g. ``.index("by_x", ["x"])``."""
+        return f".index({_code(self.name)}, {_code(list(self.fields))})"
+
+
+@dataclass(frozen=True)
+class SearchIndexDefinition:
+    """A full-text search index over one string field, with equality filter fields."""
+
+    name: str
+    search_field: str
+    filter_fields: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Convex's JSON: ``{"indexDescriptor", "searchField", "filterFields"}``."""
+        return {
+            "indexDescriptor": self.name,
+            "searchField": self.search_field,
+            "filterFields": list(self.filter_fields),
+        }
+
+    def to_python(self) -> str:
+        """The builder call that defines this index."""
+        extra = f", filter_fields={_code(list(self.filter_fields))}" if self.filter_fields else ""
+        return f".search_index({_code(self.name)}, search_field={_code(self.search_field)}{extra})"
+
+
+@dataclass(frozen=True)
+class VectorIndexDefinition:
+    """A vector index over an array-of-float64 field of ``dimensions`` elements."""
+
+    name: str
+    vector_field: str
+    dimensions: int
+    filter_fields: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Convex's JSON: ``{"indexDescriptor", "vectorField", "dimensions", "filterFields"}``."""
+        return {
+            "indexDescriptor": self.name,
+            "vectorField": self.vector_field,
+            "dimensions": self.dimensions,
+            "filterFields": list(self.filter_fields),
+        }
+
+    def to_python(self) -> str:
+        """The builder call that defines this index."""
+        extra = f", filter_fields={_code(list(self.filter_fields))}" if self.filter_fields else ""
+        return (
+            f".vector_index({_code(self.name)}, vector_field={_code(self.vector_field)}, "
+            f"dimensions={self.dimensions}{extra})"
+        )
+
+
+def _code(x: Any) -> str:
+    """A str or list of str as Python code (JSON string syntax is valid Python)."""
+    return json.dumps(x, ensure_ascii=False)
+
+
+# ---------------------------------------------------------------------------
+# field path checks
+# ---------------------------------------------------------------------------
+
+
+def _top_field_problem(name: Any) -> str | None:
+    """Why ``name`` cannot be a user field at the top level of a document, or None."""
+    if not isinstance(name, str):
+        return f"field names must be strings, got {short_repr(name)} ({type_name(name)})"
+    if name in SYSTEM_FIELDS:
+        return f"{name!r} is a system field, added to every document automatically; remove it"
+    if name.startswith("_"):
+        return f"{name!r} starts with '_', which is reserved for system fields; rename it"
+    if not name:
+        return "field names must not be empty"
+    if len(name) > MAX_IDENTIFIER_LEN:
+        return (
+            f"{name[:20]!r}... is {len(name)} characters long, more than the "
+            f"{MAX_IDENTIFIER_LEN} allowed for top-level fields"
+        )
+    if not _TOP_FIELD_RE.fullmatch(name):
+        return (
+            f"{name!r} is not a valid top-level field name: start with a letter and use "
+            "only ASCII letters, digits and '_'"
+        )
+    return None
+
+
+def _check_field_path(where: str, path: Any) -> str:
+    """Check a dotted field path used in an index definition and return it."""
+    if not isinstance(path, str):
+        raise SchemaError(
+            f"{where}: field paths must be strings, got {short_repr(path)} ({type_name(path)})"
+        )
+    if path == "_creationTime":
+        raise SchemaError(
+            f'{where}: "_creationTime" cannot be an index field: every index already ends '
+            'with _creationTime (then _id); remove it'
+        )
+    if path == "_id":
+        raise SchemaError(
+            f'{where}: "_id" cannot be an index field: every index already ends with '
+            "_creationTime, then _id; use the built-in by_id index to look up by id"
+        )
+    head, *rest = path.split(".")
+    problem = _top_field_problem(head)
+    if problem is not None:
+        raise SchemaError(f"{where}: invalid field path {path!r}: {problem}")
+    for part in rest:
+        problem = _nested_key_problem(part)
+        if problem is not None:
+            raise SchemaError(f"{where}: invalid field path {path!r}: {problem}")
+    return path
+
+
+def _check_field_list(where: str, fields: Any, *, max_fields: int, what: str) -> tuple[str, ...]:
+    """Check a list of field paths: a list (not a bare string), no duplicates."""
+    if isinstance(fields, str):
+        raise SchemaError(
+            f"{where}: {what} must be a list of field paths, e.g. [{fields!r}], "
+            "not a single string"
+        )
+    if not isinstance(fields, Iterable) or isinstance(fields, Mapping):
+        raise SchemaError(
+            f"{where}: {what} must be a list of field paths, got {short_repr(fields)}"
+        )
+    out = tuple(_check_field_path(where, f) for f in fields)
+    if len(out) > max_fields:
+        # Convex counts the implicit _creationTime against the 16 fields of an index.
+        note = " (16 counting the implicit _creationTime)" if what == "index fields" else ""
+        raise SchemaError(f"{where}: {len(out)} {what}, more than the {max_fields} allowed{note}")
+    seen: set[str] = set()
+    for f in out:
+        if f in seen:
+            raise SchemaError(f"{where}: field {f!r} is listed twice in {what}")
+        seen.add(f)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# validator helpers
+# ---------------------------------------------------------------------------
+
+
+def _unwrap_optional(validator: Validator) -> Validator:
+    return validator.inner if validator.kind == "optional" else validator  # type: ignore[attr-defined]
+
+
+def _child_validator(validator: Validator, key: str) -> Validator | None:
+    """The validator of ``value[key]`` for values accepted by ``validator``.
+
+    None when nothing is known (``v.any()``, an unknown field, a non-object type).
+    Unions combine what their object members say about the key.
+    """
+    validator = _unwrap_optional(validator)
+    kind = validator.kind
+    if kind == "object":
+        field = validator.fields.get(key)  # type: ignore[attr-defined]
+        return None if field is None else _unwrap_optional(field)
+    if kind == "record":
+        # A record's keys validator says which keys may exist; values is what they hold.
+        if validator.keys.accepts(key):  # type: ignore[attr-defined]
+            return validator.values  # type: ignore[attr-defined, no-any-return]
+        return None
+    if kind == "union":
+        found: list[Validator] = []
+        for member in validator.members:  # type: ignore[attr-defined]
+            child = _child_validator(member, key)
+            if child is not None and child not in found:
+                found.append(child)
+        if not found:
+            return None
+        if len(found) == 1:
+            return found[0]
+        return v.union(*found)
+    return None
+
+
+def _may_be_string(validator: Validator) -> bool:
+    """Whether some value accepted by ``validator`` is a string."""
+    kind = validator.kind
+    if kind in ("string", "id", "any"):
+        return True
+    if kind == "literal":
+        return isinstance(validator.value, str)  # type: ignore[attr-defined]
+    if kind == "union":
+        return any(_may_be_string(m) for m in validator.members)  # type: ignore[attr-defined]
+    return False
+
+
+def _may_be_vector(validator: Validator) -> bool:
+    """Whether ``validator`` accepts arrays of float64 (what a vector field holds)."""
+    kind = validator.kind
+    if kind == "any":
+        return True
+    if kind == "array":
+        element = validator.element  # type: ignore[attr-defined]
+        return element.kind in ("float64", "any") or (
+            element.kind == "union" and any(m.kind == "float64" for m in element.members)
+        )
+    if kind == "union":
+        return any(_may_be_vector(m) for m in validator.members)  # type: ignore[attr-defined]
+    return False
+
+
+def _check_document_validator(validator: Validator) -> Validator:
+    """Check a table's document validator: an object, a union of objects, or v.any()."""
+    kind = validator.kind
+    if kind == "object":
+        for name in validator.fields:  # type: ignore[attr-defined]
+            problem = _top_field_problem(name)
+            if problem is not None:
+                raise SchemaError(f"define_table(): invalid field: {problem}")
+        return validator
+    if kind == "union":
+        for member in validator.members:  # type: ignore[attr-defined]
+            if member.kind != "object":
+                raise SchemaError(
+                    "define_table(): a union document validator must be a union of "
+                    f"v.object(...) validators; {member!r} is not an object validator"
+                )
+            _check_document_validator(member)
+        return validator
+    if kind == "any":
+        return validator
+    raise SchemaError(
+        f"define_table() takes a dict of field validators, v.object({{...}}), a v.union of "
+        f"objects or v.any(); got {validator!r}, which cannot describe a document"
+    )
+
+
+# ---------------------------------------------------------------------------
+# TableDefinition
+# ---------------------------------------------------------------------------
+
+
+class TableDefinition:
+    """One table of a schema: its document validator and its indexes.
+
+    Build it with ``define_table``; add indexes with the chainable ``index``,
+    ``search_index`` and ``vector_index``. Inside a ``Schema`` the definition has a
+    ``name`` and is frozen.
+
+    Attributes:
+        name: the table name (set by ``define_schema``; None before).
+        document_validator: the validator of the user fields (no ``_id`` or
+            ``_creationTime``): a ``v.object``, a ``v.union`` of objects, or ``v.any()``.
+        indexes: database indexes, name → ``IndexDefinition``, in definition order.
+        search_indexes: name → ``SearchIndexDefinition``.
+        vector_indexes: name → ``VectorIndexDefinition``.
+    """
+
+    def __init__(self, document_validator: Validator) -> None:
+        self.name: str | None = None
+        self.document_validator: Validator = _check_document_validator(document_validator)
+        self.indexes: dict[str, IndexDefinition] = {}
+        self.search_indexes: dict[str, SearchIndexDefinition] = {}
+        self.vector_indexes: dict[str, VectorIndexDefinition] = {}
+        self._frozen = False
+
+    # -- builders ---------------------------------------------------------------
+
+    def index(self, name: str, fields: Sequence[str]) -> TableDefinition:
+        """Add a database index over ``fields`` (dotted paths allowed), in that order.
+
+        The index is keyed by ``(*fields, _creationTime, _id)``, so ties sort by
+        creation time. Returns this table definition, for chaining.
+
+        Raises:
+            SchemaError: bad or duplicate name, reserved name (``by_id``,
+                ``by_creation_time``), no fields or more than 15, a duplicate field, a
+                ``_``-prefixed field, or more than 32 indexes on the table.
+
+        Example::
+
+            define_table({"author": v.string(), "year": v.int64()}).index(
+                "by_author_year", ["author", "year"]
+            )
+        """
+        where = self._where("index", name)
+        self._check_new_name(name, where)
+        checked = _check_field_list(
+            where, fields, max_fields=MAX_INDEX_FIELDS - 1, what="index fields"
+        )
+        if not checked:
+            raise SchemaError(
+                f"{where}: an index needs at least one field; every table already has "
+                "by_creation_time for ordering by creation time"
+            )
+        self.indexes[name] = IndexDefinition(name, checked)
+        return self
+
+    def search_index(
+        self, name: str, *, search_field: str, filter_fields: Sequence[str] = ()
+    ) -> TableDefinition:
+        """Add a full-text search index over the string field ``search_field``.
+
+        ``filter_fields`` can be used for equality filters in the search query
+        (at most 16). At most 4 search indexes per table. Returns this table
+        definition, for chaining.
+
+        Raises:
+            SchemaError: as for ``index``, plus a search field the validator declares
+                with a type that cannot hold a string, or too many filter fields.
+
+        Example::
+
+            define_table({"body": v.string(), "channel": v.string()}).search_index(
+                "search_body", search_field="body", filter_fields=["channel"]
+            )
+        """
+        where = self._where("search index", name)
+        self._check_new_name(name, where)
+        if len(self.search_indexes) >= MAX_SEARCH_INDEXES:
+            raise SchemaError(
+                f"{where}: a table can have at most {MAX_SEARCH_INDEXES} search indexes"
+            )
+        field = _check_field_path(where, search_field)
+        declared = self.field_validator(field)
+        if declared is not None and not _may_be_string(declared):
+            raise SchemaError(
+                f"{where}: the search field {field!r} must be a string field, but the "
+                f"table declares it as {declared!r}"
+            )
+        filters = _check_field_list(
+            where, filter_fields, max_fields=MAX_FILTER_FIELDS, what="filter fields"
+        )
+        self.search_indexes[name] = SearchIndexDefinition(name, field, filters)
+        return self
+
+    def vector_index(
+        self,
+        name: str,
+        *,
+        vector_field: str,
+        dimensions: int,
+        filter_fields: Sequence[str] = (),
+    ) -> TableDefinition:
+        """Add a vector index over ``vector_field`` (an array of ``dimensions`` floats).
+
+        Only documents whose vector has exactly ``dimensions`` elements (2–4096) are
+        indexed. At most 4 vector indexes per table and 16 filter fields. Returns this
+        table definition, for chaining.
+
+        Raises:
+            SchemaError: as for ``index``, plus bad dimensions, a vector field the
+                validator declares as something other than an array of float64, or
+                too many filter fields.
+
+        Example::
+
+            define_table({"embedding": v.array(v.float64())}).vector_index(
+                "by_embedding", vector_field="embedding", dimensions=1536
+            )
+        """
+        where = self._where("vector index", name)
+        self._check_new_name(name, where)
+        if len(self.vector_indexes) >= MAX_VECTOR_INDEXES:
+            raise SchemaError(
+                f"{where}: a table can have at most {MAX_VECTOR_INDEXES} vector indexes"
+            )
+        field = _check_field_path(where, vector_field)
+        if type(dimensions) is not int or not (
+            MIN_VECTOR_DIMENSIONS <= dimensions <= MAX_VECTOR_DIMENSIONS
+        ):
+            raise SchemaError(
+                f"{where}: dimensions must be an int from {MIN_VECTOR_DIMENSIONS} to "
+                f"{MAX_VECTOR_DIMENSIONS}, got {short_repr(dimensions)}"
+            )
+        declared = self.field_validator(field)
+        if declared is not None and not _may_be_vector(declared):
+            raise SchemaError(
+                f"{where}: the vector field {field!r} must be declared as "
+                f"v.array(v.float64()), but the table declares it as {declared!r}"
+            )
+        filters = _check_field_list(
+            where, filter_fields, max_fields=MAX_FILTER_FIELDS, what="filter fields"
+        )
+        self.vector_indexes[name] = VectorIndexDefinition(name, field, dimensions, filters)
+        return self
+
+    def _where(self, kind: str, name: Any) -> str:
+        table = f"table {self.name!r}, " if self.name else ""
+        return f"{table}{kind} {name!r}" if isinstance(name, str) else f"{table}{kind}"
+
+    def _check_new_name(self, name: Any, where: str) -> None:
+        if self._frozen:
+            raise SchemaError(
+                f"{where}: table {self.name!r} belongs to a schema and can no longer change; "
+                "add indexes to the define_table(...) chain before define_schema"
+            )
+        try:
+            check_identifier("index name", name)
+        except ValidationError as e:
+            raise SchemaError(str(e)) from None
+        if name in _RESERVED_INDEX_NAMES:
+            raise SchemaError(
+                f"{where}: the name {name!r} is reserved for the built-in index; "
+                "choose another name"
+            )
+        if name in self.indexes or name in self.search_indexes or name in self.vector_indexes:
+            raise SchemaError(
+                f"{where}: the table already has an index named {name!r}; "
+                "index names must be unique per table"
+            )
+        total = len(self.indexes) + len(self.search_indexes) + len(self.vector_indexes)
+        if total >= MAX_INDEXES_PER_TABLE:
+            raise SchemaError(
+                f"{where}: a table can have at most {MAX_INDEXES_PER_TABLE} indexes "
+                "(database, search and vector indexes together)"
+            )
+
+    # -- queries ----------------------------------------------------------------
+
+    def index_fields(self, name: str) -> tuple[str, ...]:
+        """The full key fields of index ``name``, implicit tail included.
+
+        User index → ``(*fields, "_creationTime", "_id")``; ``by_creation_time`` →
+        ``("_creationTime", "_id")``; ``by_id`` → ``("_id",)``.
+
+        Raises:
+            QueryError: ``Index T.I not found.`` (or, for a search or vector index,
+                a message saying to use the search API instead).
+
+        Example::
+
+            schema.table("posts").index_fields("by_author")
+            # -> ("authorId", "_creationTime", "_id")
+        """
+        index = self.indexes.get(name)
+        if index is not None:
+            return (*index.fields, "_creationTime", "_id")
+        if name == BY_CREATION_TIME:
+            return ("_creationTime", "_id")
+        if name == BY_ID:
+            return ("_id",)
+        if name in self.search_indexes or name in self.vector_indexes:
+            kind = "search" if name in self.search_indexes else "vector"
+            raise QueryError(
+                f"Index {self.name}.{name} is a {kind} index; query it with "
+                f"{'with_search_index' if kind == 'search' else 'vector_search'}, not with_index."
+            )
+        raise QueryError(f"Index {self.name}.{name} not found.")
+
+    def field_validator(self, path: str) -> Validator | None:
+        """The validator of the (dotted) field ``path``, with ``v.optional`` unwrapped.
+
+        Returns None when the table does not declare the field or declares it as
+        ``v.any()``. Through a ``v.union`` of objects, the field's validators in the
+        members are combined into a union. O(depth of the path).
+
+        Example::
+
+            define_table({"a": v.optional(v.object({"b": v.int64()}))}).field_validator("a.b")
+            # -> v.int64()
+        """
+        current: Validator | None = self.document_validator
+        for part in path.split("."):
+            if current is None:
+                return None
+            current = _child_validator(current, part)
+        if current is None or current.kind == "any":
+            return None
+        return current
+
+    def system_fields_validator(self) -> Validator:
+        """``v.object({"_id": v.id(table), "_creationTime": v.float64()})``."""
+        if self.name is None:
+            raise SchemaError("this table definition has no name yet; use it in define_schema")
+        return v.object({"_id": v.id(self.name), "_creationTime": v.float64()})
+
+    def full_document_validator(self) -> Validator:
+        """The validator of whole documents, system fields included (Convex's ``schema.doc``).
+
+        Example::
+
+            schema.table("users").full_document_validator()
+            # -> v.object({"name": v.string(), "_id": v.id("users"), "_creationTime": ...})
+        """
+        system = self.system_fields_validator().fields  # type: ignore[attr-defined]
+        doc = self.document_validator
+        if doc.kind == "object":
+            return doc.extend(system)  # type: ignore[attr-defined, no-any-return]
+        if doc.kind == "union":
+            return v.union(*(m.extend(system) for m in doc.members))  # type: ignore[attr-defined]
+        return v.any()
+
+    def validate_document(
+        self, doc: Any, *, resolve_id: ResolveId | None = None
+    ) -> dict[str, Any]:
+        """Check the user fields of a document and return it normalized.
+
+        ``doc`` must not carry ``_id`` or ``_creationTime``: the system sets them.
+        Normalization is the validators' (ints become floats in ``v.float64()``
+        fields, ids become ``Id``, tuples become lists, ``UNDEFINED`` fields are
+        dropped); the result never aliases ``doc``'s containers. One pass over the
+        document.
+
+        Args:
+            doc: the document's user fields.
+            resolve_id: ``resolve_id(text) -> table | None``, so ``v.id("t")`` can
+                check that a plain string is an id of ``t``.
+
+        Raises:
+            ValidationError: the message starts with the path inside the document,
+                e.g. ``.tags[2]: expected v.string(), got 3 (int64)``.
+
+        Example::
+
+            table.validate_document({"title": "Hi", "tags": ("a",)})
+            # -> {"title": "Hi", "tags": ["a"]}
+        """
+        if type(doc) is not dict:
+            raise ValidationError(
+                f"a document must be a dict, got {short_repr(doc)} ({type_name(doc)})",
+                value=doc,
+            )
+        for system in SYSTEM_FIELDS:
+            if system in doc:
+                detail = (
+                    f'field "{system}" is set by the system; remove it from the document'
+                )
+                raise ValidationError(
+                    f".{system}: {detail}", path=f".{system}", value=doc[system], detail=detail
+                )
+        validator = self.document_validator
+        if validator.kind == "any":
+            return normalize_value(doc, top_level_fields=True)  # type: ignore[no-any-return]
+        return validator.validate(doc, resolve_id=resolve_id)  # type: ignore[no-any-return]
+
+    # -- serialization ----------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        """Convex's table JSON (without ``tableName``, which the schema adds)."""
+        return {
+            "indexes": [i.to_json() for i in self.indexes.values()],
+            "searchIndexes": [i.to_json() for i in self.search_indexes.values()],
+            "vectorIndexes": [i.to_json() for i in self.vector_indexes.values()],
+            "documentType": self.document_validator.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TableDefinition:
+        """Rebuild a table definition from ``to_json`` output (checked again).
+
+        Raises:
+            SchemaError: malformed JSON or a definition that breaks a rule.
+        """
+        try:
+            table = cls(Validator.from_json(data.get("documentType", {"type": "any"})))
+            for i in data.get("indexes", ()):
+                table.index(i["indexDescriptor"], i["fields"])
+            for i in data.get("searchIndexes", ()):
+                table.search_index(
+                    i["indexDescriptor"],
+                    search_field=i["searchField"],
+                    filter_fields=i.get("filterFields", ()),
+                )
+            for i in data.get("vectorIndexes", ()):
+                table.vector_index(
+                    i["indexDescriptor"],
+                    vector_field=i["vectorField"],
+                    dimensions=i["dimensions"],
+                    filter_fields=i.get("filterFields", ()),
+                )
+        except (KeyError, TypeError, AttributeError) as e:
+            raise SchemaError(f"malformed table JSON ({type(e).__name__}: {e})") from None
+        return table
+
+    def to_python(self, indent: str = "") -> str:
+        """Python source that rebuilds this definition (``define_table(...)`` + chain).
+
+        Uses the names ``nr`` (the package) and ``v``; ``indent`` prefixes every line
+        after the first.
+        """
+        validator = self.document_validator
+        if validator.kind == "object":
+            fields = validator.fields  # type: ignore[attr-defined]
+            if fields:
+                lines = [f"{indent}    {_code(k)}: {f!r}," for k, f in fields.items()]
+                head = "nr.define_table({\n" + "\n".join(lines) + f"\n{indent}}})"
+            else:
+                head = "nr.define_table({})"
+        else:
+            head = f"nr.define_table({validator!r})"
+        chain = [i.to_python() for i in self.indexes.values()]
+        chain += [i.to_python() for i in self.search_indexes.values()]
+        chain += [i.to_python() for i in self.vector_indexes.values()]
+        return head + "".join(f"\n{indent}{c}" for c in chain)
+
+    # -- copies, equality, display ----------------------------------------------
+
+    def _named(self, name: str) -> TableDefinition:
+        """A frozen copy named ``name`` (what ``define_schema`` stores)."""
+        table = TableDefinition.__new__(TableDefinition)
+        table.name = name
+        table.document_validator = self.document_validator  # validators are immutable
+        table.indexes = dict(self.indexes)
+        table.search_indexes = dict(self.search_indexes)
+        table.vector_indexes = dict(self.vector_indexes)
+        table._frozen = True
+        return table
+
+    def __eq__(self, other: object) -> bool:
+        # Structural: the name is not compared (a schema compares tables by its keys).
+        if not isinstance(other, TableDefinition):
+            return NotImplemented
+        return (
+            self.document_validator == other.document_validator
+            and self.indexes == other.indexes
+            and self.search_indexes == other.search_indexes
+            and self.vector_indexes == other.vector_indexes
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # builders mutate it
+
+    def __repr__(self) -> str:
+        return self.to_python()
+
+
+def define_table(fields: Mapping[str, Validator] | Validator) -> TableDefinition:
+    """Define a table by the validators of its documents' user fields.
+
+    Args:
+        fields: a dict of field validators (``v.optional`` for optional fields), a
+            ``v.object({...})``, a ``v.union`` of object validators (documents of
+            several shapes), or ``v.any()`` (any document).
+
+    Returns:
+        A ``TableDefinition``; chain ``.index``, ``.search_index``, ``.vector_index``.
+
+    Raises:
+        SchemaError: a field name that is not allowed at the top level (system
+            fields, ``_``-prefixed, not identifier-like, > 64 characters), or a
+            validator that cannot describe a document.
+
+    Example::
+
+        define_table({"name": v.string(), "age": v.optional(v.int64())}).index(
+            "by_name", ["name"]
+        )
+    """
+    if isinstance(fields, Validator):
+        return TableDefinition(fields)
+    if isinstance(fields, Mapping):
+        for name in fields:
+            problem = _top_field_problem(name)
+            if problem is not None:
+                raise SchemaError(f"define_table(): invalid field: {problem}")
+        return TableDefinition(v.object(fields))
+    raise SchemaError(
+        f"define_table() takes a dict of field validators or a v.object(...), "
+        f"got {short_repr(fields)} ({type_name(fields)})"
+    )
+
+
+# ---------------------------------------------------------------------------
+# Schema
+# ---------------------------------------------------------------------------
+
+
+class Schema:
+    """An immutable set of table definitions, plus two switches.
+
+    Attributes:
+        tables: table name → ``TableDefinition`` (named and frozen), in definition order.
+        schema_validation: documents are validated on write and when the schema is
+            set (Convex's ``schemaValidation``); when False the schema only describes.
+        strict_table_name_types: tables not in the schema are refused
+            (``allows_table``); when False they accept any valid document.
+    """
+
+    def __init__(
+        self,
+        tables: Mapping[str, TableDefinition],
+        *,
+        schema_validation: bool = True,
+        strict_table_name_types: bool = True,
+    ) -> None:
+        if not isinstance(tables, Mapping):
+            raise SchemaError(
+                f"define_schema() takes a dict of table name → define_table(...), "
+                f"got {short_repr(tables)}"
+            )
+        if len(tables) > MAX_TABLES:
+            raise SchemaError(
+                f"a schema can have at most {MAX_TABLES} tables, got {len(tables)}"
+            )
+        named: dict[str, TableDefinition] = {}
+        for name, table in tables.items():
+            try:
+                check_identifier("table name", name)
+            except ValidationError as e:
+                raise SchemaError(str(e)) from None
+            if not isinstance(table, TableDefinition):
+                hint = (
+                    f"; wrap the fields in nr.define_table(...)"
+                    if isinstance(table, (Mapping, Validator))
+                    else ""
+                )
+                raise SchemaError(
+                    f"table {name!r}: expected a table definition, got "
+                    f"{short_repr(table)}{hint}"
+                )
+            named[name] = table._named(name)
+        self.tables: dict[str, TableDefinition] = named
+        self.schema_validation = bool(schema_validation)
+        self.strict_table_name_types = bool(strict_table_name_types)
+
+    def table(self, name: str) -> TableDefinition:
+        """The definition of table ``name``.
+
+        Raises:
+            QueryError: the schema has no such table.
+        """
+        table = self.tables.get(name)
+        if table is None:
+            known = ", ".join(self.tables) or "(none)"
+            raise QueryError(f"Table {name!r} is not in the schema; its tables are: {known}.")
+        return table
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.tables
+
+    def allows_table(self, name: str) -> bool:
+        """Whether documents may be written to table ``name`` under this schema.
+
+        A table in the schema: yes. Any other table: only when
+        ``strict_table_name_types`` is False (then it is schemaless).
+        """
+        return name in self.tables or not self.strict_table_name_types
+
+    def diff(self, other: Schema) -> SchemaDiff:
+        """What changes from this schema to ``other`` (see ``diff_schemas``)."""
+        from nbreactive.schema.diff import diff_schemas  # diff imports this module
+
+        return diff_schemas(self, other)
+
+    # -- serialization ----------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able dict (Convex's schema JSON plus ``strictTableNameTypes``).
+
+        Example::
+
+            Schema.from_json(json.loads(json.dumps(schema.to_json()))) == schema  # True
+        """
+        return {
+            "tables": [
+                {"tableName": name, **table.to_json()} for name, table in self.tables.items()
+            ],
+            "schemaValidation": self.schema_validation,
+            "strictTableNameTypes": self.strict_table_name_types,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Schema:
+        """Rebuild a schema from ``to_json`` output; every rule is checked again.
+
+        Raises:
+            SchemaError: malformed JSON or an invalid definition.
+        """
+        if not isinstance(data, Mapping) or not isinstance(data.get("tables"), list):
+            raise SchemaError(f"not a schema JSON object: {short_repr(data)}")
+        tables: dict[str, TableDefinition] = {}
+        for entry in data["tables"]:
+            if not isinstance(entry, Mapping) or "tableName" not in entry:
+                raise SchemaError(f"malformed table in schema JSON: {short_repr(entry)}")
+            tables[entry["tableName"]] = TableDefinition.from_json(entry)
+        return cls(
+            tables,
+            schema_validation=data.get("schemaValidation", True),
+            strict_table_name_types=data.get("strictTableNameTypes", True),
+        )
+
+    def to_python(self) -> str:
+        """Python source of a ``nr.define_schema(...)`` call that rebuilds this schema.
+
+        It uses the names ``nr`` (``import nbreactive as nr``) and ``v``
+        (``from nbreactive import v``), so it can be pasted into a notebook.
+
+        Example::
+
+            print(schema.to_python())
+            # nr.define_schema({
+            #     "users": nr.define_table({
+            #         "name": v.string(),
+            #     })
+            #     .index("by_name", ["name"]),
+            # })
+        """
+        options = []
+        if not self.schema_validation:
+            options.append("schema_validation=False")
+        if not self.strict_table_name_types:
+            options.append("strict_table_name_types=False")
+        tail = "".join(f", {o}" for o in options)
+        if not self.tables:
+            return f"nr.define_schema({{}}{tail})"
+        body = "".join(
+            f"    {_code(name)}: {table.to_python('    ')},\n" for name, table in self.tables.items()
+        )
+        return f"nr.define_schema({{\n{body}}}{tail})"
+
+    # -- equality and display ---------------------------------------------------
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Schema):
+            return NotImplemented
+        return (
+            self.tables == other.tables
+            and self.schema_validation == other.schema_validation
+            and self.strict_table_name_types == other.strict_table_name_types
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return self.to_python()
+
+    def _repr_markdown_(self) -> str:
+        if not self.tables:
+            return "*Empty schema (no tables).*"
+        out = []
+        for name, table in self.tables.items():
+            out.append(f"**{name}**\n")
+            out.append("| field | validator |\n|---|---|")
+            validator = table.document_validator
+            if validator.kind == "object":
+                for field, f in validator.fields.items():  # type: ignore[attr-defined]
+                    out.append(f"| `{_md(field)}` | `{_md(repr(f))}` |")
+            else:
+                out.append(f"| *(document)* | `{_md(repr(validator))}` |")
+            indexes = [
+                f"`{i.name}` ({', '.join(i.fields)})" for i in table.indexes.values()
+            ] + [
+                f"`{i.name}` (search `{i.search_field}`)" for i in table.search_indexes.values()
+            ] + [
+                f"`{i.name}` (vector `{i.vector_field}`, {i.dimensions} dims)"
+                for i in table.vector_indexes.values()
+            ]
+            if indexes:
+                out.append(f"\nIndexes: {'; '.join(indexes)}")
+            out.append("")
+        notes = []
+        if not self.schema_validation:
+            notes.append("schema validation is off")
+        if not self.strict_table_name_types:
+            notes.append("tables outside the schema are allowed")
+        if notes:
+            out.append(f"*{'; '.join(notes)}*")
+        return "\n".join(out)
+
+
+def _md(text: str) -> str:
+    """Text safe inside a markdown table cell (a ``|`` would end the cell)."""
+    return text.replace("|", "\\|")
+
+
+def define_schema(
+    tables: Mapping[str, TableDefinition],
+    *,
+    schema_validation: bool = True,
+    strict_table_name_types: bool = True,
+) -> Schema:
+    """Define the schema of an app: table name → ``define_table(...)``.
+
+    Args:
+        tables: table names (identifiers: ASCII letters, digits, ``_``, not starting
+            with ``_``, ≤ 64 characters) mapped to table definitions.
+        schema_validation: validate documents against the schema (on every write and
+            when the schema is set). False makes the schema descriptive only.
+        strict_table_name_types: refuse writes to tables not in the schema. False
+            lets other tables exist, schemaless.
+
+    Returns:
+        An immutable ``Schema``. The table definitions are copied (and named), so
+        the ones passed in can still be changed without affecting it.
+
+    Raises:
+        SchemaError: a bad table name, a value that is not a table definition, or
+            more than 10,000 tables.
+
+    Example::
+
+        schema = define_schema({
+            "users": define_table({"name": v.string()}).index("by_name", ["name"]),
+        })
+    """
+    return Schema(
+        tables,
+        schema_validation=schema_validation,
+        strict_table_name_types=strict_table_name_types,
+    )

@@ -1,0 +1,175 @@
+"""How a table's documents map onto DuckDB columns, and back.
+
+Layout of every user table: ``_id VARCHAR PRIMARY KEY``, ``_creationTime DOUBLE``,
+then one column per schema field:
+
+- a field whose validator is a single scalar type (optionally ``v.optional``)
+  gets a native column (VARCHAR, BIGINT, DOUBLE, BOOLEAN, BLOB); SQL NULL means
+  the field is missing (the validator excludes null, so this is unambiguous);
+- every other field (unions, null, literals, arrays, objects, any) is a JSON
+  column in the exact stored encoding (``values.stored``): SQL NULL means missing,
+  JSON ``null`` means null.
+
+A table without a schema has a single JSON column ``_doc`` holding all user
+fields. Every column round-trips its values exactly (DuckDB keeps -0.0 and NaN
+payloads in DOUBLE), so these columns are the truth, not a lossy copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nbreactive.values import stored
+from nbreactive.values.model import Id
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from nbreactive.values.validators import Validator
+
+__all__ = ["ColumnSpec", "TableLayout", "quote"]
+
+Doc = dict[str, Any]
+
+_NATIVE_SQL = {
+    "string": "VARCHAR",
+    "id": "VARCHAR",
+    "int64": "BIGINT",
+    "float64": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "bytes": "BLOB",
+}
+
+
+def quote(name: str) -> str:
+    """A SQL identifier in double quotes (names are identifiers already; this is belt and braces)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _contains_id(validator: Validator) -> bool:
+    return '"id"' in repr(validator.to_json()).replace("'", '"')
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One stored field: its name, DuckDB type and how values are encoded."""
+
+    field: str
+    sql_type: str
+    native: bool
+    id_table: str | None = None  # native id columns: values come back as Id(s, table)
+    revalidate: Validator | None = None  # JSON columns holding ids: restore Id objects on load
+
+
+class TableLayout:
+    """The column layout of one table (see the module docstring)."""
+
+    def __init__(self, table: str, fields: dict[str, Validator] | None) -> None:
+        self.table = table
+        self.schemaless = fields is None
+        cols: list[ColumnSpec] = []
+        if fields is None:
+            cols.append(ColumnSpec("_doc", "JSON", native=False))
+        else:
+            for name, validator in fields.items():
+                kind = validator.scalar_kind
+                if kind is not None:
+                    id_table = _id_table(validator) if kind == "id" else None
+                    cols.append(ColumnSpec(name, _NATIVE_SQL[kind], True, id_table))
+                else:
+                    reval = validator if _contains_id(validator) else None
+                    cols.append(ColumnSpec(name, "JSON", False, None, reval))
+        self.columns = tuple(cols)
+        self.column_names = ("_id", "_creationTime", *(c.field for c in cols))
+
+    def signature(self) -> tuple[tuple[str, str], ...]:
+        """Changes exactly when the physical table must be rebuilt."""
+        return tuple((c.field, c.sql_type) for c in self.columns)
+
+    def ddl(self) -> str:
+        cols = ", ".join(f"{quote(c.field)} {c.sql_type}" for c in self.columns)
+        return (
+            f"CREATE TABLE {quote(self.table)} "
+            f'("_id" VARCHAR PRIMARY KEY, "_creationTime" DOUBLE, {cols})'
+        )
+
+    def row(self, doc: Doc) -> tuple[Any, ...]:
+        """The column values of ``doc``, in order, as DuckDB parameters."""
+        if self.schemaless:
+            rest = {k: v for k, v in doc.items() if k != "_id" and k != "_creationTime"}
+            return (str(doc["_id"]), doc["_creationTime"], stored.dumps(rest))
+        out: list[Any] = [str(doc["_id"]), doc["_creationTime"]]
+        for c in self.columns:
+            val = doc.get(c.field)
+            if val is None and c.field not in doc:
+                out.append(None)
+            elif c.native:
+                out.append(str(val) if c.id_table is not None else val)
+            else:
+                out.append(stored.dumps(val))
+        return tuple(out)
+
+    def arrow(self, docs: list[Doc]) -> pa.Table:
+        """The documents as an Arrow table with this layout's columns (bulk paths)."""
+        import pyarrow as pa
+
+        rows = [self.row(d) for d in docs]
+        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in self.column_names]
+        arrays = [pa.array(columns[0], pa.string()), pa.array(columns[1], pa.float64())]
+        for spec, col in zip(self.columns, columns[2:], strict=True):
+            arrays.append(pa.array(col, _arrow_type(spec.sql_type)))
+        return pa.table(arrays, names=list(self.column_names))
+
+    def docs_from_arrow(self, table: pa.Table) -> list[Doc]:
+        """Rebuild documents from an Arrow table read back from DuckDB."""
+        ids = table.column("_id").to_pylist()
+        times = table.column("_creationTime").to_pylist()
+        name = self.table
+        docs: list[Doc] = [
+            {"_id": Id(i, name), "_creationTime": t} for i, t in zip(ids, times, strict=True)
+        ]
+        for spec in self.columns:
+            values = table.column(spec.field).to_pylist()
+            if self.schemaless:
+                for d, raw in zip(docs, values, strict=True):
+                    d.update(stored.loads(raw))
+                continue
+            f = spec.field
+            if spec.native:
+                if spec.id_table is not None:
+                    t = spec.id_table
+                    for d, val in zip(docs, values, strict=True):
+                        if val is not None:
+                            d[f] = Id(val, t)
+                else:
+                    for d, val in zip(docs, values, strict=True):
+                        if val is not None:
+                            d[f] = val
+            else:
+                reval = spec.revalidate
+                for d, raw in zip(docs, values, strict=True):
+                    if raw is not None:
+                        val = stored.loads(raw)
+                        d[f] = reval.validate(val) if reval is not None else val
+        return docs
+
+
+def _id_table(validator: Validator) -> str | None:
+    data = validator.to_json()
+    while isinstance(data, dict) and data.get("type") != "id":
+        data = data.get("value") if isinstance(data.get("value"), dict) else None
+    return data.get("tableName") if isinstance(data, dict) else None
+
+
+def _arrow_type(sql_type: str) -> Any:
+    import pyarrow as pa
+
+    return {
+        "VARCHAR": pa.string(),
+        "JSON": pa.string(),
+        "BIGINT": pa.int64(),
+        "DOUBLE": pa.float64(),
+        "BOOLEAN": pa.bool_(),
+        "BLOB": pa.binary(),
+    }[sql_type]

@@ -1,0 +1,273 @@
+"""The database: working set + DuckDB store + group commit, behind three locks.
+
+Locks, always taken in this order:
+
+- ``writer_lock`` (RLock): one mutation executes at a time (and admin changes
+  such as ``set_schema`` and imports run alone).
+- ``base_lock`` (RLock): guards the base working set and the pending-layer
+  list. Queries hold it while they run; mutations hold it while they execute;
+  the committer takes it to publish a flushed batch.
+- ``pending_lock`` (Lock): a short critical section for handing batches to the
+  committer.
+
+Only published state is in the base: queries never see a write before its
+DuckDB commit (durable apps), and a failed mutation never leaves a trace.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from nbreactive.errors import QueryError, StorageError
+from nbreactive.storage.columns import TableLayout
+from nbreactive.storage.committer import Batch, CommitRecord, Committer
+from nbreactive.storage.duckdb_store import DuckDBStore, TableChanges
+from nbreactive.storage.ids import decode_table_number
+from nbreactive.storage.layers import WriteLayer
+from nbreactive.storage.working_set import IndexSpec, MemIndex, MemTable, WorkingSet
+
+if TYPE_CHECKING:
+    from nbreactive.schema.definition import Schema
+
+__all__ = ["Database"]
+
+Doc = dict[str, Any]
+
+
+class Database:
+    """Storage for one app. ``path=None`` is in memory (DuckDB ``:memory:``)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.durable = path is not None
+        self.store = DuckDBStore(path)
+        self.base = WorkingSet()
+        self.base.table_of_id = self.table_of_id
+        self.writer_lock = threading.RLock()
+        self.base_lock = threading.RLock()
+        self.pending_lock = threading.Lock()
+        self.pending: list[Batch] = []
+        self.schema: Schema | None = None
+        self.table_numbers: dict[str, int] = {}
+        self.table_names: dict[int, str] = {}
+        self.layouts: dict[str, TableLayout] = {}
+        self.last_ts = 0
+        self.last_creation_time = 0.0
+        self.commit_listeners: list[Any] = []
+        self._closed = False
+        self._load()
+        self.committer = Committer(
+            flush=self._flush,
+            publish=self._publish,
+            fail=self._fail,
+            pending=self.pending,
+            pending_lock=self.pending_lock,
+            durable=self.durable,
+            name=path or "memory",
+        )
+
+    # -- start-up ---------------------------------------------------------------
+
+    def _load(self) -> None:
+        from nbreactive.schema.definition import Schema
+
+        meta = self.store.read_meta()
+        if "schema" in meta and meta["schema"] is not None:
+            self.schema = Schema.from_json(meta["schema"])
+        self.table_numbers = dict(meta.get("tables", {}))
+        self.table_names = {n: t for t, n in self.table_numbers.items()}
+        # Timestamps only grow: never below the wall clock, nor below the last one persisted.
+        self.last_ts = max(int(meta.get("last_ts", 0)), time.time_ns())
+        for name in sorted(self.store.tables):
+            if name not in self.table_numbers:
+                continue  # not ours
+            layout = self.layout_for(name)
+            table = self._new_mem_table(name)
+            docs = self.store.load_table(layout)
+            table.bulk_load(docs)
+            if docs:
+                self.last_creation_time = max(
+                    self.last_creation_time, max(d["_creationTime"] for d in docs)
+                )
+            self.base.tables[name] = table
+
+    def _new_mem_table(self, name: str) -> MemTable:
+        table = MemTable(name, self.table_numbers[name])
+        table.set_indexes(self.index_specs(name))
+        self.layouts.setdefault(name, self.layout_for(name))
+        return table
+
+    # -- tables, indexes, ids -------------------------------------------------
+
+    def layout_for(self, name: str, schema: Schema | None = None) -> TableLayout:
+        schema = schema if schema is not None else self.schema
+        tdef = schema.tables.get(name) if schema is not None else None
+        if tdef is None:
+            return TableLayout(name, None)
+        return TableLayout(name, dict(tdef.document_validator.fields))
+
+    def index_specs(self, name: str, schema: Schema | None = None) -> list[IndexSpec]:
+        schema = schema if schema is not None else self.schema
+        tdef = schema.tables.get(name) if schema is not None else None
+        if tdef is None:
+            return []
+        return [IndexSpec(i.name, tuple(i.fields)) for i in tdef.indexes.values()]
+
+    def table_of_id(self, text: str) -> str | None:
+        """The table an id string belongs to, or None if it is not an id of ours."""
+        n = decode_table_number(text)
+        return None if n is None else self.table_names.get(n)
+
+    def ensure_table(self, name: str) -> MemTable:
+        """The in-memory table ``name``, created (empty) if needed.
+
+        Caller holds the writer lock. The DuckDB table is created by the first
+        batch that writes to it.
+        """
+        table = self.base.tables.get(name)
+        if table is None:
+            if name not in self.table_numbers:
+                number = max(self.table_names, default=10000) + 1
+                self.table_numbers[name] = number
+                self.table_names[number] = name
+            with self.base_lock:
+                table = self._new_mem_table(name)
+                self.base.tables[name] = table
+        return table
+
+    def index(self, table: str, name: str) -> MemIndex:
+        """The index ``table.name``; raises QueryError with Convex's message if unknown."""
+        mt = self.base.tables.get(table)
+        if mt is None:
+            mt = MemTable(table, 0)  # an empty stand-in: unknown tables read as empty
+            mt.set_indexes(self.index_specs(table))
+        idx = mt.index(name)
+        if idx is None:
+            raise QueryError(f"Index {table}.{name} not found.")
+        return idx
+
+    def index_key_fields(self, table: str, name: str) -> tuple[str, ...]:
+        if name == "by_id":
+            return ("_id",)
+        if name == "by_creation_time":
+            return ("_creationTime", "_id")
+        for spec in self.index_specs(table):
+            if spec.name == name:
+                return spec.key_fields
+        raise QueryError(f"Index {table}.{name} not found.")
+
+    # -- commits ----------------------------------------------------------------
+
+    def view_layers(self) -> list[WriteLayer]:
+        """Layers a mutation reads through below its own (caller holds the base lock)."""
+        return list(self.pending) if self.durable else []
+
+    def next_ts(self) -> int:
+        ts = max(time.time_ns(), self.last_ts + 1)
+        self.last_ts = ts
+        return ts
+
+    def commit(self, layer: WriteLayer) -> CommitRecord:
+        """Commit a finished transaction's layer. Caller holds writer and base locks.
+
+        Durable: the writes join the current batch; the caller waits on the
+        record. In memory: the writes are published now and flushed later.
+        """
+        writes = [(t, i, layer.old[i], d) for i, (t, d) in layer.docs.items()]
+        record = CommitRecord(self.next_ts(), writes)
+        layer.records.append(record)
+        if self.durable:
+            with self.pending_lock:
+                self.committer.current_batch().merge(layer)
+                self.committer.notify()
+        else:
+            self._apply_to_base(layer)
+            with self.pending_lock:
+                self.committer.current_batch().merge(layer)
+                self.committer.notify()
+            record.done.set()
+            self._notify_listeners([record])
+        return record
+
+    def _apply_to_base(self, layer: WriteLayer) -> None:
+        for doc_id, (table, new) in layer.docs.items():
+            old = self.base.get(table, doc_id)
+            mt = self.base.tables[table]
+            mt.put(doc_id, old, new)
+            if new is not None:
+                ct = new["_creationTime"]
+                if ct > self.last_creation_time:
+                    self.last_creation_time = ct
+
+    def _changes(self, layer: WriteLayer) -> list[TableChanges]:
+        by_table: dict[str, TableChanges] = {}
+        for doc_id, (table, new) in layer.docs.items():
+            ch = by_table.get(table)
+            if ch is None:
+                ch = by_table[table] = TableChanges(table, self.layouts[table])
+            existed = layer.old[doc_id] is not None
+            if new is None:
+                if existed:
+                    ch.deletes.append(doc_id)
+            elif existed:
+                ch.upserts_old.append(new)
+            else:
+                ch.upserts_new.append(new)
+        return list(by_table.values())
+
+    def _flush(self, batch: WriteLayer) -> None:
+        changes = self._changes(batch)
+        meta = None
+        if any(c.table not in self.store.tables for c in changes):
+            meta = {"tables": self.table_numbers, "last_ts": self.last_ts}
+        self.store.apply_batch(changes, meta)
+
+    def _publish(self, batch: Batch) -> None:
+        if self.durable:
+            with self.base_lock:
+                self._apply_to_base(batch)
+                with self.pending_lock:
+                    self.pending.remove(batch)
+            for record in batch.records:
+                record.done.set()
+            self._notify_listeners(batch.records)
+        else:
+            with self.pending_lock:
+                self.pending.remove(batch)
+
+    def _fail(self, batch: Batch, error: BaseException) -> None:
+        """``batch`` failed to reach DuckDB: fail it and every batch executed on top of it."""
+        err = error if isinstance(error, StorageError) else StorageError(str(error))
+        with self.base_lock, self.pending_lock:
+            batches = list(self.pending)
+            self.pending.clear()
+        for b in batches:
+            for record in b.records:
+                record.error = err
+                record.done.set()
+
+    def _notify_listeners(self, records: list[CommitRecord]) -> None:
+        for listener in list(self.commit_listeners):
+            listener(records)
+
+    # -- admin ------------------------------------------------------------------
+
+    def drain(self) -> None:
+        """Wait until every pending batch is in DuckDB (and published)."""
+        self.committer.barrier()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.committer.barrier()
+        finally:
+            self.committer.stop()
+            try:
+                if self.durable:
+                    self.store.write_meta({"last_ts": self.last_ts})
+            finally:
+                self.store.close()

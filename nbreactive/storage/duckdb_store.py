@@ -1,0 +1,264 @@
+"""DuckDB: the store of record and the SQL engine.
+
+One DuckDB database (a file, or ``:memory:``) holds every user table (layout in
+``columns.py``) and the ``_nr_meta`` table (the schema, the table numbers, the
+last commit timestamp). The committer thread alone writes, through
+``apply_batch``: one DuckDB transaction per group of mutations, using the
+Appender (12-26x cheaper per row than statement-per-row, see the reference
+baselines). Readers use a cursor per thread, so ``app.sql`` never blocks writes
+and sees committed data only.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from nbreactive.errors import SqlError, StorageError
+from nbreactive.storage.columns import TableLayout, quote
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+__all__ = ["DuckDBStore", "TableChanges"]
+
+Doc = dict[str, Any]
+
+META = "_nr_meta"
+FORMAT_VERSION = "1"
+
+# Statement types app.sql may run. Anything else (INSERT, UPDATE, CREATE, COPY,
+# ATTACH, SET, ...) is refused before it reaches DuckDB.
+_READ_ONLY = {"SELECT", "EXPLAIN", "PRAGMA", "RELATION"}
+
+
+@dataclass
+class TableChanges:
+    """The net effect of a batch on one table."""
+
+    table: str
+    layout: TableLayout
+    upserts_new: list[Doc] = field(default_factory=list)  # did not exist before the batch
+    upserts_old: list[Doc] = field(default_factory=list)  # existed; replaced
+    deletes: list[str] = field(default_factory=list)
+
+
+class DuckDBStore:
+    """The DuckDB side of a database. Thread rules: ``apply_batch`` and the DDL
+    methods are called by one writer at a time; ``sql`` from any thread."""
+
+    def __init__(self, path: str | None) -> None:
+        import duckdb
+
+        self.path = path
+        try:
+            self.con: duckdb.DuckDBPyConnection = duckdb.connect(path or ":memory:")
+        except duckdb.Error as e:
+            raise StorageError(f"could not open the DuckDB database {path!r}: {e}") from e
+        self._local = threading.local()
+        self._cursor_lock = threading.Lock()
+        self._cursors: list[Any] = []
+        self.tables: set[str] = set()
+        self.con.execute(f"CREATE TABLE IF NOT EXISTS {META} (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        existing = self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchall()
+        self.tables = {r[0] for r in existing if r[0] != META}
+
+    # -- meta -----------------------------------------------------------------
+
+    def read_meta(self) -> dict[str, Any]:
+        rows = self.con.execute(f"SELECT key, value FROM {META}").fetchall()
+        meta = {k: orjson.loads(v) for k, v in rows}
+        if "format" not in meta:
+            self.write_meta({"format": FORMAT_VERSION})
+            meta["format"] = FORMAT_VERSION
+        elif meta["format"] != FORMAT_VERSION:
+            raise StorageError(
+                f"{self.path} was written by an incompatible nbreactive (format "
+                f"{meta['format']}, this version reads {FORMAT_VERSION})"
+            )
+        return meta
+
+    def write_meta(self, items: dict[str, Any]) -> None:
+        for k, v in items.items():
+            self.con.execute(
+                f"INSERT OR REPLACE INTO {META} VALUES (?, ?)", [k, orjson.dumps(v).decode()]
+            )
+
+    # -- loading --------------------------------------------------------------
+
+    def load_table(self, layout: TableLayout) -> list[Doc]:
+        tbl = self.con.sql(f"SELECT * FROM {quote(layout.table)}").to_arrow_table()
+        return layout.docs_from_arrow(tbl)
+
+    def count(self, table: str) -> int:
+        return int(self.con.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()[0])
+
+    # -- writing (the committer) ----------------------------------------------
+
+    def apply_batch(self, changes: Iterable[TableChanges], meta: dict[str, Any] | None) -> None:
+        """Write one batch in one DuckDB transaction; roll back entirely on failure.
+
+        A batch that is a single new row in an existing table, with no meta change,
+        takes the fast path: one autocommit INSERT (about 0.65 ms against 0.9 ms for
+        BEGIN + Appender + COMMIT on this machine).
+        """
+        changes = [c for c in changes if c.upserts_new or c.upserts_old or c.deletes]
+        con = self.con
+        if (
+            len(changes) == 1
+            and not meta
+            and changes[0].table in self.tables
+            and len(changes[0].upserts_new) == 1
+            and not changes[0].upserts_old
+            and not changes[0].deletes
+        ):
+            c = changes[0]
+            marks = ", ".join("?" * len(c.layout.column_names))
+            try:
+                con.execute(
+                    f"INSERT INTO {quote(c.table)} VALUES ({marks})", c.layout.row(c.upserts_new[0])
+                )
+            except Exception as e:
+                raise StorageError(f"writing to DuckDB failed: {e}") from e
+            return
+        created: list[str] = []
+        try:
+            con.execute("BEGIN TRANSACTION")
+            for c in changes:
+                if c.table not in self.tables:
+                    con.execute(c.layout.ddl())
+                    created.append(c.table)
+                removed = c.deletes + [str(d["_id"]) for d in c.upserts_old]
+                if removed:
+                    if len(removed) <= 8:
+                        marks = ", ".join("?" * len(removed))
+                        con.execute(f'DELETE FROM {quote(c.table)} WHERE "_id" IN ({marks})', removed)
+                    else:
+                        app = con.appender(c.table, action="delete", key=["_id"])
+                        app.append_rows([(i,) for i in removed])
+                        app.flush()
+                rows = [c.layout.row(d) for d in c.upserts_new] + [
+                    c.layout.row(d) for d in c.upserts_old
+                ]
+                if rows:
+                    app = con.appender(c.table)
+                    app.append_rows(rows)
+                    app.flush()
+            if meta:
+                self.write_meta(meta)
+            con.execute("COMMIT")
+        except Exception as e:
+            try:
+                con.execute("ROLLBACK")
+            except Exception:  # the transaction may already be aborted
+                pass
+            raise StorageError(f"writing to DuckDB failed; nothing of this batch was kept: {e}") from e
+        self.tables.update(created)
+
+    def bulk_insert(self, layout: TableLayout, arrow_table: pa.Table, meta: dict[str, Any]) -> None:
+        """Insert an Arrow table in one transaction (imports)."""
+        con = self.con
+        try:
+            con.execute("BEGIN TRANSACTION")
+            if layout.table not in self.tables:
+                con.execute(layout.ddl())
+            con.register("_nr_bulk", arrow_table)
+            try:
+                con.execute(f'INSERT INTO {quote(layout.table)} SELECT * FROM "_nr_bulk"')
+            finally:
+                con.unregister("_nr_bulk")
+            self.write_meta(meta)
+            con.execute("COMMIT")
+        except Exception as e:
+            try:
+                con.execute("ROLLBACK")
+            except Exception:
+                pass
+            raise StorageError(f"bulk insert into {layout.table!r} failed; nothing was kept: {e}") from e
+        self.tables.add(layout.table)
+
+    def rebuild_tables(self, rebuilt: dict[str, tuple[TableLayout, list[Doc]]], meta: dict[str, Any]) -> None:
+        """Replace whole tables (schema changes) and the meta, in one transaction."""
+        con = self.con
+        try:
+            con.execute("BEGIN TRANSACTION")
+            for name, (layout, docs) in rebuilt.items():
+                if name in self.tables:
+                    con.execute(f"DROP TABLE {quote(name)}")
+                con.execute(layout.ddl())
+                if docs:
+                    con.register("_nr_bulk", layout.arrow(docs))
+                    try:
+                        con.execute(f'INSERT INTO {quote(name)} SELECT * FROM "_nr_bulk"')
+                    finally:
+                        con.unregister("_nr_bulk")
+            self.write_meta(meta)
+            con.execute("COMMIT")
+        except Exception as e:
+            try:
+                con.execute("ROLLBACK")
+            except Exception:
+                pass
+            raise StorageError(f"changing the stored tables failed; nothing was changed: {e}") from e
+        self.tables.update(rebuilt)
+
+    # -- reading (any thread) -------------------------------------------------
+
+    def cursor(self) -> Any:
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            with self._cursor_lock:
+                cur = self.con.cursor()
+                self._cursors.append(cur)
+            self._local.cursor = cur
+        return cur
+
+    def sql(self, query: str, params: list[Any] | tuple[Any, ...] | None = None) -> pa.Table:
+        """Run read-only SQL over committed data and return a ``pyarrow.Table``."""
+        import duckdb
+
+        if not isinstance(query, str) or not query.strip():
+            raise SqlError("app.sql expects a SQL string, e.g. app.sql('SELECT * FROM posts')")
+        cur = self.cursor()
+        try:
+            statements = cur.extract_statements(query)
+        except duckdb.Error as e:
+            raise SqlError(f"invalid SQL: {e}") from e
+        if len(statements) != 1:
+            raise SqlError(
+                f"app.sql runs exactly one statement; got {len(statements)}. Run them one at a time."
+            )
+        kind = statements[0].type.name
+        if kind not in _READ_ONLY:
+            raise SqlError(
+                f"app.sql is read-only: {kind} statements are refused. Change data through "
+                "mutations (app.run_mutation / ctx.db.insert, patch, replace, delete) so that "
+                "validation, transactions and live queries stay correct."
+            )
+        try:
+            if params is None:
+                return cur.sql(query).to_arrow_table()
+            return cur.execute(query, list(params)).to_arrow_table()
+        except duckdb.Error as e:
+            raise SqlError(f"{type(e).__name__}: {e}") from e
+
+    def close(self) -> None:
+        with self._cursor_lock:
+            for cur in self._cursors:
+                try:
+                    cur.close()
+                except Exception:
+                    pass
+            self._cursors.clear()
+        try:
+            self.con.execute("CHECKPOINT")
+        except Exception:
+            pass
+        self.con.close()

@@ -1,0 +1,84 @@
+"""Changing the schema of a database that already holds data.
+
+Every existing document is checked against the new schema first; if any does
+not fit, nothing changes and the report lists each offending document and why.
+Otherwise documents are normalized for their new validators, the DuckDB tables
+whose column layout changed are rebuilt, the schema is persisted, and the
+in-memory indexes are rebuilt where their definitions changed — all while
+mutations wait on the writer lock, in one DuckDB transaction.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from nbreactive.errors import SchemaError
+
+if TYPE_CHECKING:
+    from nbreactive.schema import Schema, SchemaCheckReport
+    from nbreactive.storage.database import Database
+
+__all__ = ["apply_schema"]
+
+Doc = dict[str, Any]
+
+
+def apply_schema(db: Database, schema: Schema | None, *, dry_run: bool = False) -> SchemaCheckReport:
+    """See ``App.set_schema``."""
+    from nbreactive.schema import Schema, check_documents, define_schema
+
+    if schema is not None and not isinstance(schema, Schema):
+        raise SchemaError(
+            f"set_schema expects a schema from nr.define_schema({{...}}), got {type(schema).__name__}"
+        )
+    with db.writer_lock:
+        db.drain()
+        with db.base_lock:
+            snapshot = {name: list(t.docs.values()) for name, t in db.base.tables.items()}
+        target = schema if schema is not None else define_schema({}, strict_table_name_types=False)
+        report = check_documents(target, snapshot, resolve_id=db.table_of_id)
+        if dry_run:
+            return report
+        if not report.ok:
+            raise SchemaError(
+                "The existing data does not fit the new schema; nothing was changed.\n" + str(report),
+                report=report,
+            )
+        rebuilt: dict[str, tuple[Any, list[Doc]]] = {}
+        new_docs: dict[str, list[Doc]] = {}
+        for name, docs in snapshot.items():
+            layout = db.layout_for(name, schema)
+            tdef = schema.tables.get(name) if schema is not None else None
+            changed = False
+            out = docs
+            if tdef is not None:
+                out = []
+                for d in docs:
+                    body = {k: val for k, val in d.items() if k != "_id" and k != "_creationTime"}
+                    norm = tdef.validate_document(body, resolve_id=db.table_of_id)
+                    if norm != body or any(type(norm[k]) is not type(body[k]) for k in norm):
+                        changed = True
+                        out.append({"_id": d["_id"], "_creationTime": d["_creationTime"], **norm})
+                    else:
+                        out.append(d)
+            if changed or layout.signature() != db.layouts[name].signature():
+                rebuilt[name] = (layout, out)
+                new_docs[name] = out
+        meta = {
+            "schema": schema.to_json() if schema is not None else None,
+            "tables": db.table_numbers,
+            "last_ts": db.last_ts,
+        }
+        db.store.rebuild_tables({n: r for n, r in rebuilt.items() if n in db.store.tables or r[1]}, meta)
+        with db.base_lock:
+            db.schema = schema
+            for name, table in db.base.tables.items():
+                db.layouts[name] = db.layout_for(name)
+                if name in new_docs:
+                    fresh = type(table)(name, table.number)
+                    fresh.set_indexes(db.index_specs(name))
+                    fresh.bulk_load(new_docs[name])
+                    db.base.tables[name] = fresh
+                else:
+                    table.set_indexes(db.index_specs(name))
+        return report

@@ -1,0 +1,722 @@
+"""The value model: what a Convex value is in Python, and Convex's limits.
+
+Python ↔ Convex mapping (see ``docs/DESIGN.md`` and the Convex reference §1.3):
+
+==========  ===================================  =====================================
+Convex      Python                               notes
+==========  ===================================  =====================================
+undefined   ``UNDEFINED``                        "missing"; never stored as a value
+Id          ``Id`` (a ``str`` with ``.table``)   compares and hashes as the plain string
+Null        ``None``
+Int64       ``int`` (not ``bool``)               must fit in ``[-2**63, 2**63)``
+Float64     ``float``                            every IEEE double, NaN and ±inf included
+Boolean     ``bool``
+String      ``str``                              no lone surrogates
+Bytes       ``bytes``                            ``bytearray``/``memoryview`` are converted
+Array       ``list``                             ``tuple`` is converted
+Object      ``dict`` with ``str`` keys
+==========  ===================================  =====================================
+
+Everything else (sets, datetimes, numpy scalars, custom objects) is refused with a
+message saying what to use instead: nbreactive never guesses a conversion.
+
+Errors found while walking a value are raised as the internal ``_Invalid`` carrying
+the path *parts* collected while unwinding; only the public entry points turn it into
+a ``ValidationError`` with a rendered path. That keeps the success path free of any
+path bookkeeping, which matters because ``normalize_value`` runs on every insert.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NoReturn
+
+from nbreactive.errors import ValidationError
+
+__all__ = [
+    "Id",
+    "MAX_ARRAY_LEN",
+    "MAX_DOCUMENT_SIZE",
+    "MAX_FIELD_NAME_LEN",
+    "MAX_IDENTIFIER_LEN",
+    "MAX_NESTING",
+    "MAX_OBJECT_FIELDS",
+    "SYSTEM_FIELDS",
+    "SYSTEM_FIELD_CREATION_TIME_SIZE",
+    "SYSTEM_FIELD_ID_ESTIMATE",
+    "UNDEFINED",
+    "check_document_size",
+    "check_identifier",
+    "copy_document",
+    "document_size",
+    "format_path",
+    "get_path",
+    "normalize_value",
+    "short_repr",
+    "type_name",
+    "value_size",
+]
+
+#: Largest document, system fields included (Convex ``MAX_USER_SIZE``).
+MAX_DOCUMENT_SIZE = 1 << 20
+#: Deepest nesting of arrays/objects; the outermost container counts as 1.
+MAX_NESTING = 16
+#: Most elements in one array.
+MAX_ARRAY_LEN = 8192
+#: Most fields in one object.
+MAX_OBJECT_FIELDS = 1024
+#: Longest nested object key.
+MAX_FIELD_NAME_LEN = 1024
+#: Longest table name, index name or top-level field name.
+MAX_IDENTIFIER_LEN = 64
+#: Fields the system sets on every document.
+SYSTEM_FIELDS = ("_id", "_creationTime")
+
+_INT64_MIN = -(1 << 63)
+_INT64_MAX = (1 << 63) - 1
+
+
+# ---------------------------------------------------------------------------
+# UNDEFINED and Id
+# ---------------------------------------------------------------------------
+
+
+class _Undefined:
+    """The type of ``UNDEFINED``: Convex's ``undefined``, i.e. "missing".
+
+    There is exactly one instance. It is falsy, survives ``copy``/``deepcopy``/
+    ``pickle`` as the same object, and is not a storable value: an object field set
+    to it is dropped, and inside an array it is an error.
+    """
+
+    __slots__ = ()
+    _instance: _Undefined | None = None
+
+    def __new__(cls) -> _Undefined:
+        if cls._instance is None:
+            cls._instance = object.__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "nr.UNDEFINED"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        # Pickle by reference to the module global, so loading yields the singleton.
+        return "UNDEFINED"
+
+    def __copy__(self) -> _Undefined:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Undefined:
+        return self
+
+
+UNDEFINED: Any = _Undefined()
+
+
+class Id(str):
+    """A document id: a ``str`` that also knows its table.
+
+    ``Id`` equals and hashes as the plain string, so ``Id("abc", "users") == "abc"``
+    and ids work as dict keys next to plain strings. ``.table`` is metadata only; it
+    takes no part in comparisons, ordering or encodings (those see a string).
+
+    Args:
+        value: the id text.
+        table: the table the id belongs to.
+
+    Example::
+
+        >>> Id("k57abc", "users")
+        Id('k57abc', table='users')
+    """
+
+    table: str
+
+    def __new__(cls, value: str, table: str) -> Id:
+        self = str.__new__(cls, value)
+        self.table = table
+        return self
+
+    def __repr__(self) -> str:
+        return f"Id({str.__repr__(self)}, table={self.table!r})"
+
+    def __reduce__(self) -> tuple[type[Id], tuple[str, str]]:
+        return (Id, (str(self), self.table))
+
+    def __copy__(self) -> Id:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Id:
+        return self
+
+    # str's __eq__/__hash__ are inherited unchanged: equal to the plain string.
+    __eq__ = str.__eq__
+    __hash__ = str.__hash__
+
+
+# ---------------------------------------------------------------------------
+# type names
+# ---------------------------------------------------------------------------
+
+_TYPE_NAMES: dict[type, str] = {
+    type(None): "null",
+    bool: "boolean",
+    int: "int64",
+    float: "float64",
+    str: "string",
+    Id: "string",
+    bytes: "bytes",
+    list: "array",
+    dict: "object",
+    _Undefined: "undefined",
+}
+
+
+def type_name(value: Any) -> str:
+    """The Convex type name of ``value``.
+
+    Returns one of ``"null" "boolean" "int64" "float64" "string" "bytes" "array"
+    "object"`` (``Id`` is a ``"string"``, ``UNDEFINED`` is ``"undefined"``), else the
+    Python type name (``"tuple"``, ``"set"``, ...). Exact type dispatch: ``bool`` is
+    never ``"int64"``. O(1).
+    """
+    name = _TYPE_NAMES.get(type(value))
+    return name if name is not None else type(value).__name__
+
+
+def short_repr(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, for error messages."""
+    try:
+        text = repr(value)
+    except Exception:  # a broken __repr__ must not hide the real error
+        text = f"<{type(value).__name__} object>"
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
+
+
+# ---------------------------------------------------------------------------
+# paths and the internal error
+# ---------------------------------------------------------------------------
+
+_IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class _Invalid(Exception):
+    """Internal: a value is invalid somewhere inside.
+
+    ``parts`` are path parts appended while unwinding (innermost first): a ``str``
+    is an object key, an ``int`` an array index. Public entry points convert this to
+    ``ValidationError`` via ``to_error``.
+    """
+
+    def __init__(self, detail: str, value: Any = None, expected: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.value = value
+        self.expected = expected
+        self.parts: list[str | int] = []
+        # Set for a bad object key: the enclosing object must not add that key to
+        # the path (the path names the object, the message names the key).
+        self.skip_part = False
+
+    def path(self) -> str:
+        return format_path(reversed(self.parts))
+
+    def to_error(self, cls: type[ValidationError] = ValidationError) -> ValidationError:
+        path = self.path()
+        message = f"{path}: {self.detail}" if path else self.detail
+        return cls(message, path=path, expected=self.expected, value=self.value)
+
+
+def format_path(parts: Any) -> str:
+    """Render path parts as ``.a.b[3]``; keys that are not identifiers as ``["a b"]``."""
+    out = []
+    for p in parts:
+        if type(p) is int:
+            out.append(f"[{p}]")
+        elif _IDENT_RE.fullmatch(p):
+            out.append(f".{p}")
+        else:
+            out.append('["' + p.replace("\\", "\\\\").replace('"', '\\"') + '"]')
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------
+# field names and identifiers
+# ---------------------------------------------------------------------------
+
+# Non-control ASCII: 0x20..0x7E.
+_NESTED_KEY_RE = re.compile(r"[\x20-\x7e]+")
+# Caches of names already checked, so the common case costs one set lookup. They are
+# bounded: a workload with unbounded distinct keys (records keyed by user input)
+# just clears the cache now and then.
+_GOOD_NESTED_KEYS: set[str] = set()
+_GOOD_TOP_FIELDS: set[str] = set()
+_CACHE_LIMIT = 50_000
+
+
+def _nested_key_problem(key: Any) -> str | None:
+    if type(key) is not str:
+        if isinstance(key, str):
+            return _nested_key_problem(str(key))
+        return (
+            f"object keys must be strings, got {short_repr(key)} ({type_name(key)}); "
+            "convert the key with str(...)"
+        )
+    if not key:
+        return "object keys must not be empty"
+    if len(key) > MAX_FIELD_NAME_LEN:
+        return (
+            f"object key is {len(key)} characters long, more than the {MAX_FIELD_NAME_LEN} allowed"
+        )
+    if key[0] == "$":
+        return f"object key {key!r} starts with '$', which is reserved for encoding values"
+    if not _NESTED_KEY_RE.fullmatch(key):
+        return (
+            f"object key {key!r} contains characters other than printable ASCII "
+            "(letters, digits, punctuation and space)"
+        )
+    return None
+
+
+def _top_field_problem(key: Any) -> str | None:
+    if type(key) is not str and not isinstance(key, str):
+        return (
+            f"field names must be strings, got {short_repr(key)} ({type_name(key)}); "
+            "convert the key with str(...)"
+        )
+    if key in SYSTEM_FIELDS:
+        return f"field {key!r} is set by the system; remove it from the document"
+    if key.startswith("_"):
+        return (
+            f"field name {key!r} starts with '_', which is reserved for system fields; "
+            "rename the field"
+        )
+    if len(key) > MAX_IDENTIFIER_LEN:
+        return (
+            f"field name {key[:20]!r}... is {len(key)} characters long, more than the "
+            f"{MAX_IDENTIFIER_LEN} allowed for top-level fields"
+        )
+    if not _IDENT_RE.fullmatch(key):
+        return (
+            f"field name {key!r} is not valid: top-level field names must start with a "
+            "letter and contain only ASCII letters, digits and '_'"
+        )
+    return None
+
+
+def check_identifier(kind: str, name: Any) -> str:
+    """Check a table or index name (Convex identifier rules) and return it.
+
+    Rules: ASCII letters, digits and ``_``; not starting with ``_`` (reserved for
+    system tables); at most 64 characters; not made of underscores only.
+
+    Args:
+        kind: what the name is, used in the message, e.g. ``"table name"``.
+        name: the name to check.
+
+    Raises:
+        ValidationError: naming ``kind`` and the rule broken.
+
+    Example::
+
+        check_identifier("table name", "users")  # -> "users"
+    """
+    if not isinstance(name, str):
+        raise ValidationError(
+            f"Invalid {kind} {short_repr(name)}: expected a string, got {type_name(name)}",
+            value=name,
+        )
+    problem = None
+    if not name:
+        problem = "it is empty"
+    elif len(name) > MAX_IDENTIFIER_LEN:
+        problem = f"it is {len(name)} characters long, more than the {MAX_IDENTIFIER_LEN} allowed"
+    elif not _IDENT_RE.fullmatch(name):
+        problem = "use only ASCII letters, digits and '_', starting with a letter"
+    elif name.startswith("_"):
+        problem = "names starting with '_' are reserved for the system"
+    if problem is not None:
+        raise ValidationError(f"Invalid {kind} {name!r}: {problem}.", value=name)
+    return name
+
+
+# ---------------------------------------------------------------------------
+# normalize_value
+# ---------------------------------------------------------------------------
+
+_NoneType = type(None)
+# Types that are their own normal form and need no further check (str/Id need a
+# surrogate check when not ASCII, done inline).
+_PLAIN = frozenset({float, bool, _NoneType, bytes})
+_TEXT = frozenset({str, Id})
+
+
+def _check_text(s: str) -> None:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Invalid(
+            f"string {short_repr(s)} contains a lone surrogate, which is not valid UTF-8",
+            s,
+        ) from None
+
+
+def _int_out_of_range(n: int) -> NoReturn:
+    raise _Invalid(
+        f"int {short_repr(n)} does not fit in int64 (-2**63 .. 2**63-1); "
+        "store it as a float or a string",
+        n,
+    )
+
+
+def _refuse(value: Any) -> NoReturn:
+    t = type(value)
+    name = t.__name__
+    module = getattr(t, "__module__", "") or ""
+    hint: str
+    if value is UNDEFINED:
+        raise _Invalid("nr.UNDEFINED is not a value (it means 'missing'); use None for null", value)
+    if isinstance(value, (set, frozenset)):
+        hint = "use a list, e.g. sorted(value)"
+    elif module.startswith("numpy"):
+        hint = "convert it with .item() (scalars) or .tolist() (arrays)"
+    elif module.startswith("pandas"):
+        hint = "convert it to plain Python values first (e.g. .to_dict() / .tolist())"
+    elif module == "datetime":
+        hint = (
+            "store a number (e.g. ms since the epoch: value.timestamp() * 1000) "
+            "or an ISO string (value.isoformat())"
+        )
+    elif name == "Decimal":
+        hint = "use float(value) or str(value)"
+    elif name == "UUID":
+        hint = "use str(value)"
+    elif isinstance(value, bool):  # pragma: no cover - bool cannot be subclassed
+        hint = "use bool(value)"
+    elif isinstance(value, int):
+        hint = "use int(value)"
+    elif isinstance(value, float):
+        hint = "use float(value)"
+    elif isinstance(value, str):
+        hint = "use str(value)"
+    elif isinstance(value, dict):
+        hint = "use dict(value)"
+    elif isinstance(value, (list, tuple)):
+        hint = "use list(value)"
+    else:
+        hint = "convert it to dict, list, str, int, float, bool, bytes or None"
+    raise _Invalid(f"{name} is not a Convex value; {hint}", value)
+
+
+def _norm(value: Any, depth: int) -> Any:
+    """Normalize one value at nesting ``depth`` (number of enclosing containers)."""
+    t = type(value)
+    if t in _PLAIN:
+        return value
+    if t in _TEXT:
+        if not value.isascii():
+            _check_text(value)
+        return value
+    if t is int:
+        if _INT64_MIN <= value <= _INT64_MAX:
+            return value
+        _int_out_of_range(value)
+    if t is dict:
+        return _norm_dict(value, depth + 1)
+    if t is list or t is tuple:
+        return _norm_list(value, depth + 1)
+    if t is bytearray or t is memoryview:
+        return bytes(value)
+    _refuse(value)
+
+
+def _too_deep(value: Any) -> NoReturn:
+    raise _Invalid(
+        f"value is nested more than {MAX_NESTING} levels deep (arrays and objects count)",
+        value,
+    )
+
+
+def _norm_list(value: list[Any] | tuple[Any, ...], depth: int) -> list[Any]:
+    if depth > MAX_NESTING:
+        _too_deep(value)
+    if len(value) > MAX_ARRAY_LEN:
+        raise _Invalid(
+            f"array has {len(value)} elements, more than the {MAX_ARRAY_LEN} allowed", value
+        )
+    out: list[Any] = []
+    append = out.append
+    i = 0
+    try:
+        for x in value:
+            t = type(x)
+            if t in _PLAIN:
+                append(x)
+            elif t is str and x.isascii():
+                append(x)
+            elif t is int and _INT64_MIN <= x <= _INT64_MAX:
+                append(x)
+            elif x is UNDEFINED:
+                raise _Invalid("nr.UNDEFINED is not allowed inside an array; use None for null", x)
+            else:
+                append(_norm(x, depth))
+            i += 1
+    except _Invalid as e:
+        e.parts.append(i)
+        raise
+    return out
+
+
+def _norm_dict(value: dict[Any, Any], depth: int) -> dict[str, Any]:
+    if depth > MAX_NESTING:
+        _too_deep(value)
+    good = _GOOD_NESTED_KEYS
+    out = {}
+    key: Any = None
+    try:
+        for key, x in value.items():
+            if key not in good:
+                _accept_key(key, _nested_key_problem, good)
+            t = type(x)
+            if t in _PLAIN:
+                out[key] = x
+            elif t is str and x.isascii():
+                out[key] = x
+            elif t is int and _INT64_MIN <= x <= _INT64_MAX:
+                out[key] = x
+            elif x is UNDEFINED:
+                continue
+            else:
+                out[key] = _norm(x, depth)
+    except _Invalid as e:
+        if e.skip_part:
+            e.skip_part = False
+        else:
+            e.parts.append(key)
+        raise
+    if len(out) > MAX_OBJECT_FIELDS:
+        raise _Invalid(
+            f"object has {len(out)} fields, more than the {MAX_OBJECT_FIELDS} allowed", value
+        )
+    return out
+
+
+def _accept_key(key: Any, check: Any, cache: set[str]) -> None:
+    problem = check(key)
+    if problem is not None:
+        e = _Invalid(problem, key)
+        e.skip_part = True
+        raise e
+    if type(key) is str:  # only cache exact str: subclasses are converted by the caller
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache.add(key)
+
+
+def _norm_document(doc: dict[Any, Any]) -> dict[str, Any]:
+    good = _GOOD_TOP_FIELDS
+    out = {}
+    key: Any = None
+    try:
+        for key, x in doc.items():
+            if key not in good:
+                _accept_key(key, _top_field_problem, good)
+            t = type(x)
+            if t in _PLAIN:
+                out[key] = x
+            elif t is int and _INT64_MIN <= x <= _INT64_MAX:
+                out[key] = x
+            elif t is str and x.isascii():
+                out[key] = x
+            elif x is UNDEFINED:
+                continue
+            else:
+                out[key] = _norm(x, 1)
+    except _Invalid as e:
+        if e.skip_part:
+            e.skip_part = False
+        else:
+            e.parts.append(key)
+        raise
+    if len(out) > MAX_OBJECT_FIELDS:
+        raise _Invalid(
+            f"document has {len(out)} fields, more than the {MAX_OBJECT_FIELDS} allowed", doc
+        )
+    return out
+
+
+def normalize_value(value: Any, *, top_level_fields: bool = False) -> Any:
+    """Check that ``value`` is a Convex value within Convex's limits; return it normalized.
+
+    Normalization: tuples become lists, ``bytearray``/``memoryview`` become bytes,
+    object fields whose value is ``UNDEFINED`` are dropped, ``str`` subclasses other
+    than ``Id`` are refused. Containers are always rebuilt, so the result never
+    aliases the caller's dicts and lists and can be stored as is. Scalars, ``Id``
+    included, are returned unchanged.
+
+    Limits: ints fit in int64; nesting ≤ ``MAX_NESTING`` (the outermost container
+    counts as 1, so a document's own dict is level 1); arrays ≤ ``MAX_ARRAY_LEN``;
+    objects ≤ ``MAX_OBJECT_FIELDS``; nested keys are non-empty printable ASCII, not
+    starting with ``$``, ≤ 1024 characters.
+
+    Args:
+        value: the value.
+        top_level_fields: ``value`` is a document (without system fields): it must be
+            a dict whose keys are identifier-like, ≤ 64 characters and do not start
+            with ``_`` (``_id``/``_creationTime`` are refused as set by the system).
+
+    Cost: one pass over the value; about 1-2 µs for a flat document of 6 scalars
+    (field names are checked once and then cached).
+
+    Raises:
+        ValidationError: naming the path, e.g. ``.a.b[3]: int ... does not fit in int64``.
+
+    Example::
+
+        normalize_value({"tags": ("a", "b"), "gone": UNDEFINED}, top_level_fields=True)
+        # -> {"tags": ["a", "b"]}
+    """
+    try:
+        if top_level_fields:
+            if type(value) is not dict:
+                raise _Invalid(
+                    f"a document must be a dict, got {short_repr(value)} ({type_name(value)})",
+                    value,
+                )
+            return _norm_document(value)
+        return _norm(value, 0)
+    except _Invalid as e:
+        raise e.to_error() from None
+
+
+# ---------------------------------------------------------------------------
+# paths, copies, sizes
+# ---------------------------------------------------------------------------
+
+
+def get_path(doc: Any, path: str) -> Any:
+    """The value at a dotted field path, or ``UNDEFINED`` when any step is missing.
+
+    Only objects are traversed (``"a.0"`` does not index into arrays, as in Convex).
+    O(depth of the path).
+
+    Example::
+
+        get_path({"a": {"b": 1}}, "a.b")  # -> 1
+        get_path({"a": [1]}, "a.b")       # -> UNDEFINED
+    """
+    if "." not in path:
+        return doc.get(path, UNDEFINED) if type(doc) is dict else UNDEFINED
+    cur = doc
+    for part in path.split("."):
+        if type(cur) is not dict:
+            return UNDEFINED
+        cur = cur.get(part, UNDEFINED)
+        if cur is UNDEFINED:
+            return UNDEFINED
+    return cur
+
+
+def _deep_copy(value: Any) -> Any:
+    if type(value) is dict:
+        return {k: (_deep_copy(x) if type(x) in _CONTAINERS else x) for k, x in value.items()}
+    return [_deep_copy(x) if type(x) in _CONTAINERS else x for x in value]
+
+
+_CONTAINERS = frozenset({dict, list})
+
+
+def copy_document(doc: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a normalized document that user code may mutate freely.
+
+    Shallow-copies the dict and deep-copies only list/dict values (scalars, bytes and
+    ``Id`` are immutable and shared). For a flat document this is one ``dict.copy``
+    plus a type check per field.
+    """
+    out = doc.copy()
+    for k, x in doc.items():
+        if type(x) in _CONTAINERS:
+            out[k] = _deep_copy(x)
+    return out
+
+
+def _utf8_len(s: str) -> int:
+    return len(s) if s.isascii() else len(s.encode("utf-8", "surrogatepass"))
+
+
+def value_size(value: Any) -> int:
+    """Convex's size accounting of a value, in bytes (``getConvexSize``).
+
+    null/boolean 1; int64/float64 9; string and bytes 2 + length in bytes; array
+    2 + sum of elements; object 2 + sum of (key bytes + 1 + value size), ignoring
+    ``UNDEFINED`` fields. O(size of the value).
+    """
+    t = type(value)
+    if t is str or t is Id:
+        return 2 + _utf8_len(value)
+    if t is int or t is float:
+        return 9
+    if t is bool or value is None:
+        return 1
+    if t is bytes or t is bytearray or t is memoryview:
+        return 2 + len(value)
+    if t is dict:
+        size = 2
+        for k, x in value.items():
+            if x is not UNDEFINED:
+                size += _utf8_len(k) + 1 + value_size(x)
+        return size
+    if t is list or t is tuple:
+        size = 2
+        for x in value:
+            size += value_size(x)
+        return size
+    if value is UNDEFINED:
+        return 0
+    raise ValidationError(f"{type_name(value)} is not a Convex value", value=value)
+
+
+#: Size charged for a missing ``_id`` (as convex-js ``SYSTEM_FIELD_ID_ESTIMATE``).
+SYSTEM_FIELD_ID_ESTIMATE = 38
+#: Size of ``_creationTime`` (key + 1 + float64).
+SYSTEM_FIELD_CREATION_TIME_SIZE = 23
+
+
+def document_size(doc: dict[str, Any]) -> int:
+    """Size of a document as Convex counts it against the 1 MiB limit.
+
+    ``value_size(doc)`` plus estimates for ``_id`` (38) and ``_creationTime`` (23)
+    when they are not present yet, like convex-js ``getDocumentSize``.
+    """
+    size = value_size(doc)
+    if doc.get("_id", UNDEFINED) is UNDEFINED:
+        size += SYSTEM_FIELD_ID_ESTIMATE
+    if doc.get("_creationTime", UNDEFINED) is UNDEFINED:
+        size += SYSTEM_FIELD_CREATION_TIME_SIZE
+    return size
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MiB" if n >= (1 << 20) else f"{n / 1024:.1f} KiB"
+
+
+def check_document_size(doc: dict[str, Any]) -> int:
+    """Raise ``ValidationError`` if ``doc`` is larger than ``MAX_DOCUMENT_SIZE``.
+
+    Returns:
+        the document size in bytes (see ``document_size``).
+    """
+    size = document_size(doc)
+    if size > MAX_DOCUMENT_SIZE:
+        raise ValidationError(
+            f"document is {_mib(size)} ({size} bytes), larger than the 1 MiB limit; "
+            "store large data in file storage or split it over several documents",
+            value=None,
+        )
+    return size

@@ -1,0 +1,76 @@
+"""Durability: acknowledged mutations survive SIGKILL; unacknowledged ones are all or nothing.
+
+A real subprocess streams mutations into a DuckDB file (each inserts two
+documents that must always appear together) and prints every acknowledged one;
+the test kills it with SIGKILL mid-stream, reopens the file and checks.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import nbreactive as nr
+
+WRITER = textwrap.dedent(
+    """
+    import sys, threading
+    import nbreactive as nr
+    from nbreactive import v
+
+    app = nr.App(sys.argv[1])
+
+    @app.mutation(args={"n": v.int64()})
+    def pair(ctx, n):
+        ctx.db.insert("items", {"n": n, "half": "a"})
+        ctx.db.insert("items", {"n": n, "half": "b"})
+
+    def worker(start):
+        n = start
+        while True:
+            pair(n=n)
+            print(n, flush=True)
+            n += 4
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    """
+)
+
+
+def test_sigkill_loses_no_acknowledged_mutation_and_keeps_none_half_applied(tmp_path):
+    db = tmp_path / "crash.duckdb"
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(db)], stdout=subprocess.PIPE, text=True
+    )
+    acked: list[int] = []
+    deadline = time.monotonic() + 60
+    assert proc.stdout is not None
+    while len(acked) < 400 and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        acked.append(int(line))
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert len(acked) >= 400, "the writer did not get going"
+
+    with nr.App(db) as app:
+        rows = app.sql("SELECT n, half FROM items").to_pylist()
+    halves: dict[int, set[str]] = {}
+    for r in rows:
+        halves.setdefault(r["n"], set()).add(r["half"])
+    missing = [n for n in acked if n not in halves]
+    assert not missing, f"acknowledged mutations lost: {missing[:10]}"
+    half_applied = [n for n, h in halves.items() if h != {"a", "b"}]
+    assert not half_applied, f"half-applied mutations kept: {half_applied[:10]}"
+    assert len(rows) == 2 * len(halves)
