@@ -42,7 +42,6 @@ from nbreactive.values import UNDEFINED, Id, v
 __version__ = "0.1.0"
 
 __all__ = [
-    "UNDEFINED",
     "App",
     "AppError",
     "ArgumentValidationError",
@@ -60,6 +59,7 @@ __all__ = [
     "SqlError",
     "StorageError",
     "TransactionLimits",
+    "UNDEFINED",
     "ValidationError",
     "define_schema",
     "define_table",

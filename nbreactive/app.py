@@ -14,7 +14,6 @@ from nbreactive.errors import (
     ArgumentValidationError,
     FunctionError,
     ReturnsValidationError,
-    SchemaError,
     ValidationError,
 )
 from nbreactive.functions.context import ActionCtx, MutationCtx, QueryCtx
@@ -334,8 +333,12 @@ class App:
     # -- data ---------------------------------------------------------------------
 
     def tables(self) -> list[str]:
-        """The names of the tables that exist (hold or held documents, or are in the schema)."""
-        names = set(self._db.base.tables)
+        """The names of the tables that exist: in the schema, stored, or holding documents.
+
+        A table first written by a mutation that then failed does not exist.
+        """
+        db = self._db
+        names = {n for n, t in db.base.tables.items() if t.docs} | (db.store.tables & set(db.table_numbers))
         if self._db.schema is not None:
             names |= set(self._db.schema.tables)
         return sorted(names)

@@ -161,7 +161,8 @@ def export_parquet(db: Database, table: str, path: str) -> int:
     cur = db.store.cursor()
     target = path.replace("'", "''")
     cur.execute(f"COPY (SELECT * FROM {quote(table)}) TO '{target}' (FORMAT parquet)")
-    return int(cur.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()[0])
+    row = cur.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()
+    return int(row[0]) if row is not None else 0
 
 
 def export_jsonl(db: Database, table: str, path: str, *, progress: bool | None = None) -> int:

@@ -13,7 +13,7 @@ import pytest
 from fake_reader import FakeReader
 
 from nbreactive.errors import QueryError
-from nbreactive.query import IndexRangeBuilder, Query
+from nbreactive.query import IndexBound, IndexRangeBuilder, Query
 from nbreactive.query.index_range import format_value
 from nbreactive.values.keys import encode_key, encode_value
 from nbreactive.values.model import UNDEFINED
@@ -245,8 +245,8 @@ def test_interval_holds_exactly_the_matching_keys() -> None:
 def test_range_records_its_parts() -> None:
     rng = IndexRangeBuilder().gte("b", 2).eq("a", 1).lt("b", 9).compile("t", "by_a_b", FIELDS)
     assert rng.eq == (("a", 1),)
-    assert (rng.lower.field, rng.lower.op, rng.lower.value) == ("b", ">=", 2)  # type: ignore[union-attr]
-    assert (rng.upper.field, rng.upper.op, rng.upper.value) == ("b", "<", 9)  # type: ignore[union-attr]
+    assert rng.lower == IndexBound("b", ">=", 2)
+    assert rng.upper == IndexBound("b", "<", 9)
 
 
 # ---------------------------------------------------------------------------

@@ -382,12 +382,13 @@ def test_plan_describes_the_query(reader: FakeReader) -> None:
     assert plan.source == "index" and plan.index == "by_n" and plan.order == "desc"
     assert plan.describe() == 'items by_n: n == 3 desc, filter q.eq(q.field("even"), False)'
     assert items(reader).plan().describe() == "items full table scan asc"
-    assert (
-        plan.fingerprint()
-        == items(reader)
+    same = (
+        items(reader)
         .with_index("by_n", lambda r: r.eq("n", 3))
         .order("desc")
         .filter(lambda f: f.eq(f.field("even"), False))
         .plan()
-        .fingerprint()
     )
+    assert plan.fingerprint() == same.fingerprint()
+    assert plan == same and len({plan, same}) == 1
+    assert plan != items(reader).with_index("by_n", lambda r: r.eq("n", 3)).plan()

@@ -83,6 +83,29 @@ class DatabaseReader:
         return Id(str(id_string), table) if actual == table else None
 
 
+    def _read_only(self, op: str) -> Any:
+        raise FunctionError(
+            f"ctx.db.{op} is not available in a query: queries are read-only. "
+            "Write from a mutation (@app.mutation)."
+        )
+
+    def insert(self, table: str, document: Doc) -> Id:
+        """Not available in queries (raises FunctionError)."""
+        return self._read_only("insert")  # type: ignore[no-any-return]
+
+    def patch(self, table_or_id: Any, doc_id: Any, fields: Any = None) -> None:
+        """Not available in queries (raises FunctionError)."""
+        self._read_only("patch")
+
+    def replace(self, table_or_id: Any, doc_id: Any, document: Any = None) -> None:
+        """Not available in queries (raises FunctionError)."""
+        self._read_only("replace")
+
+    def delete(self, table_or_id: Any, doc_id: Any = None) -> None:
+        """Not available in queries (raises FunctionError)."""
+        self._read_only("delete")
+
+
 class DatabaseWriter(DatabaseReader):
     """``ctx.db`` in a mutation: the reader plus ``insert``, ``patch``, ``replace``, ``delete``.
 
@@ -123,7 +146,7 @@ class _TxCtx:
     @property
     def now(self) -> datetime.datetime:
         """The transaction's frozen start time, as an aware UTC datetime."""
-        return datetime.datetime.fromtimestamp(self._tx.now, tz=datetime.timezone.utc)
+        return datetime.datetime.fromtimestamp(self._tx.now, tz=datetime.UTC)
 
     @property
     def random(self) -> Any:

@@ -38,6 +38,8 @@ key whose next field equals ``x``).
 
 from __future__ import annotations
 
+import base64
+import functools
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -107,8 +109,6 @@ def format_value(value: Any, max_len: int | None = None) -> str:
             text = text[:max_len] + "…"
         return json.dumps(text, ensure_ascii=False)
     if isinstance(value, (bytes, bytearray)):
-        import base64
-
         return 'b"' + base64.b64encode(bytes(value)).decode("ascii") + '"'
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(format_value(x, max_len) for x in value) + "]"
@@ -282,9 +282,6 @@ class IndexRangeBuilder:
         )
         return f"q{calls}"
 
-    def __bool__(self) -> bool:  # pragma: no cover - trivial
-        return True
-
     # -- compile --------------------------------------------------------------
 
     def compile(
@@ -325,8 +322,8 @@ class IndexRangeBuilder:
         # 1. Split into equalities and one inequality (Convex's `IndexRange::split`).
         equalities: dict[str, Any] = {}
         ineq_field: str | None = None
-        lower: tuple[str, Any] | None = None  # (op, value)
-        upper: tuple[str, Any] | None = None
+        lower: IndexBound | None = None
+        upper: IndexBound | None = None
         for e in self._exprs:
             value = _coerce(e.field, _check_value(e, name), scalar_kind)
             if e.kind == "eq":
@@ -351,9 +348,9 @@ class IndexRangeBuilder:
                 )
             ineq_field = e.field
             if is_upper:
-                upper = (_OPS[e.kind], value)
+                upper = IndexBound(e.field, _OPS[e.kind], value)
             else:
-                lower = (_OPS[e.kind], value)
+                lower = IndexBound(e.field, _OPS[e.kind], value)
         if ineq_field is not None and ineq_field in equalities:
             raise QueryError(
                 _already_defined("inequality", ineq_field, "==", equalities[ineq_field])
@@ -361,16 +358,19 @@ class IndexRangeBuilder:
 
         # 2. Every field must be in the index (equalities in field-path order first,
         # as Convex's BTreeMap iterates them, then the inequality).
-        rank = {f: i for i, f in enumerate(fields)}
-        for f in sorted(equalities, key=lambda p: p.split(".")):
-            if f not in rank:
-                raise QueryError(_not_in_index(name, f, shown))
+        rank = _rank(fields)
+        missing = [f for f in equalities if f not in rank]
+        if missing:
+            first = min(missing, key=lambda p: p.split("."))
+            raise QueryError(_not_in_index(name, first, shown))
         if ineq_field is not None and ineq_field not in rank:
             raise QueryError(_not_in_index(name, ineq_field, shown))
 
         # 3. The used fields, equalities in index order then the inequality, must be
         # a prefix of the index fields.
-        eq_fields = sorted(equalities, key=rank.__getitem__)
+        eq_fields = (
+            sorted(equalities, key=rank.__getitem__) if len(equalities) > 1 else list(equalities)
+        )
         used = eq_fields + ([ineq_field] if ineq_field is not None else [])
         for i, f in enumerate(used):
             if i >= len(fields) or fields[i] != f:
@@ -387,21 +387,27 @@ class IndexRangeBuilder:
         lo = prefix
         hi = prefix + b"\xff"
         if lower is not None:
-            enc = prefix + encode_value(lower[1])
-            lo = enc if lower[0] == ">=" else enc + b"\xff"
+            enc = prefix + encode_value(lower.value)
+            lo = enc if lower.op == ">=" else enc + b"\xff"
         if upper is not None:
-            enc = prefix + encode_value(upper[1])
-            hi = enc if upper[0] == "<" else enc + b"\xff"
+            enc = prefix + encode_value(upper.value)
+            hi = enc if upper.op == "<" else enc + b"\xff"
         return IndexRange(
             table=table,
             index=index,
             fields=fields,
             eq=eq_pairs,
-            lower=IndexBound(ineq_field, *lower) if lower is not None else None,  # type: ignore[arg-type]
-            upper=IndexBound(ineq_field, *upper) if upper is not None else None,  # type: ignore[arg-type]
+            lower=lower,
+            upper=upper,
             lo=lo,
             hi=hi,
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def _rank(fields: tuple[str, ...]) -> dict[str, int]:
+    """Position of each key field (cached: a handful of distinct indexes per app)."""
+    return {f: i for i, f in enumerate(fields)}
 
 
 def _check_value(e: RangeExpression, index_name: str) -> Any:

@@ -92,7 +92,7 @@ def numeric_kind(validator: Validator | None) -> str | None:
     return "float64" if kinds == {"float64"} else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class QueryPlan:
     """One query, resolved against the schema: what to scan, in which order, what to keep.
 
@@ -106,8 +106,11 @@ class QueryPlan:
         filters: the filter expressions in the order they were added, with the
             int → float rule applied.
 
+    Two plans are equal (and hash alike) when their fingerprints are: filter
+    expressions themselves refuse ``==`` (see ``filter.Expr``).
+
     Cost: building a plan is O(range expressions + filter nodes); ``predicate()``
-    compiles the filters once per plan and caches the result.
+    and ``fingerprint()`` are computed once per plan and cached.
 
     Example::
 
@@ -121,8 +124,9 @@ class QueryPlan:
     range: IndexRange
     order: Literal["asc", "desc"] = "asc"
     filters: tuple[Expr, ...] = ()
-    # The compiled filters, built on first use (a cache, not part of the plan's value).
-    _predicate: Any = field(default=None, init=False, repr=False, compare=False)
+    # Caches built on first use; not part of the plan's value.
+    _predicate: Any = field(default=None, init=False, repr=False)
+    _fingerprint: Any = field(default=None, init=False, repr=False)
 
     @property
     def desc(self) -> bool:
@@ -148,6 +152,8 @@ class QueryPlan:
         type-exact key encoding), the order and the filters. Stable across processes
         and Python versions: it is a SHA-256 of canonical JSON.
         """
+        if self._fingerprint is not None:
+            return self._fingerprint  # type: ignore[no-any-return]
         r = self.range
         data = {
             "v": PLAN_VERSION,
@@ -162,7 +168,17 @@ class QueryPlan:
             "filters": [expr_data(e) for e in self.filters],
         }
         text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-        return hashlib.sha256(text.encode("ascii")).hexdigest()
+        digest = hashlib.sha256(text.encode("ascii")).hexdigest()
+        object.__setattr__(self, "_fingerprint", digest)
+        return digest
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, QueryPlan):
+            return NotImplemented
+        return self is other or self.fingerprint() == other.fingerprint()
+
+    def __hash__(self) -> int:
+        return hash(self.fingerprint())
 
     def describe(self) -> str:
         """Readable one-line text, for errors and the inspector.

@@ -467,9 +467,6 @@ class Query:
             text += f".filter(lambda q: {f!r})"
         return text
 
-    def __bool__(self) -> bool:  # pragma: no cover - trivial
-        return True
-
 
 def _not_an_expression(value: Any) -> str:
     example = 'filter(lambda q: q.eq(q.field("status"), "open"))'

@@ -118,11 +118,15 @@ class SchemaCheckReport:
         if self.problems:
             lines += ["", "| table | _id | problem |", "|---|---|---|"]
             for table, doc_id, message in self.problems[:_MARKDOWN_ROWS]:
-                lines.append(f"| {table} | `{doc_id or ''}` | {_md(message)} |")
+                shown = f"`{doc_id}`" if doc_id else "(table)"
+                lines.append(f"| {table} | {shown} | {_md(message)} |")
             hidden = self.problem_count - min(len(self.problems), _MARKDOWN_ROWS)
             if hidden:
-                lines += ["", f"*... and {hidden:,} more; `print(report)` lists the first "
-                          f"{min(self.max_problems, self.problem_count):,}.*"]
+                lines += [
+                    "",
+                    f"*... and {hidden:,} more; `print(report)` lists the first "
+                    f"{min(self.max_problems, self.problem_count):,}.*",
+                ]
         return "\n".join(lines)
 
 

@@ -206,7 +206,7 @@ def _check_field_path(where: str, path: Any) -> str:
     if path == "_creationTime":
         raise SchemaError(
             f'{where}: "_creationTime" cannot be an index field: every index already ends '
-            'with _creationTime (then _id); remove it'
+            "with _creationTime (then _id); remove it"
         )
     if path == "_id":
         raise SchemaError(
@@ -228,8 +228,7 @@ def _check_field_list(where: str, fields: Any, *, max_fields: int, what: str) ->
     """Check a list of field paths: a list (not a bare string), no duplicates."""
     if isinstance(fields, str):
         raise SchemaError(
-            f"{where}: {what} must be a list of field paths, e.g. [{fields!r}], "
-            "not a single string"
+            f"{where}: {what} must be a list of field paths, e.g. [{fields!r}], not a single string"
         )
     if not isinstance(fields, Iterable) or isinstance(fields, Mapping):
         raise SchemaError(
@@ -596,9 +595,7 @@ class TableDefinition:
             return v.union(*(m.extend(system) for m in doc.members))  # type: ignore[attr-defined]
         return v.any()
 
-    def validate_document(
-        self, doc: Any, *, resolve_id: ResolveId | None = None
-    ) -> dict[str, Any]:
+    def validate_document(self, doc: Any, *, resolve_id: ResolveId | None = None) -> dict[str, Any]:
         """Check the user fields of a document and return it normalized.
 
         ``doc`` must not carry ``_id`` or ``_creationTime``: the system sets them.
@@ -628,9 +625,7 @@ class TableDefinition:
             )
         for system in SYSTEM_FIELDS:
             if system in doc:
-                detail = (
-                    f'field "{system}" is set by the system; remove it from the document'
-                )
+                detail = f'field "{system}" is set by the system; remove it from the document'
                 raise ValidationError(
                     f".{system}: {detail}", path=f".{system}", value=doc[system], detail=detail
                 )
@@ -658,7 +653,7 @@ class TableDefinition:
             SchemaError: malformed JSON or a definition that breaks a rule.
         """
         try:
-            table = cls(Validator.from_json(data.get("documentType", {"type": "any"})))
+            table = cls(Validator.from_json(data.get("documentType") or {"type": "any"}))
             for i in data.get("indexes", ()):
                 table.index(i["indexDescriptor"], i["fields"])
             for i in data.get("searchIndexes", ()):
@@ -794,9 +789,7 @@ class Schema:
                 f"got {short_repr(tables)}"
             )
         if len(tables) > MAX_TABLES:
-            raise SchemaError(
-                f"a schema can have at most {MAX_TABLES} tables, got {len(tables)}"
-            )
+            raise SchemaError(f"a schema can have at most {MAX_TABLES} tables, got {len(tables)}")
         named: dict[str, TableDefinition] = {}
         for name, table in tables.items():
             try:
@@ -805,13 +798,12 @@ class Schema:
                 raise SchemaError(str(e)) from None
             if not isinstance(table, TableDefinition):
                 hint = (
-                    f"; wrap the fields in nr.define_table(...)"
+                    "; wrap the fields in nr.define_table(...)"
                     if isinstance(table, (Mapping, Validator))
                     else ""
                 )
                 raise SchemaError(
-                    f"table {name!r}: expected a table definition, got "
-                    f"{short_repr(table)}{hint}"
+                    f"table {name!r}: expected a table definition, got {short_repr(table)}{hint}"
                 )
             named[name] = table._named(name)
         self.tables: dict[str, TableDefinition] = named
@@ -909,7 +901,8 @@ class Schema:
         if not self.tables:
             return f"nr.define_schema({{}}{tail})"
         body = "".join(
-            f"    {_code(name)}: {table.to_python('    ')},\n" for name, table in self.tables.items()
+            f"    {_code(name)}: {table.to_python('    ')},\n"
+            for name, table in self.tables.items()
         )
         return f"nr.define_schema({{\n{body}}}{tail})"
 
@@ -942,14 +935,14 @@ class Schema:
                     out.append(f"| `{_md(field)}` | `{_md(repr(f))}` |")
             else:
                 out.append(f"| *(document)* | `{_md(repr(validator))}` |")
-            indexes = [
-                f"`{i.name}` ({', '.join(i.fields)})" for i in table.indexes.values()
-            ] + [
-                f"`{i.name}` (search `{i.search_field}`)" for i in table.search_indexes.values()
-            ] + [
-                f"`{i.name}` (vector `{i.vector_field}`, {i.dimensions} dims)"
-                for i in table.vector_indexes.values()
-            ]
+            indexes = (
+                [f"`{i.name}` ({', '.join(i.fields)})" for i in table.indexes.values()]
+                + [f"`{i.name}` (search `{i.search_field}`)" for i in table.search_indexes.values()]
+                + [
+                    f"`{i.name}` (vector `{i.vector_field}`, {i.dimensions} dims)"
+                    for i in table.vector_indexes.values()
+                ]
+            )
             if indexes:
                 out.append(f"\nIndexes: {'; '.join(indexes)}")
             out.append("")

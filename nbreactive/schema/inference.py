@@ -200,7 +200,9 @@ class _Shape:
         return members[0] if len(members) == 1 else v.union(*members)
 
 
-def _infer_table(documents: Iterable[dict[str, Any]], resolve_id: ResolveId | None) -> TableDefinition:
+def _infer_table(
+    documents: Iterable[dict[str, Any]], resolve_id: ResolveId | None
+) -> TableDefinition:
     shape = _ObjectShape()
     for doc in documents:
         if type(doc) is dict:

@@ -115,7 +115,9 @@ class TableLayout:
         import pyarrow as pa
 
         rows = [self.row(d) for d in docs]
-        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in self.column_names]
+        columns: list[Any] = (
+            list(zip(*rows, strict=True)) if rows else [[] for _ in self.column_names]
+        )
         arrays = [pa.array(columns[0], pa.string()), pa.array(columns[1], pa.float64())]
         for spec, col in zip(self.columns, columns[2:], strict=True):
             arrays.append(pa.array(col, _arrow_type(spec.sql_type)))
@@ -156,7 +158,7 @@ class TableLayout:
 
 
 def _id_table(validator: Validator) -> str | None:
-    data = validator.to_json()
+    data: Any = validator.to_json()
     while isinstance(data, dict) and data.get("type") != "id":
         data = data.get("value") if isinstance(data.get("value"), dict) else None
     return data.get("tableName") if isinstance(data, dict) else None

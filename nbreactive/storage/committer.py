@@ -19,6 +19,7 @@ If a DuckDB write fails, that batch and every batch executed on top of it fail
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,9 @@ from nbreactive.errors import StorageError
 from nbreactive.storage.layers import WriteLayer
 
 __all__ = ["CommitRecord", "Committer"]
+
+# Longest a batch waits for more commits before it is flushed (see Committer._gather).
+GATHER_SECONDS = 0.0005
 
 Doc = dict[str, Any]
 
@@ -93,6 +97,7 @@ class Committer:
         self._idle = threading.Event()
         self._idle.set()
         self._stopping = False
+        self._last_in_flight = 1
         self.failure: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=f"nbreactive-committer-{name}", daemon=True)
         self._thread.start()
@@ -127,12 +132,34 @@ class Committer:
                 unfrozen = [b for b in self.pending if not b.frozen]
                 if unfrozen:
                     batch = unfrozen[-1]  # the oldest
+                    self._gather(batch)
                     batch.frozen = True
                     return batch
                 if self._stopping:
                     return None
                 self._idle.set()
                 self._wake.wait()
+
+    def _gather(self, batch: Batch) -> None:
+        """Give callers that just got their acknowledgment a moment to join ``batch``.
+
+        With N callers in a closed loop, the ones woken by the last flush are still
+        executing their next mutation when the committer comes back; freezing at
+        once would split them into alternating half-size batches (each paying a
+        full DuckDB commit). So wait until the batch holds as many commits as were
+        in flight last time, or ``GATHER_SECONDS`` passed. A lone caller never waits:
+        its target is 1. Caller holds the pending lock.
+        """
+        target = self._last_in_flight
+        deadline = time.monotonic() + GATHER_SECONDS
+        while len(batch.records) < target and not self._stopping:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._wake.wait(left)
+        self._last_in_flight = len(batch.records) + sum(
+            len(b.records) for b in self.pending if b is not batch
+        )
 
     def _run(self) -> None:
         while True:
@@ -141,7 +168,7 @@ class Committer:
                 return
             try:
                 self._flush(batch)
-            except BaseException as e:  # noqa: BLE001 - every failure must reach the callers
+            except BaseException as e:
                 if self.durable:
                     self._fail(batch, e)
                 else:

@@ -104,9 +104,10 @@ class Database:
     def layout_for(self, name: str, schema: Schema | None = None) -> TableLayout:
         schema = schema if schema is not None else self.schema
         tdef = schema.tables.get(name) if schema is not None else None
-        if tdef is None:
-            return TableLayout(name, None)
-        return TableLayout(name, dict(tdef.document_validator.fields))
+        fields = getattr(tdef.document_validator, "fields", None) if tdef is not None else None
+        # A table without a schema, or whose documents are a union of shapes, is stored
+        # as one JSON column.
+        return TableLayout(name, None if fields is None else dict(fields))
 
     def index_specs(self, name: str, schema: Schema | None = None) -> list[IndexSpec]:
         schema = schema if schema is not None else self.schema
