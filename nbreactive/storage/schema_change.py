@@ -51,7 +51,8 @@ def apply_schema(db: Database, schema: Schema | None, *, dry_run: bool = False) 
             tdef = schema.tables.get(name) if schema is not None else None
             changed = False
             out = docs
-            if tdef is not None:
+            # schema_validation=False (Convex's escape hatch) stores documents as they are.
+            if tdef is not None and schema is not None and schema.schema_validation:
                 out = []
                 for d in docs:
                     body = {k: val for k, val in d.items() if k != "_id" and k != "_creationTime"}
