@@ -22,7 +22,7 @@ from nbreactive.functions.registry import RegisteredFunction, canonical_path
 from nbreactive.functions.sandbox import sandboxed
 from nbreactive.functions.transaction import Transaction
 from nbreactive.storage.database import Database
-from nbreactive.values.model import normalize_value
+from nbreactive.values.model import MAX_VALUE_NESTING, normalize_value
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -184,7 +184,7 @@ class App:
             )
         try:
             if fn.args_validator is None:
-                out = normalize_value(args)
+                out = normalize_value(args, max_nesting=MAX_VALUE_NESTING)
             else:
                 out = fn.args_validator.validate(args, resolve_id=self._db.table_of_id)
         except ValidationError as e:
@@ -198,7 +198,7 @@ class App:
 
     def _check_returns(self, fn: RegisteredFunction, result: Any) -> Any:
         try:
-            value = normalize_value(result)
+            value = normalize_value(result, max_nesting=MAX_VALUE_NESTING)
             if fn.returns_validator is not None:
                 value = fn.returns_validator.validate(value, resolve_id=self._db.table_of_id)
         except ValidationError as e:
@@ -215,7 +215,7 @@ class App:
     def _run_in_tx(self, fn: RegisteredFunction, ctx: Any, args: dict[str, Any], tx: Transaction) -> Any:
         token = _current_tx.set(tx)
         try:
-            with sandboxed(tx.now, tx.rng.getrandbits(64)):
+            with sandboxed(tx.now, tx.rng):
                 result = fn.handler(ctx, **args)
         finally:
             _current_tx.reset(token)

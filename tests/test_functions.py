@@ -44,7 +44,9 @@ def _run(app: nr.App, kind: str, ref: Any, args: dict[str, Any] | None = None) -
     return getattr(app, f"run_{kind}")(ref, args)
 
 
-@pytest.mark.parametrize(("decorator", "kind", "internal"), DECORATORS, ids=[d[0] for d in DECORATORS])
+@pytest.mark.parametrize(
+    ("decorator", "kind", "internal"), DECORATORS, ids=[d[0] for d in DECORATORS]
+)
 @pytest.mark.parametrize("style", ["bare", "empty parentheses", "with options"])
 def test_decorator_forms_register_a_callable_function(app, decorator, kind, internal, style):
     deco = getattr(app, decorator)
@@ -220,13 +222,21 @@ ARG_CASES = [
     ("missing required field", {"tags": []}, "title"),
     ("extra field", {"title": "t", "tags": [], "oops": 1}, "oops"),
     ("wrong element type", {"title": "t", "tags": ["a", 2]}, "[1]"),
-    ("int where float64 expected is fine, str is not", {"title": "t", "tags": [], "score": "x"}, "score"),
+    (
+        "int where float64 expected is fine, str is not",
+        {"title": "t", "tags": [], "score": "x"},
+        "score",
+    ),
     ("float where int64 expected", {"title": "t", "tags": [], "count": 1.5}, "v.int64()"),
 ]
 
 
-@pytest.mark.parametrize(("args", "fragment"), [c[1:] for c in ARG_CASES], ids=[c[0] for c in ARG_CASES])
-def test_invalid_arguments_raise_argument_validation_error_naming_the_path(posts_app, args, fragment):
+@pytest.mark.parametrize(
+    ("args", "fragment"), [c[1:] for c in ARG_CASES], ids=[c[0] for c in ARG_CASES]
+)
+def test_invalid_arguments_raise_argument_validation_error_naming_the_path(
+    posts_app, args, fragment
+):
     @posts_app.mutation(
         name="posts:tag",
         args={
@@ -445,7 +455,9 @@ WRONG_KIND = [
 ]
 
 
-@pytest.mark.parametrize(("runner", "path"), WRONG_KIND, ids=[f"run_{r}({p})" for r, p in WRONG_KIND])
+@pytest.mark.parametrize(
+    ("runner", "path"), WRONG_KIND, ids=[f"run_{r}({p})" for r, p in WRONG_KIND]
+)
 @pytest.mark.parametrize("by", ["path", "function object"])
 def test_wrong_kind_is_a_function_error(kinds_app, runner, path, by):
     ref = path if by == "path" else kinds_app.functions[path]
@@ -505,7 +517,15 @@ APP_ERROR_DATA = [
 
 @pytest.mark.parametrize("data", [d for _, d in APP_ERROR_DATA], ids=[n for n, _ in APP_ERROR_DATA])
 @pytest.mark.parametrize(
-    "where", ["query", "mutation", "action", "async action", "mutation via action", "query via async action"]
+    "where",
+    [
+        "query",
+        "mutation",
+        "action",
+        "async action",
+        "mutation via action",
+        "query via async action",
+    ],
 )
 def test_app_error_keeps_its_data(app, where, data):
     @app.query(name="e:q")

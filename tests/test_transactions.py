@@ -10,6 +10,7 @@ threads committing at once.
 from __future__ import annotations
 
 import datetime
+import itertools
 import math
 import random
 import threading
@@ -73,7 +74,9 @@ def _state(app: nr.App) -> dict[str, Any]:
     def all_items(ctx):
         return sorted(ctx.db.query("items").collect(), key=lambda d: d["_id"])
 
-    sql_rows = sorted(app.sql('SELECT "_id", n, tag FROM items').to_pylist(), key=lambda r: r["_id"])
+    sql_rows = sorted(
+        app.sql('SELECT "_id", n, tag FROM items').to_pylist(), key=lambda r: r["_id"]
+    )
     return {"docs": app.run_query("_state:items"), "count": app.count("items"), "sql": sql_rows}
 
 
@@ -119,7 +122,12 @@ def test_failed_mutation_leaves_no_trace(app):
         with _reopen(app) as again:
             assert again.run_query("ns") == [1, 2, 3, 4]
             assert again.count("items") == 4
-            assert sorted(r["n"] for r in again.sql("SELECT n FROM items").to_pylist()) == [1, 2, 3, 4]
+            assert sorted(r["n"] for r in again.sql("SELECT n FROM items").to_pylist()) == [
+                1,
+                2,
+                3,
+                4,
+            ]
             assert "ghost_table" not in again.tables()
             assert again.run_query("get", {"id": doomed_delete})["n"] == 3
             assert again.run_query("get", {"id": doomed_patch})["n"] == 2
@@ -185,28 +193,40 @@ def test_reads_inside_a_mutation_see_its_own_writes(app):
         seen["get after insert"] = ctx.db.get(new_id)["tag"]
         seen["range after insert"] = [
             d["n"]
-            for d in ctx.db.query("items").with_index("by_n", lambda q: q.gte("n", 2).lte("n", 8)).collect()
+            for d in ctx.db.query("items")
+            .with_index("by_n", lambda q: q.gte("n", 2).lte("n", 8))
+            .collect()
         ]
         ctx.db.insert("items", {"n": 6})
         seen["range after second insert"] = [
             d["n"]
-            for d in ctx.db.query("items").with_index("by_n", lambda q: q.gte("n", 2).lte("n", 8)).collect()
+            for d in ctx.db.query("items")
+            .with_index("by_n", lambda q: q.gte("n", 2).lte("n", 8))
+            .collect()
         ]
-        seen["desc"] = [d["n"] for d in ctx.db.query("items").with_index("by_n").order("desc").collect()]
+        seen["desc"] = [
+            d["n"] for d in ctx.db.query("items").with_index("by_n").order("desc").collect()
+        ]
         ctx.db.patch(new_id, {"n": 7})
         seen["get after patch"] = ctx.db.get(new_id)["n"]
         seen["range after patch"] = [
-            d["n"] for d in ctx.db.query("items").with_index("by_n", lambda q: q.gt("n", 5)).collect()
+            d["n"]
+            for d in ctx.db.query("items").with_index("by_n", lambda q: q.gt("n", 5)).collect()
         ]
         seen["eq after patch"] = [
-            d["_id"] for d in ctx.db.query("items").with_index("by_n", lambda q: q.eq("n", 7)).collect()
+            d["_id"]
+            for d in ctx.db.query("items").with_index("by_n", lambda q: q.eq("n", 7)).collect()
         ] == [new_id]
         first = ctx.db.query("items").with_index("by_n").first()
         ctx.db.delete(first["_id"])
         seen["get after delete"] = ctx.db.get(first["_id"])
-        seen["all after delete"] = [d["n"] for d in ctx.db.query("items").with_index("by_n").collect()]
+        seen["all after delete"] = [
+            d["n"] for d in ctx.db.query("items").with_index("by_n").collect()
+        ]
         seen["creation order"] = [d["n"] for d in ctx.db.query("items").collect()]
-        seen["unique"] = ctx.db.query("items").with_index("by_n", lambda q: q.eq("n", 6)).unique()["n"]
+        seen["unique"] = (
+            ctx.db.query("items").with_index("by_n", lambda q: q.eq("n", 6)).unique()["n"]
+        )
         return seen
 
     seen = read_own_writes()
@@ -367,12 +387,13 @@ def test_creation_time_strictly_increasing_within_and_across_mutations(app):
     times: list[float] = []
     for k in range(20):
         batch = several(k=k)
-        assert all(a < b for a, b in zip(batch, batch[1:])), batch
+        assert all(a < b for a, b in itertools.pairwise(batch)), batch
         times.extend(batch)
-    assert all(a < b for a, b in zip(times, times[1:]))
+    assert all(a < b for a, b in itertools.pairwise(times))
     assert all(isinstance(t, float) and math.isfinite(t) and 0 < t < 2**53 for t in times)
     # milliseconds since the epoch, close to now
     assert abs(times[-1] - time.time() * 1000) < 60_000
+
     # the default order (by_creation_time) is insertion order
     @app.query
     def in_creation_order(ctx):
@@ -524,10 +545,16 @@ SYSTEM_WRITES = [
     ("insert _id", lambda db, i, doc: db.insert("items", {"n": 1, "_id": i})),
     ("insert _creationTime", lambda db, i, doc: db.insert("items", {"n": 1, "_creationTime": 1.0})),
     ("schemaless insert _id", lambda db, i, doc: db.insert("loose", {"a": 1, "_id": i})),
-    ("schemaless insert _creationTime", lambda db, i, doc: db.insert("loose", {"_creationTime": 5.0})),
+    (
+        "schemaless insert _creationTime",
+        lambda db, i, doc: db.insert("loose", {"_creationTime": 5.0}),
+    ),
     ("patch _id", lambda db, i, doc: db.patch(i, {"_id": doc["other"]})),
     ("patch _creationTime", lambda db, i, doc: db.patch(i, {"_creationTime": 1.0})),
-    ("patch _creationTime to undefined", lambda db, i, doc: db.patch(i, {"_creationTime": nr.UNDEFINED})),
+    (
+        "patch _creationTime to undefined",
+        lambda db, i, doc: db.patch(i, {"_creationTime": nr.UNDEFINED}),
+    ),
     ("replace _id", lambda db, i, doc: db.replace(i, {"n": 1, "_id": doc["other"]})),
     ("replace _creationTime", lambda db, i, doc: db.replace(i, {"n": 1, "_creationTime": 1.0})),
 ]
@@ -666,7 +693,8 @@ def test_clock_is_frozen_inside_a_call_and_equals_ctx_now(app, kind):
             "t1": t1,
             "ns_equal": ns0 == ns1,
             "now_matches": ctx.now == datetime.datetime.fromtimestamp(t0, tz=datetime.UTC),
-            "now_is_utc": ctx.now.tzinfo is not None and ctx.now.utcoffset() == datetime.timedelta(0),
+            "now_is_utc": ctx.now.tzinfo is not None
+            and ctx.now.utcoffset() == datetime.timedelta(0),
         }
 
     before = time.time()

@@ -95,10 +95,11 @@ def _wrap_random(name: str, real: object):  # type: ignore[no-untyped-def]
 
 
 @contextlib.contextmanager
-def sandboxed(now: float, seed: int) -> Iterator[Sandbox]:
-    """Run the body with the clock frozen at ``now`` and randomness seeded by ``seed``."""
+def sandboxed(now: float, rng: random.Random) -> Iterator[Sandbox]:
+    """Run the body with the clock frozen at ``now`` and randomness drawn from ``rng``
+    (the transaction's seeded generator)."""
     _install()
-    sb = Sandbox(now, random.Random(seed))
+    sb = Sandbox(now, rng)
     token = _current.set(sb)
     try:
         yield sb

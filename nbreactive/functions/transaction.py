@@ -21,7 +21,6 @@ from nbreactive.errors import DocumentNotFoundError, FunctionError, SchemaError,
 from nbreactive.functions.limits import TransactionLimits
 from nbreactive.storage.ids import new_id
 from nbreactive.storage.layers import LayeredView, WriteLayer
-from nbreactive.values.keys import encode_key
 from nbreactive.values.model import (
     UNDEFINED,
     Id,
@@ -66,7 +65,8 @@ class Transaction:
         self.ranges_read = 0
         self.written = 0
         self.bytes_written = 0
-        self.read_set: list[tuple[str, str, bytes, bytes]] = []
+        self.read_set: list[tuple[str, str, bytes, bytes]] = []  # (table, index, lo, hi)
+        self.point_reads: list[tuple[str, str]] = []  # (table, id) of each db.get
         self._creation_time = max(now * 1000.0, db.last_creation_time)
 
     # -- Reader protocol (used by nbreactive.query) ------------------------------
@@ -135,14 +135,21 @@ class Transaction:
         return actual, str(doc_id)
 
     def get(self, doc_id: Any, table: str | None = None) -> Doc | None:
-        t, i = self.resolve(doc_id, table, "get")
-        self._count_range()
-        self.record_read(t, "by_id", encode_key((i,)), encode_key((i,)) + b"\x00")
+        """The stored document (not a copy) or None. Records a point read on ``by_id``."""
+        if type(doc_id) is Id and (table is None or doc_id.table == table):
+            t, i = doc_id.table, str(doc_id)
+        else:
+            t, i = self.resolve(doc_id, table, "get")
+        self.ranges_read += 1
+        limits = self.limits
+        if self.ranges_read > limits.index_ranges_read:
+            raise limits.too_many_ranges()
+        self.point_reads.append((t, i))
         doc = self.view.get(t, i)
         if doc is not None:
             self.scanned += 1
-            if self.scanned > self.limits.documents_scanned:
-                raise self.limits.too_many_scanned()
+            if self.scanned > limits.documents_scanned:
+                raise limits.too_many_scanned()
             self._count_bytes(t, doc)
         return doc
 

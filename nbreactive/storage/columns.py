@@ -11,12 +11,17 @@ then one column per schema field:
   JSON ``null`` means null.
 
 A table without a schema has a single JSON column ``_doc`` holding all user
-fields. Every column round-trips its values exactly (DuckDB keeps -0.0 and NaN
-payloads in DOUBLE), so these columns are the truth, not a lossy copy.
+fields. Every column round-trips its values exactly, so these columns are the
+truth, not a lossy copy. One exception needs help: DuckDB keeps -0.0 and NaN
+payloads in DOUBLE, but its checkpoint compression may turn a NaN with a sign
+or payload into the canonical NaN. Such values are therefore also written to
+the trailing ``_nr_exact`` JSON column (NULL for every ordinary row), which
+wins on load.
 """
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +45,14 @@ _NATIVE_SQL = {
     "boolean": "BOOLEAN",
     "bytes": "BLOB",
 }
+
+
+_CANONICAL_NAN = struct.pack("<d", float("nan"))
+EXACT = "_nr_exact"
+
+
+def _odd_nan(x: float) -> bool:
+    return x != x and struct.pack("<d", x) != _CANONICAL_NAN
 
 
 def quote(name: str) -> str:
@@ -80,8 +93,11 @@ class TableLayout:
                 else:
                     reval = validator if _contains_id(validator) else None
                     cols.append(ColumnSpec(name, "JSON", False, None, reval))
+        if fields is not None:
+            cols.append(ColumnSpec(EXACT, "JSON", native=False))
         self.columns = tuple(cols)
         self.column_names = ("_id", "_creationTime", *(c.field for c in cols))
+        self._float_fields = tuple(c.field for c in cols if c.sql_type == "DOUBLE")
 
     def signature(self) -> tuple[tuple[str, str], ...]:
         """Changes exactly when the physical table must be rebuilt."""
@@ -101,6 +117,10 @@ class TableLayout:
             return (str(doc["_id"]), doc["_creationTime"], stored.dumps(rest))
         out: list[Any] = [str(doc["_id"]), doc["_creationTime"]]
         for c in self.columns:
+            if c.field == EXACT:
+                odd = {f: doc[f] for f in self._float_fields if f in doc and _odd_nan(doc[f])}
+                out.append(stored.dumps(odd) if odd else None)
+                continue
             val = doc.get(c.field)
             if val is None and c.field not in doc:
                 out.append(None)
@@ -138,6 +158,11 @@ class TableLayout:
                     d.update(stored.loads(raw))
                 continue
             f = spec.field
+            if f == EXACT:
+                for d, raw in zip(docs, values, strict=True):
+                    if raw is not None:
+                        d.update(stored.loads(raw))
+                continue
             if spec.native:
                 if spec.id_table is not None:
                     t = spec.id_table

@@ -253,7 +253,7 @@ class DuckDBStore:
         try:
             if params is None:
                 return cur.sql(query).to_arrow_table()
-            return cur.execute(query, list(params)).to_arrow_table()
+            return cur.sql(query, params=list(params)).to_arrow_table()
         except duckdb.Error as e:
             raise SqlError(f"{type(e).__name__}: {e}") from e
 

@@ -14,6 +14,7 @@ Ids are opaque to users; nothing may depend on their layout except this module.
 from __future__ import annotations
 
 import base64
+import functools
 import random
 import time
 
@@ -58,10 +59,12 @@ def new_id(table_number: int, rng: random.Random, now_seconds: float | None = No
     return text.translate(_TO_CROCKFORD)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def decode_table_number(text: str) -> int | None:
     """The table number encoded in ``text``, or None when it is not a valid id.
 
     Checks the alphabet, the length, the canonical encoding and the footer.
+    Cached: the same ids are checked again and again (arguments, ``db.get``).
     """
     if not isinstance(text, str) or not 31 <= len(text) <= 37 or not _VALID_CHARS.issuperset(text):
         return None

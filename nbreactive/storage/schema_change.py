@@ -65,12 +65,18 @@ def apply_schema(db: Database, schema: Schema | None, *, dry_run: bool = False) 
             if changed or layout.signature() != db.layouts[name].signature():
                 rebuilt[name] = (layout, out)
                 new_docs[name] = out
+        # Every table of the schema exists in DuckDB from now on, so SQL over a table
+        # that holds no documents yet works (and returns no rows).
+        for name in schema.tables if schema is not None else ():
+            if name not in db.store.tables and name not in rebuilt:
+                db.ensure_table(name)
+                rebuilt[name] = (db.layout_for(name, schema), [])
         meta = {
             "schema": schema.to_json() if schema is not None else None,
             "tables": db.table_numbers,
             "last_ts": db.last_ts,
         }
-        db.store.rebuild_tables({n: r for n, r in rebuilt.items() if n in db.store.tables or r[1]}, meta)
+        db.store.rebuild_tables(rebuilt, meta)
         with db.base_lock:
             db.schema = schema
             for name, table in db.base.tables.items():

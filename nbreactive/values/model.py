@@ -551,7 +551,12 @@ def _norm_document(doc: dict[Any, Any]) -> dict[str, Any]:
     return out
 
 
-def normalize_value(value: Any, *, top_level_fields: bool = False) -> Any:
+MAX_VALUE_NESTING = 64  # function arguments and return values (documents: MAX_NESTING)
+
+
+def normalize_value(
+    value: Any, *, top_level_fields: bool = False, max_nesting: int = MAX_NESTING
+) -> Any:
     """Check that ``value`` is a Convex value within Convex's limits; return it normalized.
 
     Normalization: tuples become lists, ``bytearray``/``memoryview`` become bytes,
@@ -570,6 +575,8 @@ def normalize_value(value: Any, *, top_level_fields: bool = False) -> Any:
         top_level_fields: ``value`` is a document (without system fields): it must be
             a dict whose keys are identifier-like, ≤ 64 characters and do not start
             with ``_`` (``_id``/``_creationTime`` are refused as set by the system).
+        max_nesting: the nesting limit: ``MAX_NESTING`` (16) for documents,
+            ``MAX_VALUE_NESTING`` (64) for function arguments and return values.
 
     Cost: one pass over the value; about 1-2 µs for a flat document of 6 scalars
     (field names are checked once and then cached).
@@ -590,8 +597,12 @@ def normalize_value(value: Any, *, top_level_fields: bool = False) -> Any:
                     value,
                 )
             return _norm_document(value)
-        return _norm(value, 0)
+        # The checks compare against MAX_NESTING; start deeper or shallower to apply
+        # another limit without a parameter on the hot recursive path.
+        return _norm(value, MAX_NESTING - max_nesting)
     except _Invalid as e:
+        if e.detail.startswith("value is nested more than") and max_nesting != MAX_NESTING:
+            e.detail = e.detail.replace(str(MAX_NESTING), str(max_nesting), 1)
         raise e.to_error() from None
 
 

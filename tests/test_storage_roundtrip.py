@@ -1,0 +1,1058 @@
+"""Storage end to end: what goes into DuckDB comes back exactly (SPEC §1.1, §1.2, §1.10).
+
+Close and reopen a DuckDB-file app and get back every document (schemaless and
+typed fields, special floats, bytes, missing versus null, nested values, ids as
+``nr.Id``), the indexes and the schema; ``app.sql`` with native column types,
+read-only, with ``?`` parameters; ``set_schema`` refusals and normalization;
+bulk import (list, pyarrow, pandas) and export (Parquet, JSON Lines).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import nbreactive as nr
+from nbreactive import v
+from nbreactive.values import stored
+from nbreactive.values.wire import from_wire
+from tests.strategies import (
+    byte_strings,
+    convex_values,
+    documents,
+    float64s,
+    int64s,
+    same_value,
+    strings,
+)
+
+_counter = itertools.count()
+
+
+def _bits(x: float) -> int:
+    return struct.unpack("<Q", struct.pack("<d", x))[0]
+
+
+def exact(a: Any, b: Any) -> bool:
+    """``same_value`` that also requires ``nr.Id`` on both sides, with the same table."""
+    if type(a) is nr.Id or type(b) is nr.Id:
+        return type(a) is type(b) and a == b and a.table == b.table
+    if type(a) is list and type(b) is list:
+        return len(a) == len(b) and all(exact(x, y) for x, y in zip(a, b))
+    if type(a) is dict and type(b) is dict:
+        return a.keys() == b.keys() and all(exact(a[k], b[k]) for k in a)
+    return same_value(a, b)
+
+
+def _fresh(tmp_path: Path) -> Path:
+    return tmp_path / f"db{next(_counter)}.duckdb"
+
+
+def _register(app: nr.App) -> None:
+    @app.mutation
+    def put(ctx, table, docs):
+        return [ctx.db.insert(table, d) for d in docs]
+
+    @app.query
+    def everything(ctx, table):
+        return ctx.db.query(table).collect()
+
+
+def _jsonl_lines(path: Path) -> list[bytes]:
+    """The records of a JSON Lines file (split on "\\n" only: U+0085 and U+2028 are data)."""
+    data = path.read_bytes()
+    assert data.endswith(b"\n") or data == b""
+    return data.split(b"\n")[:-1]
+
+
+def _all(app: nr.App, table: str) -> list[dict[str, Any]]:
+    return app.run_query("everything", {"table": table})
+
+
+HYPOTHESIS = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+# ---------------------------------------------------------------------------
+# schemaless round trip (hypothesis)
+# ---------------------------------------------------------------------------
+
+
+@HYPOTHESIS
+@given(docs=st.lists(documents(), min_size=1, max_size=6))
+def test_schemaless_documents_survive_close_and_reopen_exactly(tmp_path, docs):
+    path = _fresh(tmp_path)
+    with nr.App(path) as app:
+        _register(app)
+        ids = app.run_mutation("put", {"table": "stuff", "docs": docs})
+        before = _all(app, "stuff")
+        assert [d["_id"] for d in before] == ids
+        for got, sent in zip(before, docs):
+            body = {k: x for k, x in got.items() if k not in ("_id", "_creationTime")}
+            assert same_value(body, sent), (body, sent)
+    with nr.App(path) as again:
+        _register(again)
+        after = _all(again, "stuff")
+        assert len(after) == len(before)
+        for a, b in zip(after, before):
+            assert exact(a, b), (a, b)
+            assert a["_id"].table == "stuff"
+        # and the JSON Lines export decodes to the same documents
+        out = path.with_suffix(".jsonl")
+        assert again.export_jsonl("stuff", out) == len(docs)
+        lines = _jsonl_lines(out)
+        assert len(lines) == len(after)
+        for line, doc in zip(lines, after):
+            assert same_value(from_wire(json.loads(line)), doc)
+
+
+# ---------------------------------------------------------------------------
+# typed fields round trip (hypothesis and named cases)
+# ---------------------------------------------------------------------------
+
+THINGS = nr.define_table(
+    {
+        "i": v.int64(),
+        "f": v.float64(),
+        "n": v.number(),
+        "s": v.string(),
+        "b": v.boolean(),
+        "by": v.bytes(),
+        "opt": v.optional(v.int64()),
+        "nul": v.nullable(v.float64()),
+        "anyv": v.optional(v.any()),
+        "arr": v.array(v.any()),
+        "obj": v.object({"k": v.any(), "o": v.optional(v.string())}),
+        "ref": v.id("users"),
+        "refs": v.array(v.id("users")),
+        "maybe_ref": v.optional(v.union(v.id("users"), v.null())),
+    }
+)
+SCHEMA = nr.define_schema(
+    {
+        "users": nr.define_table({"name": v.string()}),
+        "things": THINGS.index("by_f", ["f"]).index("by_s_opt", ["s", "opt"]).index("by_i", ["i"]),
+    }
+)
+
+_MISSING = object()
+
+
+@st.composite
+def things(draw: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "i": draw(int64s),
+        "f": draw(float64s),
+        "n": draw(st.one_of(float64s, st.integers(-(2**53), 2**53))),
+        "s": draw(strings),
+        "b": draw(st.booleans()),
+        "by": draw(byte_strings),
+        "nul": draw(st.one_of(st.none(), float64s)),
+        "arr": draw(st.lists(convex_values(8), max_size=4)),
+        "obj": {"k": draw(convex_values(8))},
+        "ref": draw(st.integers(0, 2)),  # an index into the users, replaced by a real id
+        "refs": draw(st.lists(st.integers(0, 2), max_size=3)),
+    }
+    for name, strat in (
+        ("opt", int64s),
+        ("anyv", convex_values(8)),
+        ("maybe_ref", st.one_of(st.none(), st.integers(0, 2))),
+    ):
+        value = draw(st.one_of(st.just(_MISSING), strat))
+        if value is not _MISSING:
+            doc[name] = value
+    if draw(st.booleans()):
+        doc["obj"]["o"] = draw(strings)
+    return doc
+
+
+def _with_user_ids(doc: dict[str, Any], users: list[nr.Id]) -> dict[str, Any]:
+    out = dict(doc)
+    out["ref"] = users[doc["ref"]]
+    out["refs"] = [users[k] for k in doc["refs"]]
+    if isinstance(out.get("maybe_ref"), int):
+        out["maybe_ref"] = users[out["maybe_ref"]]
+    return out
+
+
+def _check_ids(doc: dict[str, Any]) -> None:
+    assert type(doc["_id"]) is nr.Id and doc["_id"].table == "things"
+    assert type(doc["ref"]) is nr.Id and doc["ref"].table == "users"
+    assert all(type(r) is nr.Id and r.table == "users" for r in doc["refs"])
+    if doc.get("maybe_ref") is not None:
+        assert type(doc["maybe_ref"]) is nr.Id and doc["maybe_ref"].table == "users"
+
+
+@HYPOTHESIS
+@given(drawn=st.lists(things(), min_size=1, max_size=5))
+def test_typed_fields_survive_close_and_reopen_exactly(tmp_path, drawn):
+    path = _fresh(tmp_path)
+    with nr.App(path) as app:
+        app.set_schema(SCHEMA)
+        _register(app)
+        users = app.run_mutation(
+            "put", {"table": "users", "docs": [{"name": f"u{k}"} for k in range(3)]}
+        )
+        docs = [_with_user_ids(d, users) for d in drawn]
+        app.run_mutation("put", {"table": "things", "docs": docs})
+        before = _all(app, "things")
+        for got, sent in zip(before, docs):
+            _check_ids(got)
+            assert type(got["n"]) is float  # v.number() stores a float, even from an int
+            assert float(sent["n"]) == got["n"] or math.isnan(got["n"])
+            body = {k: x for k, x in got.items() if k not in ("_id", "_creationTime")}
+            sent_norm = dict(sent, n=float(sent["n"]))
+            assert same_value(body, sent_norm), (body, sent_norm)
+    with nr.App(path) as again:
+        _register(again)
+        after = _all(again, "things")
+        assert len(after) == len(before)
+        for a, b in zip(after, before):
+            assert exact(a, b), (a, b)
+            _check_ids(a)
+
+
+# (case, field, value) — each one stored, reopened and compared exactly
+TYPED_CASES = [
+    ("int64 min", "i", -(2**63)),
+    ("int64 max", "i", 2**63 - 1),
+    ("int64 above 2^53", "i", 2**53 + 1),
+    ("float that looks whole stays float", "f", 3.0),
+    ("negative zero keeps its sign", "f", -0.0),
+    ("NaN", "f", math.nan),
+    ("NaN with a payload", "f", struct.unpack("<d", struct.pack("<Q", 0x7FF8_0000_0000_1234))[0]),
+    ("negative NaN", "f", struct.unpack("<d", struct.pack("<Q", 0xFFF8_0000_0000_0000))[0]),
+    ("+inf", "f", math.inf),
+    ("-inf", "f", -math.inf),
+    ("smallest subnormal", "f", 5e-324),
+    ("number from int", "n", 7),
+    ("empty string", "s", ""),
+    ("string above the BMP", "s", "😀 é \x00 nul"),
+    ("bytes with zeros", "by", b"\x00\xff\x00"),
+    ("empty bytes", "by", b""),
+    ("optional missing", "opt", _MISSING),
+    ("optional present", "opt", 0),
+    ("nullable null", "nul", None),
+    ("nullable -0.0", "nul", -0.0),
+    ("any: missing", "anyv", _MISSING),
+    ("any: null (not missing)", "anyv", None),
+    ("any: int stays int", "anyv", 1),
+    ("any: float stays float", "anyv", 1.0),
+    ("any: NaN", "anyv", math.nan),
+    ("any: bytes", "anyv", b"\x01"),
+    ("any: nested", "anyv", {"a": [1, 2.0, None, {"b": [b"x", [], {}]}], "c": -0.0}),
+    ("array with mixed types", "arr", [1, 1.0, "1", b"1", True, None, [1], {"x": 1}]),
+    ("nested arrays", "arr", [[[[[[[[[["deep"]]]]]]]]]]),
+    ("object with null inside", "obj", {"k": None}),
+    ("object with optional field", "obj", {"k": [], "o": "here"}),
+    ("id list empty", "refs", []),
+    ("maybe_ref null", "maybe_ref", None),
+]
+
+BASE_THING = {
+    "i": 1,
+    "f": 1.5,
+    "n": 2.5,
+    "s": "s",
+    "b": False,
+    "by": b"b",
+    "nul": 1.0,
+    "arr": [],
+    "obj": {"k": 1},
+    "ref": 0,
+    "refs": [0, 1],
+}
+
+
+@pytest.fixture
+def typed_file(tmp_path: Path) -> Iterator[tuple[Path, list[dict[str, Any]], list[dict[str, Any]]]]:
+    """A file with one ``things`` document per TYPED_CASES entry; yields (path, sent, stored)."""
+    path = tmp_path / "typed.duckdb"
+    with nr.App(path) as app:
+        app.set_schema(SCHEMA)
+        _register(app)
+        users = app.run_mutation(
+            "put", {"table": "users", "docs": [{"name": f"u{k}"} for k in range(3)]}
+        )
+        sent = []
+        for _, field, value in TYPED_CASES:
+            doc = dict(BASE_THING)
+            if value is _MISSING:
+                doc.pop(field, None)
+            else:
+                doc[field] = value
+            sent.append(_with_user_ids(doc, users))
+        app.run_mutation("put", {"table": "things", "docs": sent})
+        before = _all(app, "things")
+    yield path, sent, before
+
+
+@pytest.mark.parametrize(("case", "field", "value"), TYPED_CASES, ids=[c[0] for c in TYPED_CASES])
+def test_typed_value_round_trip(typed_file, case, field, value):
+    path, _, before = typed_file
+    k = [c[0] for c in TYPED_CASES].index(case)
+    with nr.App(path) as again:
+        _register(again)
+        after = _all(again, "things")[k]
+    assert exact(after, before[k])
+    _check_ids(after)
+    if value is _MISSING:
+        assert field not in after
+    else:
+        expected = float(value) if field == "n" else value
+        assert same_value(after[field], expected), (after[field], expected)
+
+
+NAN_COLUMNS = [
+    ("negative NaN", 0xFFF8_0000_0000_0000),
+    ("NaN with a payload", 0x7FF8_0000_0000_1234),
+    ("negative zero", 0x8000_0000_0000_0000),
+]
+
+
+@pytest.mark.parametrize("pattern", [b for _, b in NAN_COLUMNS], ids=[n for n, _ in NAN_COLUMNS])
+def test_float_column_holding_one_special_value_keeps_its_bits(tmp_path, pattern):
+    # A native DOUBLE column whose values are all the same NaN: DuckDB may store the
+    # segment as a constant at checkpoint time; the bits must still come back.
+    value = struct.unpack("<d", struct.pack("<Q", pattern))[0]
+    path = tmp_path / "nan.duckdb"
+    schema = nr.define_schema({"m": nr.define_table({"f": v.float64()}).index("by_f", ["f"])})
+    with nr.App(path) as app:
+        app.set_schema(schema)
+        _register(app)
+        app.run_mutation("put", {"table": "m", "docs": [{"f": value}] * 3})
+    with nr.App(path) as again:
+        _register(again)
+        got = [d["f"] for d in _all(again, "m")]
+    assert [hex(_bits(x)) for x in got] == [hex(pattern)] * 3
+
+
+def _deepest() -> Any:
+    deep: Any = "bottom"
+    for _ in range(15):  # the document itself is level 1: 16 levels in all (Convex's maximum)
+        deep = [deep]
+    return deep
+
+
+def test_document_at_the_maximum_nesting_depth_survives_reopen(tmp_path):
+    path = tmp_path / "deep.duckdb"
+    deep = _deepest()
+
+    def register(app: nr.App) -> None:
+        @app.mutation
+        def store_deep(ctx):
+            return ctx.db.insert("deep", {"v": deep})
+
+        @app.query
+        def first(ctx):
+            return ctx.db.query("deep").first()
+
+    with nr.App(path) as app:
+        register(app)
+        app.run_mutation("store_deep")
+        before = app.run_query("first")
+    with nr.App(path) as again:
+        register(again)
+        after = again.run_query("first")
+    assert exact(after, before)
+    assert after["v"] == deep
+
+
+def test_a_query_may_return_a_list_of_documents_at_the_maximum_depth():
+    # Convex limits documents to 16 levels but function arguments and return values
+    # to 64 (convex-semantics §1.3), so collect() of such documents can be returned.
+    with nr.App() as app:
+        _register(app)
+
+        @app.mutation
+        def store_deep(ctx):
+            return ctx.db.insert("deep", {"v": _deepest()})
+
+        store_deep()
+        assert _all(app, "deep")[0]["v"] == _deepest()
+
+
+def test_missing_and_null_differ_in_sql_too(typed_file):
+    path, _, _ = typed_file
+    with nr.App(path) as again:
+        rows = again.sql("SELECT anyv FROM things").to_pylist()
+    values = [r["anyv"] for r in rows]
+    k_missing = [c[0] for c in TYPED_CASES].index("any: missing")
+    k_null = [c[0] for c in TYPED_CASES].index("any: null (not missing)")
+    assert values[k_missing] is None  # SQL NULL: the field is missing
+    assert values[k_null] == "null"  # JSON null: the field holds null
+
+
+# ---------------------------------------------------------------------------
+# indexes and schema after reopening
+# ---------------------------------------------------------------------------
+
+F_VALUES = [3.5, -0.0, 0.0, -math.inf, math.nan, 1e300, -2.0, math.inf]
+F_ORDER = [-math.inf, -2.0, -0.0, 0.0, 3.5, 1e300, math.inf, math.nan]  # IEEE total order
+
+
+def test_indexes_and_schema_after_reopen(tmp_path):
+    path = tmp_path / "idx.duckdb"
+    with nr.App(path) as app:
+        app.set_schema(SCHEMA)
+        _register(app)
+        (user,) = app.run_mutation("put", {"table": "users", "docs": [{"name": "u"}]})
+        docs = []
+        for k, f in enumerate(F_VALUES):
+            doc = dict(BASE_THING, f=f, i=k, s="ab"[k % 2], ref=user, refs=[])
+            if k % 3:
+                doc["opt"] = k
+            docs.append(doc)
+        app.run_mutation("put", {"table": "things", "docs": docs})
+
+    with nr.App(path) as again:
+        assert again.schema == SCHEMA
+        assert again.tables() == ["things", "users"]
+
+        @again.query
+        def by_f(ctx, order):
+            return [
+                d["f"] for d in ctx.db.query("things").with_index("by_f").order(order).collect()
+            ]
+
+        @again.query
+        def f_range(ctx):
+            rng = ctx.db.query("things").with_index(
+                "by_f", lambda q: q.gte("f", -0.0).lt("f", math.inf)
+            )
+            return [d["f"] for d in rng.collect()]
+
+        @again.query
+        def by_s_opt(ctx):
+            return [
+                [d["s"], d.get("opt")]
+                for d in ctx.db.query("things").with_index("by_s_opt").collect()
+            ]
+
+        @again.query
+        def missing_opt(ctx):
+            q = ctx.db.query("things").with_index(
+                "by_s_opt", lambda q: q.eq("s", "a").eq("opt", nr.UNDEFINED)
+            )
+            return [d["i"] for d in q.collect()]
+
+        @again.query
+        def by_i_desc(ctx):
+            return [d["i"] for d in ctx.db.query("things").with_index("by_i").order("desc").take(3)]
+
+        assert [_bits(x) for x in by_f(order="asc")] == [_bits(x) for x in F_ORDER]
+        assert [_bits(x) for x in by_f(order="desc")] == [_bits(x) for x in reversed(F_ORDER)]
+        assert [_bits(x) for x in f_range()] == [_bits(x) for x in [-0.0, 0.0, 3.5, 1e300]]
+        # missing sorts before any value; then _creationTime
+        assert by_s_opt() == [
+            ["a", None],
+            ["a", None],
+            ["a", 2],
+            ["a", 4],
+            ["b", None],
+            ["b", 1],
+            ["b", 5],
+            ["b", 7],
+        ]
+        assert missing_opt() == [0, 6]
+        assert by_i_desc() == [7, 6, 5]
+
+
+def test_index_added_by_set_schema_works_and_persists(tmp_path):
+    path = tmp_path / "newidx.duckdb"
+    plain = nr.define_schema({"pets": nr.define_table({"name": v.string(), "age": v.int64()})})
+    indexed = nr.define_schema(
+        {"pets": nr.define_table({"name": v.string(), "age": v.int64()}).index("by_age", ["age"])}
+    )
+
+    def oldest(app: nr.App) -> list[str]:
+        @app.query
+        def oldest_first(ctx):
+            return [
+                p["name"] for p in ctx.db.query("pets").with_index("by_age").order("desc").collect()
+            ]
+
+        return app.run_query("oldest_first")
+
+    with nr.App(path) as app:
+        app.set_schema(plain)
+        _register(app)
+        app.run_mutation(
+            "put",
+            {
+                "table": "pets",
+                "docs": [
+                    {"name": "rex", "age": 3},
+                    {"name": "tom", "age": 9},
+                    {"name": "kit", "age": 1},
+                ],
+            },
+        )
+        app.set_schema(indexed)
+        assert oldest(app) == ["tom", "rex", "kit"]
+    with nr.App(path) as again:
+        assert again.schema == indexed
+        assert oldest(again) == ["tom", "rex", "kit"]
+
+
+# ---------------------------------------------------------------------------
+# app.sql
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sql_app(tmp_path: Path) -> Iterator[nr.App]:
+    with nr.App(tmp_path / "sql.duckdb") as app:
+        app.set_schema(SCHEMA)
+        _register(app)
+        users = app.run_mutation(
+            "put", {"table": "users", "docs": [{"name": "ann"}, {"name": "bob"}]}
+        )
+        app.run_mutation(
+            "put",
+            {
+                "table": "things",
+                "docs": [
+                    dict(
+                        BASE_THING,
+                        i=k,
+                        s=f"s{k}",
+                        ref=users[k % 2],
+                        refs=[users[0]],
+                        arr=[k, "x"],
+                        opt=k,
+                    )
+                    for k in range(5)
+                ],
+            },
+        )
+        yield app
+
+
+NATIVE_ARROW_TYPES = [
+    ("_id", pa.string()),
+    ("_creationTime", pa.float64()),
+    ("i", pa.int64()),
+    ("f", pa.float64()),
+    ("n", pa.float64()),
+    ("s", pa.string()),
+    ("b", pa.bool_()),
+    ("by", pa.binary()),
+    ("opt", pa.int64()),
+    ("ref", pa.string()),
+]
+
+
+@pytest.mark.parametrize(
+    ("column", "arrow_type"), NATIVE_ARROW_TYPES, ids=[c for c, _ in NATIVE_ARROW_TYPES]
+)
+def test_sql_returns_native_column_types_for_scalar_fields(sql_app, column, arrow_type):
+    table = sql_app.sql("SELECT * FROM things")
+    assert isinstance(table, pa.Table)
+    assert table.schema.field(column).type == arrow_type
+
+
+JSON_COLUMNS = ["nul", "anyv", "arr", "obj", "refs", "maybe_ref"]
+
+
+def test_sql_stores_nested_and_union_fields_as_json(sql_app):
+    types = {
+        r["column_name"]: r["data_type"]
+        for r in sql_app.sql(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
+            ["things"],
+        ).to_pylist()
+    }
+    for column in JSON_COLUMNS:
+        assert types[column] == "JSON", (column, types[column])
+    assert types["i"] == "BIGINT"
+    assert types["f"] == "DOUBLE"
+    assert types["s"] == "VARCHAR"
+    assert types["b"] == "BOOLEAN"
+    assert types["by"] == "BLOB"
+    # JSON is queryable with DuckDB's JSON functions
+    rows = sql_app.sql(
+        "SELECT i, arr->>'$[1]' AS second, json_array_length(arr) AS n FROM things ORDER BY i"
+    )
+    assert rows.to_pylist()[0] == {"i": 0, "second": "x", "n": 2}
+
+
+def test_sql_values_are_the_documents_values(sql_app):
+    docs = {d["_id"]: d for d in _all(sql_app, "things")}
+    rows = sql_app.sql(
+        'SELECT "_id", "_creationTime", i, f, s, b, "by", ref FROM things'
+    ).to_pylist()
+    assert len(rows) == len(docs) == 5
+    for r in rows:
+        d = docs[r["_id"]]
+        assert r["_creationTime"] == d["_creationTime"]
+        assert (r["i"], r["f"], r["s"], r["b"], r["by"], r["ref"]) == (
+            d["i"],
+            d["f"],
+            d["s"],
+            d["b"],
+            d["by"],
+            d["ref"],
+        )
+
+
+def test_sql_on_a_schemaless_table_has_a_json_doc_column(tmp_path):
+    with nr.App() as app:
+        _register(app)
+        app.run_mutation("put", {"table": "loose", "docs": [{"a": 1, "b": [1.5]}]})
+        table = app.sql("SELECT * FROM loose")
+        assert table.column_names == ["_id", "_creationTime", "_doc"]
+        assert app.sql("SELECT (_doc->>'$.a')::BIGINT AS a FROM loose").to_pylist() == [{"a": 1}]
+
+
+def test_sql_sees_every_acknowledged_write_immediately():
+    with nr.App() as app:
+        _register(app)
+        for k in range(30):
+            app.run_mutation("put", {"table": "loose", "docs": [{"k": k}]})
+            assert app.sql("SELECT count(*) AS c FROM loose").to_pylist() == [{"c": k + 1}]
+
+
+def test_sql_over_a_schema_table_without_documents_yet():
+    with nr.App() as app:
+        app.set_schema(SCHEMA)
+        assert app.sql("SELECT count(*) AS c FROM things").to_pylist() == [{"c": 0}]
+
+
+SQL_PARAMS = [
+    ("list", "SELECT s FROM things WHERE i >= ? AND s <> ? ORDER BY i", [2, "s3"], ["s2", "s4"]),
+    ("tuple", "SELECT s FROM things WHERE i = ?", (1,), ["s1"]),
+    ("string param", "SELECT s FROM things WHERE s = ?", ["s4"], ["s4"]),
+    ("no match", "SELECT s FROM things WHERE i > ?", [100], []),
+]
+
+
+@pytest.mark.parametrize(
+    ("sql", "params", "expected"), [c[1:] for c in SQL_PARAMS], ids=[c[0] for c in SQL_PARAMS]
+)
+def test_sql_positional_parameters(sql_app, sql, params, expected):
+    assert [r["s"] for r in sql_app.sql(sql, params).to_pylist()] == expected
+
+
+REFUSED_SQL = [
+    ("INSERT", "INSERT INTO things (\"_id\", i) VALUES ('x', 1)"),
+    ("UPDATE", "UPDATE things SET i = 99"),
+    ("DELETE", "DELETE FROM things"),
+    ("CREATE TABLE", "CREATE TABLE evil (x INT)"),
+    ("CREATE TABLE AS", "CREATE TABLE evil AS SELECT * FROM things"),
+    ("CREATE VIEW", "CREATE VIEW evil AS SELECT 1"),
+    ("DROP", "DROP TABLE things"),
+    ("ALTER", "ALTER TABLE things ADD COLUMN evil INT"),
+    ("COPY TO", "COPY things TO '/tmp/nbreactive-evil.csv'"),
+    ("COPY FROM", "COPY things FROM '/tmp/nbreactive-evil.csv'"),
+    ("two statements", "SELECT 1; SELECT 2"),
+    ("select then drop", "SELECT 1; DROP TABLE things"),
+    ("ATTACH", "ATTACH ':memory:' AS evil"),
+    ("SET", "SET threads = 1"),
+    ("empty", "   "),
+    ("syntax error", "SELEC 1"),
+    ("unknown table", "SELECT * FROM no_such_table"),
+]
+
+
+@pytest.mark.parametrize("sql", [c[1] for c in REFUSED_SQL], ids=[c[0] for c in REFUSED_SQL])
+def test_sql_refuses_anything_but_one_read(sql_app, sql):
+    before = sql_app.sql("SELECT * FROM things ORDER BY i").to_pylist()
+    with pytest.raises(nr.SqlError) as info:
+        sql_app.sql(sql)
+    assert isinstance(info.value, nr.NbReactiveError)
+    assert sql_app.sql("SELECT * FROM things ORDER BY i").to_pylist() == before
+    names = [
+        r["table_name"]
+        for r in sql_app.sql("SELECT table_name FROM information_schema.tables").to_pylist()
+    ]
+    assert "evil" not in names
+    assert sql_app.count("things") == 5
+
+
+def test_sql_refusal_message_points_to_mutations(sql_app):
+    with pytest.raises(nr.SqlError, match="read-only") as info:
+        sql_app.sql("UPDATE things SET i = 1")
+    assert "mutation" in str(info.value)
+    with pytest.raises(nr.SqlError, match="one statement"):
+        sql_app.sql("SELECT 1; SELECT 2")
+
+
+# ---------------------------------------------------------------------------
+# set_schema on existing data
+# ---------------------------------------------------------------------------
+
+USERS_SCHEMA = nr.define_schema(
+    {"users": nr.define_table({"name": v.string()}).index("by_name", ["name"])}
+)
+
+
+@pytest.mark.parametrize("where", ["memory", "file"])
+def test_set_schema_refusal_lists_offenders_and_changes_nothing(tmp_path, where):
+    path = None if where == "memory" else tmp_path / "refuse.duckdb"
+    with nr.App(path) as app:
+        _register(app)
+        good, bad_type, missing, extra = app.run_mutation(
+            "put",
+            {
+                "table": "users",
+                "docs": [{"name": "ann"}, {"name": 3}, {"nick": "x"}, {"name": "bob", "extra": 1}],
+            },
+        )
+        offenders = {bad_type, missing, extra}
+        before = _all(app, "users")
+        sql_before = app.sql('SELECT * FROM users ORDER BY "_id"').to_pylist()
+
+        report = app.set_schema(USERS_SCHEMA, dry_run=True)
+        assert not report.ok
+        assert report.problem_count == 3
+        assert {doc_id for _, doc_id, _ in report.problems} == offenders
+        assert all(table == "users" for table, _, _ in report.problems)
+        assert app.schema is None
+
+        with pytest.raises(nr.SchemaError) as info:
+            app.set_schema(USERS_SCHEMA)
+        error = info.value
+        assert isinstance(error, nr.NbReactiveError)
+        assert {doc_id for _, doc_id, _ in error.report.problems} == offenders
+        message = str(error)
+        for doc_id in offenders:
+            assert doc_id in message
+        assert good not in message
+        assert "name" in message and "extra" in message
+        by_id = {doc_id: msg for _, doc_id, msg in error.report.problems}
+        assert "v.string()" in by_id[bad_type]
+        assert "name" in by_id[missing]
+        assert "extra" in by_id[extra]
+
+        # nothing changed: schema, documents, SQL layout; the table is still schemaless
+        assert app.schema is None
+        assert _all(app, "users") == before
+        assert app.sql('SELECT * FROM users ORDER BY "_id"').to_pylist() == sql_before
+        app.run_mutation("put", {"table": "users", "docs": [{"anything": [1, 2]}]})
+        assert app.count("users") == 5
+
+    if path is not None:
+        with nr.App(path) as again:
+            _register(again)
+            assert again.schema is None
+            assert again.count("users") == 5
+
+
+def test_set_schema_dry_run_on_fitting_data_changes_nothing(tmp_path):
+    with nr.App(tmp_path / "dry.duckdb") as app:
+        _register(app)
+        app.run_mutation("put", {"table": "users", "docs": [{"name": "ann"}, {"name": "bob"}]})
+        report = app.set_schema(USERS_SCHEMA, dry_run=True)
+        assert report.ok
+        assert report.total_checked == 2
+        assert app.schema is None
+        app.run_mutation("put", {"table": "users", "docs": [{"not_a_name": 1}]})  # still schemaless
+        report = app.set_schema(USERS_SCHEMA, dry_run=True)
+        assert not report.ok
+        assert report.problem_count == 1
+
+
+def test_set_schema_refuses_a_table_missing_from_a_strict_schema():
+    with nr.App() as app:
+        _register(app)
+        app.run_mutation("put", {"table": "orphans", "docs": [{"x": 1}]})
+        with pytest.raises(nr.SchemaError, match="orphans"):
+            app.set_schema(USERS_SCHEMA)
+        assert app.schema is None
+        assert app.count("orphans") == 1
+
+
+PRICES = [10, 2.5, 7, -1, 7.0]
+
+
+def test_set_schema_normalizes_ints_to_floats_for_number_fields_and_rebuilds_indexes(tmp_path):
+    path = tmp_path / "norm.duckdb"
+    loose = nr.define_schema(
+        {"products": nr.define_table({"price": v.any()}).index("by_price", ["price"])}
+    )
+    numeric = nr.define_schema(
+        {"products": nr.define_table({"price": v.number()}).index("by_price", ["price"])}
+    )
+
+    def register(app: nr.App) -> None:
+        @app.query
+        def prices(ctx):
+            return [p["price"] for p in ctx.db.query("products").with_index("by_price").collect()]
+
+        @app.query(args={"price": v.any()})
+        def priced(ctx, price):
+            q = ctx.db.query("products").with_index("by_price", lambda q: q.eq("price", price))
+            return len(q.collect())
+
+    with nr.App(path) as app:
+        _register(app)
+        register(app)
+        app.run_mutation("put", {"table": "products", "docs": [{"price": p} for p in PRICES]})
+        app.set_schema(loose)
+        # untyped: int64 sorts before float64, equality is type-exact
+        got = app.run_query("prices")
+        assert [type(p) for p in got] == [int, int, int, float, float]
+        assert got == [-1, 7, 10, 2.5, 7.0]
+        assert app.run_query("priced", {"price": 7}) == 1
+
+        report = app.set_schema(numeric)
+        assert report.ok
+        got = app.run_query("prices")
+        assert all(type(p) is float for p in got)
+        assert got == [-1.0, 2.5, 7.0, 7.0, 10.0]
+        assert app.run_query("priced", {"price": 7.0}) == 2
+        types = app.sql(
+            "SELECT data_type FROM information_schema.columns WHERE table_name = 'products' AND column_name = 'price'"
+        )
+        assert types.to_pylist() == [{"data_type": "DOUBLE"}]
+        assert (
+            app.sql("SELECT price FROM products ORDER BY price").column("price").to_pylist() == got
+        )
+
+        @app.mutation
+        def add_int(ctx):
+            return ctx.db.insert("products", {"price": 3})
+
+        add_int()
+        assert app.run_query("prices") == [-1.0, 2.5, 3.0, 7.0, 7.0, 10.0]
+
+    with nr.App(path) as again:
+        register(again)
+        got = again.run_query("prices")
+        assert got == [-1.0, 2.5, 3.0, 7.0, 7.0, 10.0]
+        assert all(type(p) is float for p in got)
+        assert again.schema == numeric
+
+
+def test_int_literal_matches_float_in_a_number_field_index():
+    numeric = nr.define_schema(
+        {"products": nr.define_table({"price": v.number()}).index("by_price", ["price"])}
+    )
+    with nr.App() as app:
+        app.set_schema(numeric)
+        _register(app)
+        app.run_mutation("put", {"table": "products", "docs": [{"price": 7}, {"price": 8.5}]})
+
+        @app.query
+        def at_seven(ctx):
+            return len(
+                ctx.db.query("products")
+                .with_index("by_price", lambda q: q.eq("price", 7))
+                .collect()
+            )
+
+        assert at_seven() == 1
+
+
+# ---------------------------------------------------------------------------
+# bulk import
+# ---------------------------------------------------------------------------
+
+PEOPLE = nr.define_schema(
+    {
+        "people": nr.define_table(
+            {"name": v.string(), "age": v.optional(v.int64()), "score": v.optional(v.float64())}
+        ).index("by_age", ["age"]),
+    },
+    strict_table_name_types=False,
+)
+
+
+def _people_rows(kind: str) -> Any:
+    names = ["ann", "bob", "cy"]
+    ages = [30, None, 41]
+    scores = [1.5, 2.0, None]
+    if kind == "list":
+        return [
+            {k: x for k, x in {"name": n, "age": a, "score": s}.items() if x is not None}
+            for n, a, s in zip(names, ages, scores)
+        ]
+    table = pa.table(
+        {
+            "name": pa.array(names, pa.string()),
+            "age": pa.array(ages, pa.int64()),
+            "score": pa.array(scores, pa.float64()),
+        }
+    )
+    if kind == "pyarrow":
+        return table
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"name": names, "age": pd.array(ages, dtype="Int64"), "score": scores})
+    assert isinstance(frame, pd.DataFrame)
+    return frame
+
+
+@pytest.mark.parametrize("kind", ["list", "pyarrow", "pandas"])
+@pytest.mark.parametrize("where", ["memory", "file"])
+def test_import_documents(tmp_path, kind, where):
+    path = None if where == "memory" else tmp_path / "import.duckdb"
+    expected = [
+        {"name": "ann", "age": 30, "score": 1.5},
+        {"name": "bob", "score": 2.0},
+        {"name": "cy", "age": 41},
+    ]
+    with nr.App(path) as app:
+        app.set_schema(PEOPLE)
+        _register(app)
+        app.run_mutation("put", {"table": "people", "docs": [{"name": "first"}]})
+        assert app.import_documents("people", _people_rows(kind)) == 3
+        docs = _all(app, "people")
+        assert [{k: x for k, x in d.items() if not k.startswith("_")} for d in docs] == [
+            {"name": "first"},
+            *expected,
+        ]
+        assert all(type(d["_id"]) is nr.Id and d["_id"].table == "people" for d in docs)
+        times = [d["_creationTime"] for d in docs]
+        assert times == sorted(times) and len(set(times)) == 4
+        for d in docs:
+            if "age" in d:
+                assert type(d["age"]) is int
+            if "score" in d:
+                assert type(d["score"]) is float
+        assert app.sql("SELECT count(*) AS c FROM people").to_pylist() == [{"c": 4}]
+
+        @app.query
+        def by_age(ctx):
+            return [d["name"] for d in ctx.db.query("people").with_index("by_age").collect()]
+
+        assert by_age() == ["first", "bob", "ann", "cy"]
+
+        # and a mutation after the import sees and extends the same table
+        app.run_mutation("put", {"table": "people", "docs": [{"name": "last", "age": 1}]})
+        assert app.count("people") == 5
+        snapshot = _all(app, "people")
+    if path is not None:
+        with nr.App(path) as again:
+            _register(again)
+            assert [exact(a, b) for a, b in zip(_all(again, "people"), snapshot)] == [True] * 5
+
+
+def test_import_into_a_schemaless_table():
+    with nr.App() as app:
+        _register(app)
+        rows = [{"a": 1, "nested": {"x": [1, 2.0, b"\x00"]}}, {"b": None}, {}]
+        assert app.import_documents("loose", rows) == 3
+        got = [{k: x for k, x in d.items() if not k.startswith("_")} for d in _all(app, "loose")]
+        assert all(same_value(g, r) for g, r in zip(got, rows))
+
+
+def _bad_import_cases() -> list[tuple[str, Any, list[int]]]:
+    good = {"name": "ok"}
+    return [
+        (
+            "wrong type in rows 1 and 3",
+            [good, {"name": 1}, good, {"name": "x", "age": "old"}],
+            [1, 3],
+        ),
+        ("missing required field", [{"age": 3}, good], [0]),
+        ("extra field", [good, {"name": "x", "nope": 1}], [1]),
+        ("system field", [good, {"name": "x", "_id": "abc"}], [1]),
+        ("not a dict", [good, "just a string"], [1]),
+        ("int64 out of range", [{"name": "x", "age": 2**63}], [0]),
+        (
+            "many bad rows: the first ones are reported",
+            [{"name": k} for k in range(25)],
+            list(range(10)),
+        ),
+        (
+            "pyarrow column of the wrong type",
+            pa.table({"name": pa.array(["a", "b"]), "age": pa.array([1.5, None], pa.float64())}),
+            [0],
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rows", "bad_rows"),
+    [c[1:] for c in _bad_import_cases()],
+    ids=[c[0] for c in _bad_import_cases()],
+)
+def test_failed_import_reports_first_offending_rows_and_leaves_the_table_unchanged(
+    tmp_path, rows, bad_rows
+):
+    path = tmp_path / "badimport.duckdb"
+    with nr.App(path) as app:
+        app.set_schema(PEOPLE)
+        _register(app)
+        app.run_mutation("put", {"table": "people", "docs": [{"name": "existing", "age": 5}]})
+        before = _all(app, "people")
+        sql_before = app.sql("SELECT * FROM people").to_pylist()
+        with pytest.raises(nr.BulkImportError) as info:
+            app.import_documents("people", rows)
+        error = info.value
+        assert isinstance(error, nr.NbReactiveError)
+        assert [n for n, _ in error.problems] == bad_rows
+        for n in bad_rows:
+            assert f"row {n}" in str(error)
+        assert _all(app, "people") == before
+        assert app.sql("SELECT * FROM people").to_pylist() == sql_before
+        assert app.count("people") == 1
+    with nr.App(path) as again:
+        assert again.count("people") == 1
+
+
+# ---------------------------------------------------------------------------
+# export
+# ---------------------------------------------------------------------------
+
+
+def test_export_parquet_round_trip(typed_file, tmp_path):
+    path, _, before = typed_file
+    out = tmp_path / "things.parquet"
+    with nr.App(path) as app:
+        assert app.export_parquet("things", out) == len(before)
+    table = pq.read_table(out)
+    assert table.num_rows == len(before)
+    for column, arrow_type in NATIVE_ARROW_TYPES:
+        assert table.schema.field(column).type == arrow_type, column
+    rows = {r["_id"]: r for r in table.to_pylist()}
+    for doc in before:
+        row = rows[doc["_id"]]
+        assert row["_creationTime"] == doc["_creationTime"]
+        for field in ("i", "f", "n", "s", "b", "by", "opt", "ref"):
+            if field in doc:
+                assert same_value(row[field], str(doc[field]) if field == "ref" else doc[field]), (
+                    field
+                )
+            else:
+                assert row[field] is None
+        for field in JSON_COLUMNS:
+            if field in doc:
+                assert same_value(stored.loads(row[field]), doc[field]), field
+            else:
+                assert row[field] is None
+
+
+def test_export_jsonl_round_trip(typed_file, tmp_path):
+    path, _, before = typed_file
+    out = tmp_path / "things.jsonl"
+    with nr.App(path) as app:
+        assert app.export_jsonl("things", out) == len(before)
+    lines = _jsonl_lines(out)
+    decoded = [from_wire(json.loads(line)) for line in lines]
+    assert len(decoded) == len(before)
+    for got, doc in zip(decoded, before):  # both in _creationTime order
+        assert same_value(got, doc), (got, doc)
+
+
+def test_export_of_an_empty_or_unknown_table(tmp_path):
+    with nr.App() as app:
+        assert app.export_jsonl("nothing", tmp_path / "n.jsonl") == 0
+        assert (tmp_path / "n.jsonl").read_text() == ""
+        with pytest.raises(nr.NbReactiveError):
+            app.export_parquet("nothing", tmp_path / "n.parquet")
