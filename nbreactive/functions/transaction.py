@@ -22,6 +22,7 @@ from nbreactive.functions.limits import TransactionLimits
 from nbreactive.storage.ids import new_id
 from nbreactive.storage.layers import LayeredView, WriteLayer
 from nbreactive.values.model import (
+    MAX_DOCUMENT_SIZE,
     UNDEFINED,
     Id,
     check_document_size,
@@ -183,11 +184,18 @@ class Transaction:
         return normalize_value(fields, top_level_fields=True)
 
     def _count_write(self, doc: Doc | None) -> None:
+        """Check the document's size limit and count the write against the limits.
+
+        The size is computed once here (it walks the whole document).
+        """
         self.written += 1
         if self.written > self.limits.documents_written:
             raise self.limits.too_many_writes()
         if doc is not None:
-            self.bytes_written += document_size(doc)
+            size = document_size(doc)
+            if size > MAX_DOCUMENT_SIZE:
+                check_document_size(doc)  # raises with the message
+            self.bytes_written += size
             if self.bytes_written > self.limits.bytes_written:
                 raise self.limits.too_many_bytes_written()
 
@@ -210,7 +218,6 @@ class Transaction:
         self._creation_time = math.nextafter(ct, math.inf)
         doc_id = Id(new_id(mt.number, self.rng, self.now), table)
         doc = {"_id": doc_id, "_creationTime": ct, **body}
-        check_document_size(doc)
         self._count_write(doc)
         layer.put(table, doc_id, None, doc)
         return doc_id
@@ -263,7 +270,6 @@ class Transaction:
     def _write(self, layer: WriteLayer, table: str, doc_id: str, old: Doc, body: Doc) -> None:
         valid = self._validate(table, body)
         doc = {"_id": old["_id"], "_creationTime": old["_creationTime"], **valid}
-        check_document_size(doc)
         self._count_write(doc)
         layer.put(table, doc_id, old, doc)
 
