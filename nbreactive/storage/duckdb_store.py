@@ -11,8 +11,9 @@ and sees committed data only.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -137,8 +138,7 @@ class DuckDBStore:
                 raise StorageError(f"writing to DuckDB failed; nothing of this batch was kept: {e}") from e
             return
         created: list[str] = []
-        try:
-            con.execute("BEGIN TRANSACTION")
+        with self._transaction("writing to DuckDB failed; nothing of this batch was kept"):
             for c in changes:
                 if c.table not in self.tables:
                     con.execute(c.layout.ddl())
@@ -152,70 +152,58 @@ class DuckDBStore:
                         app = con.appender(c.table, action="delete", key=["_id"])
                         app.append_rows([(i,) for i in removed])
                         app.flush()
-                rows = [c.layout.row(d) for d in c.upserts_new] + [
-                    c.layout.row(d) for d in c.upserts_old
-                ]
+                rows = [c.layout.row(d) for d in (*c.upserts_new, *c.upserts_old)]
                 if rows:
                     app = con.appender(c.table)
                     app.append_rows(rows)
                     app.flush()
             if meta:
                 self.write_meta(meta)
+        self.tables.update(created)
+
+    def bulk_insert(self, layout: TableLayout, arrow_table: pa.Table, meta: dict[str, Any]) -> None:
+        """Insert an Arrow table in one transaction (imports)."""
+        with self._transaction(f"bulk insert into {layout.table!r} failed; nothing was kept"):
+            if layout.table not in self.tables:
+                self.con.execute(layout.ddl())
+            self._insert_arrow(layout.table, arrow_table)
+            self.write_meta(meta)
+        self.tables.add(layout.table)
+
+    def rebuild_tables(self, rebuilt: dict[str, tuple[TableLayout, list[Doc]]], meta: dict[str, Any]) -> None:
+        """Replace whole tables (schema changes) and the meta, in one transaction."""
+        with self._transaction("changing the stored tables failed; nothing was changed"):
+            for name, (layout, docs) in rebuilt.items():
+                if name in self.tables:
+                    self.con.execute(f"DROP TABLE {quote(name)}")
+                self.con.execute(layout.ddl())
+                if docs:
+                    self._insert_arrow(name, layout.arrow(docs))
+            self.write_meta(meta)
+        self.tables.update(rebuilt)
+
+    @contextlib.contextmanager
+    def _transaction(self, failure: str) -> Iterator[None]:
+        """BEGIN ... COMMIT on the writer connection; on any error ROLLBACK and raise
+        ``StorageError(failure: cause)`` — nothing of the transaction is kept."""
+        con = self.con
+        try:
+            con.execute("BEGIN TRANSACTION")
+            yield
             con.execute("COMMIT")
         except Exception as e:
             try:
                 con.execute("ROLLBACK")
             except Exception:  # the transaction may already be aborted
                 pass
-            raise StorageError(f"writing to DuckDB failed; nothing of this batch was kept: {e}") from e
-        self.tables.update(created)
+            raise StorageError(f"{failure}: {e}") from e
 
-    def bulk_insert(self, layout: TableLayout, arrow_table: pa.Table, meta: dict[str, Any]) -> None:
-        """Insert an Arrow table in one transaction (imports)."""
-        con = self.con
+    def _insert_arrow(self, table: str, arrow_table: pa.Table) -> None:
+        self.con.register("_nr_bulk", arrow_table)
         try:
-            con.execute("BEGIN TRANSACTION")
-            if layout.table not in self.tables:
-                con.execute(layout.ddl())
-            con.register("_nr_bulk", arrow_table)
-            try:
-                con.execute(f'INSERT INTO {quote(layout.table)} SELECT * FROM "_nr_bulk"')
-            finally:
-                con.unregister("_nr_bulk")
-            self.write_meta(meta)
-            con.execute("COMMIT")
-        except Exception as e:
-            try:
-                con.execute("ROLLBACK")
-            except Exception:
-                pass
-            raise StorageError(f"bulk insert into {layout.table!r} failed; nothing was kept: {e}") from e
-        self.tables.add(layout.table)
-
-    def rebuild_tables(self, rebuilt: dict[str, tuple[TableLayout, list[Doc]]], meta: dict[str, Any]) -> None:
-        """Replace whole tables (schema changes) and the meta, in one transaction."""
-        con = self.con
-        try:
-            con.execute("BEGIN TRANSACTION")
-            for name, (layout, docs) in rebuilt.items():
-                if name in self.tables:
-                    con.execute(f"DROP TABLE {quote(name)}")
-                con.execute(layout.ddl())
-                if docs:
-                    con.register("_nr_bulk", layout.arrow(docs))
-                    try:
-                        con.execute(f'INSERT INTO {quote(name)} SELECT * FROM "_nr_bulk"')
-                    finally:
-                        con.unregister("_nr_bulk")
-            self.write_meta(meta)
-            con.execute("COMMIT")
-        except Exception as e:
-            try:
-                con.execute("ROLLBACK")
-            except Exception:
-                pass
-            raise StorageError(f"changing the stored tables failed; nothing was changed: {e}") from e
-        self.tables.update(rebuilt)
+            self.con.execute(f'INSERT INTO {quote(table)} SELECT * FROM "_nr_bulk"')
+        finally:
+            self.con.unregister("_nr_bulk")
 
     # -- reading (any thread) -------------------------------------------------
 
