@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import hashlib
 import os
 import threading
 from collections.abc import Callable
@@ -198,7 +197,7 @@ class App:
 
     def _check_returns(self, fn: RegisteredFunction, result: Any) -> Any:
         try:
-            value = normalize_value(result, max_nesting=MAX_VALUE_NESTING)
+            value = normalize_value(result, max_nesting=MAX_VALUE_NESTING, copy=False)
             if fn.returns_validator is not None:
                 value = fn.returns_validator.validate(value, resolve_id=self._db.table_of_id)
         except ValidationError as e:
@@ -208,14 +207,10 @@ class App:
             ) from None
         return value
 
-    def _seed(self, fn: RegisteredFunction, now: float) -> int:
-        digest = hashlib.blake2b(f"{fn.path}|{now!r}".encode(), digest_size=8).digest()
-        return int.from_bytes(digest, "big")
-
     def _run_in_tx(self, fn: RegisteredFunction, ctx: Any, args: dict[str, Any], tx: Transaction) -> Any:
         token = _current_tx.set(tx)
         try:
-            with sandboxed(tx.now, tx.rng):
+            with sandboxed(tx.now, tx):
                 result = fn.handler(ctx, **args)
         finally:
             _current_tx.reset(token)
@@ -231,7 +226,7 @@ class App:
         now = time.time()
         with db.base_lock:
             tx = Transaction(db, writable=False, limits=self.limits, now=now,
-                             rng=_rng(self._seed(fn, now)))
+                             seed=f"{fn.path}|{now!r}")
             return self._run_in_tx(fn, QueryCtx(tx, identity), args, tx)
 
     def _run_mutation(self, fn: RegisteredFunction, args: dict[str, Any], identity: Any) -> Any:
@@ -254,7 +249,7 @@ class App:
             now = time.time()
             with db.base_lock:
                 tx = Transaction(db, writable=True, limits=self.limits, now=now,
-                                 rng=_rng(self._seed(fn, now)))
+                                 seed=f"{fn.path}|{now!r}")
                 result = self._run_in_tx(fn, MutationCtx(tx, identity), args, tx)
                 assert tx.layer is not None
                 record = db.commit(tx.layer)
@@ -403,8 +398,3 @@ class App:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def _rng(seed: int) -> Any:
-    import random
-
-    return random.Random(seed)

@@ -22,16 +22,25 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["Sandbox", "active", "sandboxed"]
 
 
 @dataclass(frozen=True)
 class Sandbox:
-    """The frozen clock (seconds since the epoch) and the seeded generator of one call."""
+    """The frozen clock (seconds since the epoch) and the seeded generator of one call.
+
+    ``source.rng`` is read only when user code draws a random number, so a call that
+    never does pays nothing for seeding.
+    """
 
     now: float
-    rng: random.Random
+    source: Any
+
+    @property
+    def rng(self) -> random.Random:
+        return self.source.rng  # type: ignore[no-any-return]
 
 
 _current: contextvars.ContextVar[Sandbox | None] = contextvars.ContextVar("nbreactive_sandbox", default=None)
@@ -95,11 +104,11 @@ def _wrap_random(name: str, real: object):  # type: ignore[no-untyped-def]
 
 
 @contextlib.contextmanager
-def sandboxed(now: float, rng: random.Random) -> Iterator[Sandbox]:
-    """Run the body with the clock frozen at ``now`` and randomness drawn from ``rng``
-    (the transaction's seeded generator)."""
+def sandboxed(now: float, source: Any) -> Iterator[Sandbox]:
+    """Run the body with the clock frozen at ``now`` and randomness drawn from
+    ``source.rng`` (the transaction's seeded generator, created on first use)."""
     _install()
-    sb = Sandbox(now, rng)
+    sb = Sandbox(now, source)
     token = _current.set(sb)
     try:
         yield sb

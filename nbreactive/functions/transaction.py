@@ -12,6 +12,7 @@ and point reads) for reactivity.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from collections.abc import Iterator
@@ -51,12 +52,13 @@ class Transaction:
         writable: bool,
         limits: TransactionLimits,
         now: float,
-        rng: random.Random,
+        seed: str,
     ) -> None:
         self.db = db
         self.writable = writable
         self.limits = limits
-        self.rng = rng
+        self._seed = seed
+        self._rng: random.Random | None = None
         self.now = now
         self.layer: WriteLayer | None = WriteLayer() if writable else None
         layers = [self.layer, *db.view_layers()] if self.layer is not None else []
@@ -69,6 +71,19 @@ class Transaction:
         self.read_set: list[tuple[str, str, bytes, bytes]] = []  # (table, index, lo, hi)
         self.point_reads: list[tuple[str, str]] = []  # (table, id) of each db.get
         self._creation_time = max(now * 1000.0, db.last_creation_time)
+
+    @property
+    def rng(self) -> random.Random:
+        """The call's seeded generator (ids, ``random.*``, ``uuid4``, ``ctx.random``).
+
+        Created on first use: most queries never draw a random number, and seeding a
+        ``random.Random`` costs a few microseconds.
+        """
+        rng = self._rng
+        if rng is None:
+            digest = hashlib.blake2b(self._seed.encode(), digest_size=8).digest()
+            rng = self._rng = random.Random(int.from_bytes(digest, "big"))
+        return rng
 
     # -- Reader protocol (used by nbreactive.query) ------------------------------
 
@@ -84,11 +99,25 @@ class Transaction:
         self._count_range()
         idx = self.db.index(table, index)
         limits = self.limits
+        max_scanned, max_bytes = limits.documents_scanned, limits.bytes_read
+        mt = self.db.base.tables.get(table)
+        # Sizes of published documents are cached per table; documents of pending
+        # layers are measured each time (they are few).
+        base_docs = mt.docs if mt is not None else {}
+        sizes = mt.sizes if mt is not None else {}
         for key, doc in self.view.scan(table, idx, lo, hi, desc):
             self.scanned += 1
-            if self.scanned > limits.documents_scanned:
+            if self.scanned > max_scanned:
                 raise limits.too_many_scanned()
-            self._count_bytes(table, doc)
+            i = doc["_id"]
+            size = sizes.get(i)
+            if size is None or base_docs.get(i) is not doc:
+                size = document_size(doc)
+                if base_docs.get(i) is doc:
+                    sizes[i] = size
+            self.bytes_read += size
+            if self.bytes_read > max_bytes:
+                raise limits.too_many_bytes_read()
             yield key, doc
 
     def record_read(self, table: str, index: str, lo: bytes, hi: bytes) -> None:
