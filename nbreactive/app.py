@@ -13,6 +13,7 @@ from nbreactive.errors import (
     ArgumentValidationError,
     FunctionError,
     ReturnsValidationError,
+    StorageError,
     ValidationError,
 )
 from nbreactive.functions.context import ActionCtx, MutationCtx, QueryCtx
@@ -166,6 +167,10 @@ class App:
         return self._call("action", ref, args, None)
 
     def _call(self, kind: str, ref: Any, args: Any, identity: dict[str, Any] | None) -> Any:
+        if self._db._closed:
+            raise StorageError(
+                f"this App is closed ({self.path or 'in memory'}); open it again with nr.App(...)"
+            )
         fn = self.resolve(ref, kind)
         validated = self._validate_args(fn, args)
         if kind == "query":
@@ -253,7 +258,7 @@ class App:
                 result = self._run_in_tx(fn, MutationCtx(tx, identity), args, tx)
                 assert tx.layer is not None
                 record = db.commit(tx.layer)
-        record.wait()
+        db.wait(record)
         return result
 
     def _run_action(self, fn: RegisteredFunction, args: dict[str, Any], identity: Any) -> Any:
@@ -309,6 +314,7 @@ class App:
         """
         from nbreactive.storage.schema_change import apply_schema
 
+        _not_inside_a_function("app.set_schema")
         return apply_schema(self._db, schema, dry_run=dry_run)
 
     def infer_schema(self) -> Schema:
@@ -354,8 +360,13 @@ class App:
 
             app.sql("SELECT author, count(*) FROM posts GROUP BY author").to_pandas()
         """
-        self._db.drain()
-        return self._db.store.sql(sql, params)
+        db = self._db
+        # Durable apps acknowledge a mutation only once it is in DuckDB, so there is
+        # nothing to wait for. In-memory apps flush in the background: wait for that,
+        # except inside a function, which holds the locks the flush needs.
+        if not db.durable and _current_tx.get() is None:
+            db.drain()
+        return db.store.sql(sql, params)
 
     def import_documents(self, table: str, rows: Any, *, progress: bool | None = None) -> int:
         """Insert many documents at once (list of dicts, ``pyarrow.Table`` or DataFrame).
@@ -366,6 +377,7 @@ class App:
         """
         from nbreactive.bulk import import_documents
 
+        _not_inside_a_function("app.import_documents")
         return import_documents(self._db, table, rows, progress=progress)
 
     def export_parquet(self, table: str, path: str | os.PathLike[str]) -> int:
@@ -398,3 +410,11 @@ class App:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+
+
+def _not_inside_a_function(what: str) -> None:
+    if _current_tx.get() is not None:
+        raise FunctionError(
+            f"{what} cannot run inside a query or mutation: it changes the whole database "
+            "and would wait for the very transaction that calls it. Call it from the notebook."
+        )

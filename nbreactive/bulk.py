@@ -21,7 +21,13 @@ from nbreactive.errors import BulkImportError, SchemaError, ValidationError
 from nbreactive.storage.committer import CommitRecord
 from nbreactive.storage.ids import new_id
 from nbreactive.values import wire
-from nbreactive.values.model import Id, check_document_size, check_identifier, normalize_value
+from nbreactive.values.model import (
+    MAX_DOCUMENT_SIZE,
+    Id,
+    check_document_size,
+    check_identifier,
+    normalize_value,
+)
 
 if TYPE_CHECKING:
     from nbreactive.storage.database import Database
@@ -129,13 +135,11 @@ def import_documents(db: Database, table: str, rows: Any, *, progress: bool | No
             ct = math.nextafter(ct, math.inf)
             doc = {"_id": Id(new_id(mt.number, rng, now), table), "_creationTime": ct, **body}
             docs.append(doc)
-        if len(docs) < 10_000:
-            for d in docs:
-                check_document_size(d)
         layout = db.layouts[table]
         bar = _progress(len(docs), f"writing {table}", progress)
         try:
             arrow = layout.arrow(docs)
+            _check_sizes(table, arrow, docs)
             ts = db.next_ts()
             db.store.bulk_insert(layout, arrow, {"tables": db.table_numbers, "last_ts": ts})
             with db.base_lock:
@@ -149,6 +153,42 @@ def import_documents(db: Database, table: str, rows: Any, *, progress: bool | No
         record.done.set()
     db._notify_listeners([record])
     return len(docs)
+
+
+def _check_sizes(table: str, arrow: Any, docs: list[Doc]) -> None:
+    """Refuse the import if a document passes the 1 MiB limit, naming the rows.
+
+    Exact sizes cost a walk of every document; instead the stored text and binary
+    lengths are summed per row with Arrow (vectorized), and only rows whose stored
+    form passes 1/8 of the limit (Convex's accounting is at most a few times larger
+    than the JSON text) are measured exactly.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    approx = None
+    for col in arrow.columns:
+        if pa.types.is_string(col.type) or pa.types.is_binary(col.type):
+            lengths = pc.fill_null(pc.binary_length(col), 0)
+            approx = lengths if approx is None else pc.add(approx, lengths)
+    if approx is None:
+        return
+    suspects = pc.indices_nonzero(pc.greater(approx, MAX_DOCUMENT_SIZE // 8)).to_pylist()
+    problems: list[tuple[int, str]] = []
+    for n in suspects:
+        try:
+            check_document_size(docs[n])
+        except ValidationError as e:
+            problems.append((n, str(e)))
+            if len(problems) >= MAX_REPORTED_PROBLEMS:
+                break
+    if problems:
+        lines = "\n".join(f"  row {n}: {msg}" for n, msg in problems)
+        raise BulkImportError(
+            f"import into {table!r} refused: documents over the size limit; nothing was "
+            f"written.\n{lines}",
+            problems,
+        )
 
 
 def export_parquet(db: Database, table: str, path: str) -> int:

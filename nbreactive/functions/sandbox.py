@@ -51,7 +51,7 @@ _RANDOM_FUNCS = (
     "random", "uniform", "randint", "randrange", "choice", "choices", "shuffle", "sample",
     "getrandbits", "gauss", "normalvariate", "triangular", "betavariate", "expovariate",
     "gammavariate", "lognormvariate", "vonmisesvariate", "paretovariate", "weibullvariate",
-    "randbytes", "binomialvariate",
+    "randbytes", "binomialvariate", "seed", "getstate", "setstate",
 )  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import random
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -70,7 +71,8 @@ class Transaction:
         self.bytes_written = 0
         self.read_set: list[tuple[str, str, bytes, bytes]] = []  # (table, index, lo, hi)
         self.point_reads: list[tuple[str, str]] = []  # (table, id) of each db.get
-        self._creation_time = max(now * 1000.0, db.last_creation_time)
+        # Strictly after every creation time handed out before, pending ones included.
+        self._creation_time = max(now * 1000.0, math.nextafter(db.last_creation_time, math.inf))
 
     @property
     def rng(self) -> random.Random:
@@ -81,7 +83,11 @@ class Transaction:
         """
         rng = self._rng
         if rng is None:
-            digest = hashlib.blake2b(self._seed.encode(), digest_size=8).digest()
+            # The call's identity plus fresh entropy: two calls of the same function at
+            # the same (frozen, possibly coarse) clock reading must not draw the same
+            # numbers, or they would generate the same document ids.
+            material = self._seed.encode() + os.urandom(16)
+            digest = hashlib.blake2b(material, digest_size=8).digest()
             rng = self._rng = random.Random(int.from_bytes(digest, "big"))
         return rng
 
@@ -246,6 +252,8 @@ class Transaction:
         ct = self._creation_time
         self._creation_time = math.nextafter(ct, math.inf)
         doc_id = Id(new_id(mt.number, self.rng, self.now), table)
+        while self.view.get(table, doc_id) is not None:  # 112 random bits: never, in practice
+            doc_id = Id(new_id(mt.number, self.rng, self.now), table)
         doc = {"_id": doc_id, "_creationTime": ct, **body}
         self._count_write(doc)
         layer.put(table, doc_id, None, doc)

@@ -18,6 +18,7 @@ If a DuckDB write fails, that batch and every batch executed on top of it fail
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +29,8 @@ from nbreactive.errors import StorageError
 from nbreactive.storage.layers import WriteLayer
 
 __all__ = ["CommitRecord", "Committer"]
+
+log = logging.getLogger("nbreactive")
 
 # Longest a batch waits for more commits before it is flushed (see Committer._gather).
 GATHER_SECONDS = 0.0005
@@ -72,7 +75,7 @@ class Committer:
     Args:
         flush: writes a batch (its layer) to DuckDB; raises on failure.
         publish: applies a flushed batch to the base working set (durable mode).
-        on_published: called with the batch's commit records once published.
+        fail: handles a batch whose flush failed (fails its callers, or repairs).
         durable: acknowledge only after the DuckDB commit.
     """
 
@@ -119,6 +122,9 @@ class Committer:
             raise StorageError("timed out waiting for pending writes to reach DuckDB")
         if self.failure is not None:
             raise StorageError(f"an earlier write to DuckDB failed: {self.failure}")
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()
 
     def stop(self) -> None:
         with self._lock:
@@ -169,11 +175,21 @@ class Committer:
             try:
                 self._flush(batch)
             except BaseException as e:
-                if self.durable:
+                try:
                     self._fail(batch, e)
-                else:
-                    self.failure = e
+                except BaseException as unrecoverable:
+                    # In-memory apps repair DuckDB from the working set; if even that
+                    # fails, SQL stays refused (barrier raises) rather than wrong.
+                    self.failure = unrecoverable
                     with self._lock:
-                        self.pending.remove(batch)
+                        if batch in self.pending:
+                            self.pending.remove(batch)
                 continue
-            self._publish(batch)
+            try:
+                self._publish(batch)
+            except BaseException as e:
+                log.exception("publishing a committed batch failed")
+                for record in batch.records:
+                    if not record.done.is_set():
+                        record.error = StorageError(f"publishing the commit failed: {e}")
+                        record.done.set()

@@ -16,8 +16,12 @@ DuckDB commit (durable apps), and a failed mutation never leaves a trace.
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
+import warnings
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import QueryError, StorageError
@@ -33,6 +37,16 @@ if TYPE_CHECKING:
 
 __all__ = ["Database"]
 
+log = logging.getLogger("nbreactive")
+
+# How far ahead of the newest commit timestamp the persisted bound is kept.
+TS_RESERVATION_NS = 60 * 10**9
+
+# Durable databases open in this process, by real path: a second App on the same
+# file would diverge from the first (two working sets over one DuckDB database).
+_open_files: dict[str, weakref.ref[Database]] = {}
+_open_files_lock = threading.Lock()
+
 Doc = dict[str, Any]
 
 
@@ -42,6 +56,10 @@ class Database:
     def __init__(self, path: str | None) -> None:
         self.path = path
         self.durable = path is not None
+        self._key = os.path.realpath(path) if path is not None else None
+        self._closed = False
+        if self._key is not None:
+            _close_previous(self._key)
         self.store = DuckDBStore(path)
         self.base = WorkingSet()
         self.base.table_of_id = self.table_of_id
@@ -56,7 +74,6 @@ class Database:
         self.last_ts = 0
         self.last_creation_time = 0.0
         self.commit_listeners: list[Any] = []
-        self._closed = False
         self._load()
         self.committer = Committer(
             flush=self._flush,
@@ -67,6 +84,9 @@ class Database:
             durable=self.durable,
             name=path or "memory",
         )
+        if self._key is not None:
+            with _open_files_lock:
+                _open_files[self._key] = weakref.ref(self)
 
     # -- start-up ---------------------------------------------------------------
 
@@ -78,8 +98,9 @@ class Database:
             self.schema = Schema.from_json(meta["schema"])
         self.table_numbers = dict(meta.get("tables", {}))
         self.table_names = {n: t for t, n in self.table_numbers.items()}
-        # Timestamps only grow: never below the wall clock, nor below the last one persisted.
-        self.last_ts = max(int(meta.get("last_ts", 0)), time.time_ns())
+        # Timestamps only grow: never below the wall clock, nor below the bound persisted.
+        self.reserved_ts = int(meta.get("last_ts", 0))
+        self.last_ts = max(self.reserved_ts, time.time_ns())
         for name in sorted(self.store.tables):
             if name not in self.table_numbers:
                 continue  # not ours
@@ -176,9 +197,29 @@ class Database:
         Durable: the writes join the current batch; the caller waits on the
         record. In memory: the writes are published now and flushed later.
         """
+        if self._closed:
+            raise StorageError(
+                f"this App is closed ({self.path or 'in memory'}); open it again with nr.App(...)"
+            )
         writes = [(t, i, layer.old[i], d) for i, (t, d) in layer.docs.items()]
+        for _, _, _, new in writes:
+            # Later transactions start after every creation time handed out so far,
+            # published or still pending.
+            if new is not None and new["_creationTime"] > self.last_creation_time:
+                self.last_creation_time = new["_creationTime"]
         record = CommitRecord(self.next_ts(), writes)
         layer.records.append(record)
+        if not writes:
+            # A mutation that wrote nothing: nothing to make durable, but if it read
+            # writes still on their way to DuckDB it is acknowledged with them.
+            with self.pending_lock:
+                unfrozen = [b for b in self.pending if not b.frozen]
+                if not self.pending or not self.durable:
+                    record.done.set()
+                    return record
+                (unfrozen[0] if unfrozen else self.committer.current_batch()).records.append(record)
+                self.committer.notify()
+            return record
         if self.durable:
             with self.pending_lock:
                 self.committer.current_batch().merge(layer)
@@ -194,13 +235,7 @@ class Database:
 
     def _apply_to_base(self, layer: WriteLayer) -> None:
         for doc_id, (table, new) in layer.docs.items():
-            old = self.base.get(table, doc_id)
-            mt = self.base.tables[table]
-            mt.put(doc_id, old, new)
-            if new is not None:
-                ct = new["_creationTime"]
-                if ct > self.last_creation_time:
-                    self.last_creation_time = ct
+            self.base.tables[table].put(doc_id, self.base.get(table, doc_id), new)
 
     def _changes(self, layer: WriteLayer) -> list[TableChanges]:
         by_table: dict[str, TableChanges] = {}
@@ -220,10 +255,18 @@ class Database:
 
     def _flush(self, batch: WriteLayer) -> None:
         changes = self._changes(batch)
-        meta = None
+        meta: dict[str, Any] = {}
         if any(c.table not in self.store.tables for c in changes):
-            meta = {"tables": self.table_numbers, "last_ts": self.last_ts}
-        self.store.apply_batch(changes, meta)
+            meta["tables"] = dict(self.table_numbers)
+        top = max((r.ts for r in batch.records), default=0)
+        if top >= self.reserved_ts:
+            # Timestamps only grow, also across a crash and a clock stepping back: the
+            # store holds a bound above every timestamp handed out, moved forward
+            # (in the same DuckDB transaction as the batch) once a minute at most.
+            self.reserved_ts = top + TS_RESERVATION_NS
+            meta["last_ts"] = self.reserved_ts
+        if changes or meta:
+            self.store.apply_batch(changes, meta or None)
 
     def _publish(self, batch: Batch) -> None:
         if self.durable:
@@ -239,7 +282,15 @@ class Database:
                 self.pending.remove(batch)
 
     def _fail(self, batch: Batch, error: BaseException) -> None:
-        """``batch`` failed to reach DuckDB: fail it and every batch executed on top of it."""
+        """``batch`` failed to reach DuckDB (committer thread).
+
+        Durable: fail it and every batch executed on top of it; nothing of them was
+        published. In memory the writes are published already, so DuckDB is repaired
+        instead: the tables those batches touched are rewritten from the working set.
+        """
+        if not self.durable:
+            self._repair_from_working_set(batch)
+            return
         err = error if isinstance(error, StorageError) else StorageError(str(error))
         with self.base_lock, self.pending_lock:
             batches = list(self.pending)
@@ -249,9 +300,40 @@ class Database:
                 record.error = err
                 record.done.set()
 
+    def _repair_from_working_set(self, batch: Batch) -> None:
+        with self.base_lock, self.pending_lock:
+            dropped = [batch, *(b for b in self.pending if b is not batch)]
+            self.pending.clear()
+            touched = {t for b in dropped for t, _ in b.docs.values()}
+            snapshot = {
+                t: (self.layouts[t], list(self.base.tables[t].docs.values())) for t in touched
+            }
+        log.warning("writing to DuckDB failed; rewriting tables %s from memory", sorted(touched))
+        self.store.rebuild_tables(snapshot, {"tables": dict(self.table_numbers)})
+
     def _notify_listeners(self, records: list[CommitRecord]) -> None:
+        """Tell listeners about published commits. A failing listener is logged and
+        never affects the commit (it is durable already) nor the other listeners."""
         for listener in list(self.commit_listeners):
-            listener(records)
+            try:
+                listener(records)
+            except Exception:
+                log.exception("a commit listener failed: %r", listener)
+
+    def wait(self, record: CommitRecord) -> None:
+        """Block until ``record`` is durable and published; raise if it failed.
+
+        Never hangs on a dead committer: it checks, every half second, that the
+        committer thread is still there to finish the job.
+        """
+        while not record.done.wait(0.5):
+            if not self.committer.alive():
+                raise StorageError(
+                    "the commit could not complete: the committer stopped (the App was closed "
+                    "or failed); nothing of this mutation is acknowledged"
+                )
+        if record.error is not None:
+            raise record.error
 
     # -- admin ------------------------------------------------------------------
 
@@ -260,9 +342,20 @@ class Database:
         self.committer.barrier()
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+        """Flush what is pending, stop the committer, checkpoint and close. Idempotent.
+
+        Takes the writer lock, so a mutation running on another thread finishes
+        first; any mutation after this raises StorageError.
+        """
+        with self.writer_lock:
+            if self._closed:
+                return
+            self._closed = True
+        if self._key is not None:
+            with _open_files_lock:
+                ref = _open_files.get(self._key)
+                if ref is not None and ref() is self:
+                    del _open_files[self._key]
         try:
             self.committer.barrier()
         finally:
@@ -272,3 +365,19 @@ class Database:
                     self.store.write_meta({"last_ts": self.last_ts})
             finally:
                 self.store.close()
+
+
+def _close_previous(key: str) -> None:
+    """Close an App still open on the same file in this process (a re-run notebook
+    cell), so that two working sets never diverge over one database."""
+    with _open_files_lock:
+        ref = _open_files.pop(key, None)
+    previous = ref() if ref is not None else None
+    if previous is not None and not previous._closed:
+        warnings.warn(
+            f"{previous.path} was still open by an earlier nr.App in this process; that App "
+            "has been closed (its pending writes were flushed first). Call app.close() when "
+            "you are done with an App.",
+            stacklevel=4,
+        )
+        previous.close()
