@@ -61,6 +61,8 @@ def active() -> Sandbox | None:
 
 def _install() -> None:
     global _installed
+    if _installed:  # the common case, without taking the lock
+        return
     with _install_lock:
         if _installed:
             return

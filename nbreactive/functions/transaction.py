@@ -13,6 +13,7 @@ and point reads) for reactivity.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import os
 import random
@@ -41,6 +42,8 @@ __all__ = ["Transaction"]
 
 Doc = dict[str, Any]
 _SYSTEM_FIELDS = ("_id", "_creationTime")
+_SALT = os.urandom(16)
+_CALLS = itertools.count()
 
 
 class Transaction:
@@ -83,10 +86,11 @@ class Transaction:
         """
         rng = self._rng
         if rng is None:
-            # The call's identity plus fresh entropy: two calls of the same function at
-            # the same (frozen, possibly coarse) clock reading must not draw the same
-            # numbers, or they would generate the same document ids.
-            material = self._seed.encode() + os.urandom(16)
+            # The call's identity, a process-wide counter and a random salt: two calls of
+            # the same function at the same (frozen, possibly coarse) clock reading must
+            # not draw the same numbers, or they would generate the same document ids.
+            # (os.urandom per call would cost a system call, ~8 us here.)
+            material = f"{self._seed}|{os.getpid()}|{next(_CALLS)}".encode() + _SALT
             digest = hashlib.blake2b(material, digest_size=8).digest()
             rng = self._rng = random.Random(int.from_bytes(digest, "big"))
         return rng
