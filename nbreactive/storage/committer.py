@@ -33,7 +33,7 @@ __all__ = ["CommitRecord", "Committer"]
 log = logging.getLogger("nbreactive")
 
 # Longest a batch waits for more commits before it is flushed (see Committer._gather).
-GATHER_SECONDS = 0.0005
+GATHER_SECONDS = 0.001
 
 Doc = dict[str, Any]
 
