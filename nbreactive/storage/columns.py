@@ -48,6 +48,7 @@ _NATIVE_SQL = {
 
 
 _CANONICAL_NAN = struct.pack("<d", float("nan"))
+_MISSING = object()
 EXACT = "_nr_exact"
 
 
@@ -131,16 +132,41 @@ class TableLayout:
         return tuple(out)
 
     def arrow(self, docs: list[Doc]) -> pa.Table:
-        """The documents as an Arrow table with this layout's columns (bulk paths)."""
+        """The documents as an Arrow table with this layout's columns (bulk paths).
+
+        Built a column at a time (one comprehension per column), which is several
+        times cheaper than a tuple per row for large imports.
+        """
         import pyarrow as pa
 
-        rows = [self.row(d) for d in docs]
-        columns: list[Any] = (
-            list(zip(*rows, strict=True)) if rows else [[] for _ in self.column_names]
-        )
-        arrays = [pa.array(columns[0], pa.string()), pa.array(columns[1], pa.float64())]
-        for spec, col in zip(self.columns, columns[2:], strict=True):
-            arrays.append(pa.array(col, _arrow_type(spec.sql_type)))
+        dumps = stored.dumps
+        arrays = [
+            pa.array([str(d["_id"]) for d in docs], pa.string()),
+            pa.array([d["_creationTime"] for d in docs], pa.float64()),
+        ]
+        for spec in self.columns:
+            f = spec.field
+            if self.schemaless:
+                values: list[Any] = [
+                    dumps({k: x for k, x in d.items() if k != "_id" and k != "_creationTime"})
+                    for d in docs
+                ]
+            elif f == EXACT:
+                values = [None] * len(docs)
+                if self._float_fields:
+                    for n, d in enumerate(docs):
+                        odd = {g: d[g] for g in self._float_fields if g in d and _odd_nan(d[g])}
+                        if odd:
+                            values[n] = dumps(odd)
+            elif spec.native:
+                # Native fields never hold null (their validator excludes it): None is
+                # "missing", which is SQL NULL.
+                values = [d.get(f) for d in docs]
+                if spec.id_table is not None:
+                    values = [None if x is None else str(x) for x in values]
+            else:
+                values = [None if (x := d.get(f, _MISSING)) is _MISSING else dumps(x) for d in docs]
+            arrays.append(pa.array(values, _arrow_type(spec.sql_type)))
         return pa.table(arrays, names=list(self.column_names))
 
     def docs_from_arrow(self, table: pa.Table) -> list[Doc]:

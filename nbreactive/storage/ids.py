@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import operator
 import random
 import time
 
@@ -36,12 +37,28 @@ def _vint(n: int) -> bytes:
     return bytes(out)
 
 
+_WEIGHTS = tuple(range(64, 0, -1))
+# Base32 two characters at a time: every 10-bit value -> its two Crockford characters.
+_PAIRS = tuple(a + b for a in _CROCKFORD for b in _CROCKFORD)
+
+
 def _fletcher16(data: bytes) -> int:
-    s1 = s2 = 0
-    for b in data:
-        s1 = (s1 + b) & 0xFF
-        s2 = (s2 + s1) & 0xFF
+    # s1 is the byte sum; s2 sums the running s1, i.e. each byte weighted by how many
+    # prefixes contain it. Both mod 256 (wrapping u8 arithmetic), computed in C.
+    n = len(data)
+    s1 = sum(data) & 0xFF
+    s2 = sum(map(operator.mul, data, _WEIGHTS[64 - n :])) & 0xFF
     return (s2 << 8) | s1
+
+
+def _base32(raw: bytes) -> str:
+    """Unpadded lowercase Crockford base32 of ``raw`` (RFC 4648 bit order)."""
+    nbits = len(raw) * 8
+    pad = -nbits % 10
+    npairs = (nbits + pad) // 10
+    n = int.from_bytes(raw, "big") << pad
+    text = "".join([_PAIRS[(n >> (10 * k)) & 1023] for k in range(npairs - 1, -1, -1)])
+    return text[: (nbits + 4) // 5]
 
 
 def new_id(table_number: int, rng: random.Random, now_seconds: float | None = None) -> str:
@@ -55,8 +72,7 @@ def new_id(table_number: int, rng: random.Random, now_seconds: float | None = No
     day = int((time.time() if now_seconds is None else now_seconds) // 86400) & 0xFFFF
     body = _vint(table_number) + rng.getrandbits(112).to_bytes(14, "big") + day.to_bytes(2, "big")
     footer = _fletcher16(body).to_bytes(2, "little")
-    text = base64.b32encode(body + footer).decode("ascii").rstrip("=")
-    return text.translate(_TO_CROCKFORD)
+    return _base32(body + footer)
 
 
 @functools.lru_cache(maxsize=1 << 16)
