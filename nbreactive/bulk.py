@@ -19,7 +19,8 @@ import orjson
 
 from nbreactive.errors import BulkImportError, SchemaError, ValidationError
 from nbreactive.storage.committer import CommitRecord
-from nbreactive.storage.ids import new_id
+from nbreactive.storage.gcpause import gc_paused
+from nbreactive.storage.ids import new_ids
 from nbreactive.values import wire
 from nbreactive.values.model import (
     MAX_DOCUMENT_SIZE,
@@ -80,6 +81,11 @@ def _rows(rows: Any) -> tuple[Iterable[Doc], int]:
 
 def import_documents(db: Database, table: str, rows: Any, *, progress: bool | None = None) -> int:
     """See ``App.import_documents``."""
+    with gc_paused():
+        return _import_documents(db, table, rows, progress)
+
+
+def _import_documents(db: Database, table: str, rows: Any, progress: bool | None) -> int:
     if not isinstance(table, str) or table.startswith("_"):
         raise BulkImportError(f"import_documents needs a user table name, got {table!r}")
     check_identifier("table", table)
@@ -129,12 +135,12 @@ def import_documents(db: Database, table: str, rows: Any, *, progress: bool | No
         mt = db.ensure_table(table)
         rng = random.Random()
         now = time.time()
-        ct = max(now * 1000.0, db.last_creation_time)
+        ct = max(now * 1000.0, math.nextafter(db.last_creation_time, math.inf))
         docs: list[Doc] = []
-        for body in bodies:
+        for body, text in zip(bodies, new_ids(mt.number, len(bodies), rng, now), strict=True):
+            docs.append({"_id": Id(text, table), "_creationTime": ct, **body})
             ct = math.nextafter(ct, math.inf)
-            doc = {"_id": Id(new_id(mt.number, rng, now), table), "_creationTime": ct, **body}
-            docs.append(doc)
+        ct = docs[-1]["_creationTime"]
         layout = db.layouts[table]
         bar = _progress(len(docs), f"writing {table}", progress)
         try:

@@ -28,6 +28,7 @@ from nbreactive.errors import QueryError, StorageError
 from nbreactive.storage.columns import TableLayout
 from nbreactive.storage.committer import Batch, CommitRecord, Committer
 from nbreactive.storage.duckdb_store import DuckDBStore, TableChanges
+from nbreactive.storage.gcpause import gc_paused
 from nbreactive.storage.ids import decode_table_number
 from nbreactive.storage.layers import WriteLayer
 from nbreactive.storage.working_set import IndexSpec, MemIndex, MemTable, WorkingSet
@@ -106,8 +107,9 @@ class Database:
                 continue  # not ours
             layout = self.layout_for(name)
             table = self._new_mem_table(name)
-            docs = self.store.load_table(layout)
-            table.bulk_load(docs)
+            with gc_paused():
+                docs = self.store.load_table(layout)
+                table.bulk_load(docs)
             if docs:
                 self.last_creation_time = max(
                     self.last_creation_time, max(d["_creationTime"] for d in docs)

@@ -76,6 +76,31 @@ def new_id(table_number: int, rng: random.Random, now_seconds: float | None = No
 
 
 @functools.lru_cache(maxsize=1 << 16)
+def new_ids(table_number: int, count: int, rng: random.Random, now_seconds: float) -> list[str]:
+    """``count`` fresh ids of one table at once (bulk imports): the shared prefix and
+    suffix, and their share of the checksum, are computed once."""
+    if table_number <= 0:
+        raise ValueError("table numbers start at 1")
+    prefix = _vint(table_number)
+    suffix = (int(now_seconds // 86400) & 0xFFFF).to_bytes(2, "big")
+    n = len(prefix) + 16
+    weights = _WEIGHTS[64 - n :]
+    w_random = weights[len(prefix) : len(prefix) + 14]
+    s1_fixed = sum(prefix) + sum(suffix)
+    s2_fixed = sum(map(operator.mul, prefix, weights)) + sum(
+        map(operator.mul, suffix, weights[-2:])
+    )
+    raw = rng.randbytes(14 * count)
+    out = []
+    mul = operator.mul
+    for k in range(0, 14 * count, 14):
+        chunk = raw[k : k + 14]
+        s1 = (s1_fixed + sum(chunk)) & 0xFF
+        s2 = (s2_fixed + sum(map(mul, chunk, w_random))) & 0xFF
+        out.append(_base32(prefix + chunk + suffix + bytes((s1, s2))))
+    return out
+
+
 def decode_table_number(text: str) -> int | None:
     """The table number encoded in ``text``, or None when it is not a valid id.
 
