@@ -75,7 +75,6 @@ def new_id(table_number: int, rng: random.Random, now_seconds: float | None = No
     return _base32(body + footer)
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def new_ids(table_number: int, count: int, rng: random.Random, now_seconds: float) -> list[str]:
     """``count`` fresh ids of one table at once (bulk imports): the shared prefix and
     suffix, and their share of the checksum, are computed once."""
@@ -101,6 +100,7 @@ def new_ids(table_number: int, count: int, rng: random.Random, now_seconds: floa
     return out
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def decode_table_number(text: str) -> int | None:
     """The table number encoded in ``text``, or None when it is not a valid id.
 
