@@ -82,3 +82,29 @@ def test_sigkill_loses_no_acknowledged_mutation_and_keeps_none_half_applied(tmp_
     half_applied = [n for n, h in halves.items() if h != {"a", "b"}]
     assert not half_applied, f"half-applied mutations kept: {half_applied[:10]}"
     assert len(rows) == 2 * len(halves) == by_index
+
+
+def test_a_script_that_never_closes_its_app_exits_cleanly(tmp_path):
+    db = tmp_path / "unclosed.duckdb"
+    script = textwrap.dedent(
+        """
+        import sys
+        import nbreactive as nr
+
+        app = nr.App(sys.argv[1])
+        memory = nr.App()
+
+        @app.mutation
+        def add(ctx):
+            return ctx.db.insert("t", {"a": 1})
+
+        add()
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(db)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "leaked" not in proc.stderr, proc.stderr  # every connection closed at exit
+    with nr.App(db) as app:
+        assert app.count("t") == 1

@@ -16,6 +16,7 @@ DuckDB commit (durable apps), and a failed mutation never leaves a trace.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -47,6 +48,18 @@ TS_RESERVATION_NS = 60 * 10**9
 # file would diverge from the first (two working sets over one DuckDB database).
 _open_files: dict[str, weakref.ref[Database]] = {}
 _open_files_lock = threading.Lock()
+# Every open database, closed at interpreter exit: a script or kernel that ends
+# without app.close() still gets a checkpointed file and no leaked connections.
+_all_open: weakref.WeakSet[Database] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for db in list(_all_open):
+        try:
+            db.close()
+        except Exception:
+            log.exception("closing %s at exit failed", db.path or "an in-memory app")
 
 Doc = dict[str, Any]
 
@@ -88,6 +101,7 @@ class Database:
         if self._key is not None:
             with _open_files_lock:
                 _open_files[self._key] = weakref.ref(self)
+        _all_open.add(self)
 
     # -- start-up ---------------------------------------------------------------
 
