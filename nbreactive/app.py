@@ -13,6 +13,7 @@ from nbreactive.errors import (
     ArgumentValidationError,
     FunctionError,
     ReturnsValidationError,
+    SqlError,
     StorageError,
     ValidationError,
 )
@@ -366,7 +367,17 @@ class App:
         # except inside a function, which holds the locks the flush needs.
         if not db.durable and _current_tx.get() is None:
             db.drain()
-        return db.store.sql(sql, params)
+        try:
+            return db.store.sql(sql, params)
+        except SqlError as e:
+            schemaless = sorted(n for n, layout in db.layouts.items() if layout.schemaless)
+            if schemaless and "column" in str(e).lower():
+                raise SqlError(
+                    f"{e}\nHint: tables without a schema ({', '.join(schemaless)}) keep their "
+                    "fields in one JSON column, _doc: write _doc->>'name' (text) or "
+                    "CAST(_doc->>'n' AS BIGINT); set a schema to get typed columns."
+                ) from e
+            raise
 
     def import_documents(self, table: str, rows: Any, *, progress: bool | None = None) -> int:
         """Insert many documents at once (list of dicts, ``pyarrow.Table`` or DataFrame).

@@ -1056,3 +1056,17 @@ def test_export_of_an_empty_or_unknown_table(tmp_path):
         assert (tmp_path / "n.jsonl").read_text() == ""
         with pytest.raises(nr.NbReactiveError):
             app.export_parquet("nothing", tmp_path / "n.parquet")
+
+
+def test_sql_on_a_schemaless_table_hints_at_the_json_column():
+    with nr.App() as app:
+
+        @app.mutation
+        def add(ctx):
+            ctx.db.insert("people", {"name": "ada", "n": 3})
+
+        add()
+        rows = app.sql("SELECT _doc->>'name' AS name, CAST(_doc->>'n' AS BIGINT) AS n FROM people")
+        assert rows.to_pylist() == [{"name": "ada", "n": 3}]
+        with pytest.raises(nr.SqlError, match=r"_doc->>'name'"):
+            app.sql("SELECT name FROM people")
