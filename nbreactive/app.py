@@ -192,6 +192,7 @@ class App:
                 out = normalize_value(args, max_nesting=MAX_VALUE_NESTING)
             else:
                 out = fn.args_validator.validate(args, resolve_id=self._db.table_of_id)
+                out = normalize_value(out, max_nesting=MAX_VALUE_NESTING, copy=False)
         except ValidationError as e:
             raise ArgumentValidationError(
                 f"Invalid arguments for {fn.path}: {e}", path=e.path, expected=e.expected,

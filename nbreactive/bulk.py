@@ -105,11 +105,11 @@ def _import_documents(db: Database, table: str, rows: Any, progress: bool | None
                     raise ValidationError(f"expected a dict, got {type(row).__name__}")
                 if "_id" in row or "_creationTime" in row:
                     raise ValidationError("_id and _creationTime are set by the system; remove them")
-                body = (
-                    tdef.validate_document(row, resolve_id=resolve)
-                    if tdef is not None
-                    else normalize_value(row, top_level_fields=True)
-                )
+                if tdef is not None:
+                    body = tdef.validate_document(row, resolve_id=resolve)
+                    body = normalize_value(body, copy=False)  # nesting counts from the document
+                else:
+                    body = normalize_value(row, top_level_fields=True)
                 bodies.append(body)
             except ValidationError as e:
                 problems.append((n, str(e)))

@@ -26,6 +26,7 @@ from nbreactive.storage.ids import new_id
 from nbreactive.storage.layers import LayeredView, WriteLayer
 from nbreactive.values.model import (
     MAX_DOCUMENT_SIZE,
+    MAX_NESTING,
     UNDEFINED,
     Id,
     check_document_size,
@@ -207,7 +208,11 @@ class Transaction:
         schema = self.db.schema
         tdef = schema.tables.get(table) if schema is not None else None
         if tdef is not None:
-            return tdef.validate_document(fields, resolve_id=self.db.table_of_id)
+            valid = tdef.validate_document(fields, resolve_id=self.db.table_of_id)
+            # Validators check shapes, not document-wide limits: the nesting depth counts
+            # from the document itself (a v.any() field restarts nothing). An
+            # allocation-free pass; it returns ``valid`` itself.
+            return normalize_value(valid, max_nesting=MAX_NESTING, copy=False)
         if schema is not None and not schema.allows_table(table):
             raise SchemaError(
                 f'Table "{table}" is not in the schema. Add it to the schema with '

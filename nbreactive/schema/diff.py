@@ -155,6 +155,20 @@ def _unwrap(validator: Validator) -> Validator:
     return validator.inner if validator.kind == "optional" else validator  # type: ignore[attr-defined]
 
 
+def _key_surely_accepted(keys: Validator, key: str) -> bool:
+    """Whether record keys ``keys`` accept the field name ``key`` whatever the data.
+
+    A ``v.id(...)`` key depends on which documents exist, so it cannot be proven
+    statically: treat it as not accepted (the diff then says "narrows", the safe side).
+    """
+    def has_id(val: Validator) -> bool:
+        return val.kind == "id" or any(has_id(m) for m in getattr(val, "members", ()))
+
+    if has_id(keys):
+        return False
+    return keys.accepts(key)
+
+
 def is_subtype(a: Validator, b: Validator) -> bool:
     """Whether every value ``a`` accepts is (provably) accepted by ``b``.
 
@@ -196,7 +210,7 @@ def is_subtype(a: Validator, b: Validator) -> bool:
             )
         if kb == "record":
             return all(
-                b.keys.accepts(k) and is_subtype(_unwrap(f), b.values)  # type: ignore[attr-defined]
+                _key_surely_accepted(b.keys, k) and is_subtype(_unwrap(f), b.values)  # type: ignore[attr-defined]
                 for k, f in fa.items()
             )
         return False

@@ -35,6 +35,7 @@ from nbreactive.values.model import (
     MAX_ARRAY_LEN,
     UNDEFINED,
     Id,
+    _check_text,
     _Invalid,
     _nested_key_problem,
     _norm,
@@ -211,10 +212,13 @@ class StringValidator(Validator):
     kind = "string"
 
     def __init__(self) -> None:
-        _set(self, _fast=frozenset({str, Id}), _key=("string",))
+        # No fast path for str: containers would then skip the surrogate check below.
+        _set(self, _fast=_EMPTY, _key=("string",))
 
     def _check(self, value: Any, resolve_id: ResolveId | None) -> Any:
         if type(value) is str or type(value) is Id:
+            if not value.isascii():
+                _check_text(value)  # lone surrogates are not UTF-8: refuse them
             return value
         self._fail(value)
 
@@ -743,10 +747,11 @@ class RecordValidator(Validator):
 class UnionValidator(Validator):
     """``v.union(a, b, ...)``: the first member that accepts the value wins."""
 
-    __slots__ = ("_str_literals", "members")
+    __slots__ = ("_int_order", "_str_literals", "members")
     kind = "union"
     members: tuple[Validator, ...]
     _str_literals: frozenset[str]
+    _int_order: tuple[Validator, ...]
 
     def __init__(self, *members: Validator) -> None:
         checked = tuple(_require_validator(m, "v.union() member") for m in members)
@@ -755,10 +760,19 @@ class UnionValidator(Validator):
         lits = frozenset(
             m.value for m in checked if isinstance(m, LiteralValidator) and m._type is str
         )
+        # An int is int64 unless no member takes it as such: members that would turn it
+        # into a float (v.float64(), a float literal) are tried last for ints, so that
+        # v.union(v.float64(), v.int64()) keeps 5 as int64 like v.union(v.int64(), ...).
+        converts = [
+            m for m in checked
+            if m.kind == "float64" or (isinstance(m, LiteralValidator) and m._type is float)
+        ]
+        int_order = tuple(m for m in checked if m not in converts) + tuple(converts)
         _set(
             self,
             members=checked,
             _str_literals=lits,
+            _int_order=int_order,
             _fast=fast,
             _key=("union", tuple(m._key for m in checked)),
         )
@@ -768,7 +782,7 @@ class UnionValidator(Validator):
             return value
         if type(value) is str and value in self._str_literals:
             return value
-        for member in self.members:
+        for member in self._int_order if type(value) is int else self.members:
             try:
                 return member._check(value, resolve_id)
             except _Invalid:
