@@ -211,6 +211,16 @@ def export_parquet(db: Database, table: str, path: str) -> int:
     return int(row[0]) if row is not None else 0
 
 
+def _escape_line_breaks(line: bytes) -> bytes:
+    """Escape U+2028, U+2029 and U+0085 (valid raw in JSON strings, where alone they can
+    occur) so that readers splitting lines with ``str.splitlines()`` see one record a line."""
+    return (
+        line.replace(b"\xe2\x80\xa8", b"\\u2028")
+        .replace(b"\xe2\x80\xa9", b"\\u2029")
+        .replace(b"\xc2\x85", b"\\u0085")
+    )
+
+
 def export_jsonl(db: Database, table: str, path: str, *, progress: bool | None = None) -> int:
     """See ``App.export_jsonl``."""
     with db.base_lock:
@@ -220,7 +230,10 @@ def export_jsonl(db: Database, table: str, path: str, *, progress: bool | None =
     bar = _progress(len(docs), f"exporting {table}", progress)
     with open(path, "wb") as f:
         for n, d in enumerate(docs):
-            f.write(orjson.dumps(wire.to_wire(normalize_value(d))) + b"\n")
+            line = orjson.dumps(wire.to_wire(normalize_value(d)))
+            if b"\xe2\x80\xa8" in line or b"\xe2\x80\xa9" in line or b"\xc2\x85" in line:
+                line = _escape_line_breaks(line)
+            f.write(line + b"\n")
             if bar is not None and n % 4096 == 0:
                 bar.n = n
                 bar.refresh()

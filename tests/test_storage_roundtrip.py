@@ -1070,3 +1070,19 @@ def test_sql_on_a_schemaless_table_hints_at_the_json_column():
         assert rows.to_pylist() == [{"name": "ada", "n": 3}]
         with pytest.raises(nr.SqlError, match=r"_doc->>'name'"):
             app.sql("SELECT name FROM people")
+
+
+def test_jsonl_export_is_one_record_per_line_even_for_unicode_line_breaks(tmp_path):
+    text = "a\u2028b\x85c\u2029d"
+    with nr.App() as app:
+
+        @app.mutation
+        def add(ctx):
+            ctx.db.insert("notes", {"s": text})
+
+        add()
+        path = tmp_path / "notes.jsonl"
+        assert app.export_jsonl("notes", path) == 1
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1
+    assert from_wire(json.loads(lines[0]))["s"] == text
