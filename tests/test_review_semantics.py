@@ -188,3 +188,31 @@ def test_diff_object_to_record_of_ids_is_not_reported_as_widening():
     # {"f": {"a": "x"}} fits the old schema and fails the new one ("a" is not a users id).
     assert change.effect in ("narrows", "both"), str(diff)
     assert diff.narrows
+
+
+def test_int_literal_matches_a_float_in_a_union_that_cannot_hold_int64():
+    # v.union(v.number(), v.string()) stores 7 as 7.0 (it has no int64 member), so an
+    # int literal compared with that field is taken as a float, as for v.number().
+    with nr.App() as app:
+        app.set_schema(
+            nr.define_schema(
+                {"t": nr.define_table({"p": v.union(v.number(), v.string())}).index("by_p", ["p"])}
+            )
+        )
+
+        @app.mutation
+        def add(ctx):
+            ctx.db.insert("t", {"p": 7})
+            ctx.db.insert("t", {"p": "seven"})
+
+        @app.query
+        def by_range(ctx):
+            return [d["p"] for d in ctx.db.query("t").with_index("by_p", lambda q: q.eq("p", 7)).collect()]
+
+        @app.query
+        def by_filter(ctx):
+            return [d["p"] for d in ctx.db.query("t").filter(lambda q: q.eq(q.field("p"), 7)).collect()]
+
+        add()
+        assert by_range() == [7.0]
+        assert by_filter() == [7.0]

@@ -88,8 +88,25 @@ def numeric_kind(validator: Validator | None) -> str | None:
     if not members:
         inner = getattr(validator, "inner", None)  # v.optional(v.union(...))
         return numeric_kind(inner) if isinstance(inner, Validator) else None
-    kinds = {numeric_kind(m) for m in members if getattr(m, "kind", None) != "null"}
-    return "float64" if kinds == {"float64"} else None
+    # A union whose values can never be int64 (every number in it is a float64, e.g.
+    # v.union(v.number(), v.string())) takes int literals as floats, like v.number().
+    if any(numeric_kind(m) == "float64" for m in members) and not any(
+        _can_hold_int(m) for m in members
+    ):
+        return "float64"
+    return None
+
+
+def _can_hold_int(validator: Validator) -> bool:
+    kind = getattr(validator, "kind", None)
+    if kind in ("int64", "any"):
+        return True
+    if kind == "literal":
+        return type(getattr(validator, "value", None)) is int
+    inner = getattr(validator, "inner", None)
+    if isinstance(inner, Validator):
+        return _can_hold_int(inner)
+    return any(_can_hold_int(m) for m in getattr(validator, "members", ()))
 
 
 @dataclass(frozen=True, eq=False)
