@@ -1,4 +1,4 @@
-"""Schema definitions: ``define_schema``, ``define_table`` and the index builders.
+"""Schema definitions: ``define_schema``, ``define_table``, ``Schema``, ``TableDefinition``.
 
 A schema maps table names to ``TableDefinition`` objects. A table definition holds the
 validator of its documents' user fields and its indexes::
@@ -17,23 +17,41 @@ change. The builder methods mutate the table definition and return it, like Conv
 ``defineTable(...).index(...)``; ``define_schema`` takes a named copy of each table and
 freezes it, so a ``Schema`` never changes after it was built (storage persists it).
 
-Index keys: every user index is keyed by ``(*fields, "_creationTime", "_id")``;
-``by_creation_time`` by ``("_creationTime", "_id")``; ``by_id`` by ``("_id",)``.
+The index definitions, their limits and their field checks live in ``indexes`` (with how
+index keys are built); the rules for field names and paths in ``fields``. The index
+names are re-exported here, so every name is still importable from this module. Imports
+flow one way: ``definition`` → ``indexes`` → ``fields``.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import QueryError, SchemaError, ValidationError
+from nbreactive.schema.fields import _child_validator, _top_field_problem
+from nbreactive.schema.indexes import (
+    _RESERVED_INDEX_NAMES,
+    BY_CREATION_TIME,
+    BY_ID,
+    MAX_FILTER_FIELDS,
+    MAX_INDEX_FIELDS,
+    MAX_INDEXES_PER_TABLE,
+    MAX_SEARCH_INDEXES,
+    MAX_VECTOR_DIMENSIONS,
+    MAX_VECTOR_INDEXES,
+    MIN_VECTOR_DIMENSIONS,
+    IndexDefinition,
+    SearchIndexDefinition,
+    VectorIndexDefinition,
+    _check_field_list,
+    _check_field_path,
+    _code,
+    _may_be_string,
+    _may_be_vector,
+)
 from nbreactive.values.model import (
-    MAX_IDENTIFIER_LEN,
     SYSTEM_FIELDS,
-    _nested_key_problem,
     check_identifier,
     normalize_value,
     short_repr,
@@ -64,253 +82,13 @@ __all__ = [
     "define_table",
 ]
 
-#: The implicit index on ``_id`` (used by ``db.get``).
-BY_ID = "by_id"
-#: The implicit index on ``_creationTime`` (used when a query names no index).
-BY_CREATION_TIME = "by_creation_time"
-_RESERVED_INDEX_NAMES = (BY_ID, BY_CREATION_TIME)
-
-#: Indexes per table, counting search and vector indexes (not the two implicit ones).
-MAX_INDEXES_PER_TABLE = 32
-#: Fields per index, counting the implicit ``_creationTime``: so 15 user fields.
-MAX_INDEX_FIELDS = 16
-#: Search indexes per table.
-MAX_SEARCH_INDEXES = 4
-#: Vector indexes per table.
-MAX_VECTOR_INDEXES = 4
-#: Filter fields per search or vector index.
-MAX_FILTER_FIELDS = 16
-#: Smallest and largest vector dimensions.
-MIN_VECTOR_DIMENSIONS = 2
-MAX_VECTOR_DIMENSIONS = 4096
 #: Tables per schema.
 MAX_TABLES = 10_000
 
-# Top-level user field names: the documented (stricter) rule, reference §1.2.
-_TOP_FIELD_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-
 
 # ---------------------------------------------------------------------------
-# index definitions (immutable values)
+# document validator check
 # ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class IndexDefinition:
-    """A database index: ``name`` and its user ``fields`` (dotted paths, in order).
-
-    The key of a document in the index is ``(*fields, _creationTime, _id)``; see
-    ``TableDefinition.index_fields``.
-    """
-
-    name: str
-    fields: tuple[str, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        """Convex's JSON: ``{"indexDescriptor": name, "fields": [...]}``."""
-        return {"indexDescriptor": self.name, "fields": list(self.fields)}
-
-    def to_python(self) -> str:
-        """The builder call that defines this index, e.g. ``.index("by_x", ["x"])``."""
-        return f".index({_code(self.name)}, {_code(list(self.fields))})"
-
-
-@dataclass(frozen=True)
-class SearchIndexDefinition:
-    """A full-text search index over one string field, with equality filter fields."""
-
-    name: str
-    search_field: str
-    filter_fields: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        """Convex's JSON: ``{"indexDescriptor", "searchField", "filterFields"}``."""
-        return {
-            "indexDescriptor": self.name,
-            "searchField": self.search_field,
-            "filterFields": list(self.filter_fields),
-        }
-
-    def to_python(self) -> str:
-        """The builder call that defines this index."""
-        extra = f", filter_fields={_code(list(self.filter_fields))}" if self.filter_fields else ""
-        return f".search_index({_code(self.name)}, search_field={_code(self.search_field)}{extra})"
-
-
-@dataclass(frozen=True)
-class VectorIndexDefinition:
-    """A vector index over an array-of-float64 field of ``dimensions`` elements."""
-
-    name: str
-    vector_field: str
-    dimensions: int
-    filter_fields: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        """Convex's JSON: ``{"indexDescriptor", "vectorField", "dimensions", "filterFields"}``."""
-        return {
-            "indexDescriptor": self.name,
-            "vectorField": self.vector_field,
-            "dimensions": self.dimensions,
-            "filterFields": list(self.filter_fields),
-        }
-
-    def to_python(self) -> str:
-        """The builder call that defines this index."""
-        extra = f", filter_fields={_code(list(self.filter_fields))}" if self.filter_fields else ""
-        return (
-            f".vector_index({_code(self.name)}, vector_field={_code(self.vector_field)}, "
-            f"dimensions={self.dimensions}{extra})"
-        )
-
-
-def _code(x: Any) -> str:
-    """A str or list of str as Python code (JSON string syntax is valid Python)."""
-    return json.dumps(x, ensure_ascii=False)
-
-
-# ---------------------------------------------------------------------------
-# field path checks
-# ---------------------------------------------------------------------------
-
-
-def _top_field_problem(name: Any) -> str | None:
-    """Why ``name`` cannot be a user field at the top level of a document, or None."""
-    if not isinstance(name, str):
-        return f"field names must be strings, got {short_repr(name)} ({type_name(name)})"
-    if name in SYSTEM_FIELDS:
-        return f"{name!r} is a system field, added to every document automatically; remove it"
-    if name.startswith("_"):
-        return f"{name!r} starts with '_', which is reserved for system fields; rename it"
-    if not name:
-        return "field names must not be empty"
-    if len(name) > MAX_IDENTIFIER_LEN:
-        return (
-            f"{name[:20]!r}... is {len(name)} characters long, more than the "
-            f"{MAX_IDENTIFIER_LEN} allowed for top-level fields"
-        )
-    if not _TOP_FIELD_RE.fullmatch(name):
-        return (
-            f"{name!r} is not a valid top-level field name: start with a letter and use "
-            "only ASCII letters, digits and '_'"
-        )
-    return None
-
-
-def _check_field_path(where: str, path: Any) -> str:
-    """Check a dotted field path used in an index definition and return it."""
-    if not isinstance(path, str):
-        raise SchemaError(
-            f"{where}: field paths must be strings, got {short_repr(path)} ({type_name(path)})"
-        )
-    if path == "_creationTime":
-        raise SchemaError(
-            f'{where}: "_creationTime" cannot be an index field: every index already ends '
-            "with _creationTime (then _id); remove it"
-        )
-    if path == "_id":
-        raise SchemaError(
-            f'{where}: "_id" cannot be an index field: every index already ends with '
-            "_creationTime, then _id; use the built-in by_id index to look up by id"
-        )
-    head, *rest = path.split(".")
-    problem = _top_field_problem(head)
-    if problem is not None:
-        raise SchemaError(f"{where}: invalid field path {path!r}: {problem}")
-    for part in rest:
-        problem = _nested_key_problem(part)
-        if problem is not None:
-            raise SchemaError(f"{where}: invalid field path {path!r}: {problem}")
-    return path
-
-
-def _check_field_list(where: str, fields: Any, *, max_fields: int, what: str) -> tuple[str, ...]:
-    """Check a list of field paths: a list (not a bare string), no duplicates."""
-    if isinstance(fields, str):
-        raise SchemaError(
-            f"{where}: {what} must be a list of field paths, e.g. [{fields!r}], not a single string"
-        )
-    if not isinstance(fields, Iterable) or isinstance(fields, Mapping):
-        raise SchemaError(
-            f"{where}: {what} must be a list of field paths, got {short_repr(fields)}"
-        )
-    out = tuple(_check_field_path(where, f) for f in fields)
-    if len(out) > max_fields:
-        # Convex counts the implicit _creationTime against the 16 fields of an index.
-        note = " (16 counting the implicit _creationTime)" if what == "index fields" else ""
-        raise SchemaError(f"{where}: {len(out)} {what}, more than the {max_fields} allowed{note}")
-    seen: set[str] = set()
-    for f in out:
-        if f in seen:
-            raise SchemaError(f"{where}: field {f!r} is listed twice in {what}")
-        seen.add(f)
-    return out
-
-
-# ---------------------------------------------------------------------------
-# validator helpers
-# ---------------------------------------------------------------------------
-
-
-def _unwrap_optional(validator: Validator) -> Validator:
-    return validator.inner if validator.kind == "optional" else validator  # type: ignore[attr-defined]
-
-
-def _child_validator(validator: Validator, key: str) -> Validator | None:
-    """The validator of ``value[key]`` for values accepted by ``validator``.
-
-    None when nothing is known (``v.any()``, an unknown field, a non-object type).
-    Unions combine what their object members say about the key.
-    """
-    validator = _unwrap_optional(validator)
-    kind = validator.kind
-    if kind == "object":
-        field = validator.fields.get(key)  # type: ignore[attr-defined]
-        return None if field is None else _unwrap_optional(field)
-    if kind == "record":
-        # A record's keys validator says which keys may exist; values is what they hold.
-        if validator.keys.accepts(key):  # type: ignore[attr-defined]
-            return validator.values  # type: ignore[attr-defined, no-any-return]
-        return None
-    if kind == "union":
-        found: list[Validator] = []
-        for member in validator.members:  # type: ignore[attr-defined]
-            child = _child_validator(member, key)
-            if child is not None and child not in found:
-                found.append(child)
-        if not found:
-            return None
-        if len(found) == 1:
-            return found[0]
-        return v.union(*found)
-    return None
-
-
-def _may_be_string(validator: Validator) -> bool:
-    """Whether some value accepted by ``validator`` is a string."""
-    kind = validator.kind
-    if kind in ("string", "id", "any"):
-        return True
-    if kind == "literal":
-        return isinstance(validator.value, str)  # type: ignore[attr-defined]
-    if kind == "union":
-        return any(_may_be_string(m) for m in validator.members)  # type: ignore[attr-defined]
-    return False
-
-
-def _may_be_vector(validator: Validator) -> bool:
-    """Whether ``validator`` accepts arrays of float64 (what a vector field holds)."""
-    kind = validator.kind
-    if kind == "any":
-        return True
-    if kind == "array":
-        element = validator.element  # type: ignore[attr-defined]
-        return element.kind in ("float64", "any") or (
-            element.kind == "union" and any(m.kind == "float64" for m in element.members)
-        )
-    if kind == "union":
-        return any(_may_be_vector(m) for m in validator.members)  # type: ignore[attr-defined]
-    return False
 
 
 def _check_document_validator(validator: Validator) -> Validator:

@@ -1,0 +1,385 @@
+"""Compound validators: ``v.optional``, ``v.array``, ``v.object``, ``v.record`` and
+``v.union``.
+
+Validation does no path bookkeeping on success: a failure raises ``_Invalid`` and
+each enclosing array/object/record appends its index/key while the exception unwinds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from nbreactive.errors import SchemaError
+from nbreactive.values.model import (
+    MAX_ARRAY_LEN,
+    UNDEFINED,
+    _Invalid,
+    _nested_key_problem,
+    short_repr,
+)
+from nbreactive.values.scalar_validators import IdValidator, LiteralValidator, StringValidator
+from nbreactive.values.validator_base import _EMPTY, ResolveId, Validator, _code_str, _set
+
+__all__ = [
+    "ArrayValidator",
+    "ObjectValidator",
+    "OptionalValidator",
+    "RecordValidator",
+    "UnionValidator",
+]
+
+
+def _require_validator(x: Any, where: str, *, allow_optional: bool = False) -> Validator:
+    if isinstance(x, Mapping) and not isinstance(x, Validator):
+        raise SchemaError(f"{where} must be a validator, got a dict; wrap it in v.object({{...}})")
+    if not isinstance(x, Validator):
+        raise SchemaError(f"{where} must be a validator such as v.string(), got {short_repr(x)}")
+    if x.is_optional and not allow_optional:
+        raise SchemaError(
+            f"{where} cannot be {x!r}: v.optional(...) is only allowed as the value "
+            "of an object field"
+        )
+    return x
+
+
+class OptionalValidator(Validator):
+    """``v.optional(x)``: an object field that may be missing.
+
+    Only meaningful as the value of an object field (or of an object's ``args``).
+    On its own, ``validate`` accepts ``UNDEFINED`` (returned as is) or what ``x``
+    accepts. ``to_json`` of a bare optional is the inner JSON, as in Convex (the
+    flag lives in the enclosing object's ``"optional": true``).
+    """
+
+    __slots__ = ("inner",)
+    kind = "optional"
+    inner: Validator
+
+    def __init__(self, inner: Validator) -> None:
+        inner = _require_validator(inner, "v.optional(x)", allow_optional=True)
+        if isinstance(inner, OptionalValidator):
+            inner = inner.inner
+        _set(self, inner=inner, _fast=inner._fast, _key=("optional", inner._key))
+
+    def _check(self, value: Any, resolve_id: ResolveId | None) -> Any:
+        if value is UNDEFINED:
+            return UNDEFINED
+        return self.inner._check(value, resolve_id)
+
+    @property
+    def is_optional(self) -> bool:
+        return True
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (OptionalValidator, (self.inner,))
+
+    @property
+    def scalar_kind(self) -> str | None:
+        return self.inner.scalar_kind
+
+    def __repr__(self) -> str:
+        return f"v.optional({self.inner!r})"
+
+    def to_json(self) -> dict[str, Any]:
+        return self.inner.to_json()
+
+
+class ArrayValidator(Validator):
+    """``v.array(x)``: a list (or tuple) of at most 8192 values matching ``x``."""
+
+    __slots__ = ("element",)
+    kind = "array"
+    element: Validator
+
+    def __init__(self, element: Validator) -> None:
+        element = _require_validator(element, "v.array(element)")
+        _set(self, element=element, _fast=_EMPTY, _key=("array", element._key))
+
+    def _check(self, value: Any, resolve_id: ResolveId | None) -> Any:
+        t = type(value)
+        if t is not list and t is not tuple:
+            self._fail(value)
+        if len(value) > MAX_ARRAY_LEN:
+            raise _Invalid(
+                f"array has {len(value)} elements, more than the {MAX_ARRAY_LEN} allowed",
+                value,
+                repr(self),
+            )
+        element = self.element
+        fast = element._fast
+        check = element._check
+        out: list[Any] = []
+        append = out.append
+        i = 0
+        try:
+            for x in value:
+                append(x if type(x) in fast else check(x, resolve_id))
+                i += 1
+        except _Invalid as e:
+            e.parts.append(i)
+            raise
+        return out
+
+    def __repr__(self) -> str:
+        return f"v.array({self.element!r})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "array", "value": self.element.to_json()}
+
+
+_MISSING_MSG = (
+    'Object is missing the required field "{}". Consider wrapping the field validator '
+    "in v.optional(...) if this is expected."
+)
+_EXTRA_MSG = 'Object contains extra field "{}" that is not in the validator.'
+
+
+class ObjectValidator(Validator):
+    """``v.object({...})``: a dict with exactly these fields (strict, like Convex).
+
+    Fields wrapped in ``v.optional`` may be missing (or ``UNDEFINED``, which is
+    dropped); any field not listed is an error. Build variants with ``extend``,
+    ``omit``, ``pick``, ``partial`` and ``required``.
+    """
+
+    __slots__ = ("_fields", "_plan")
+    kind = "object"
+    _fields: dict[str, Validator]
+    _plan: tuple[tuple[str, Validator, bool, frozenset[type]], ...]
+
+    def __init__(self, fields: Mapping[str, Validator]) -> None:
+        if not isinstance(fields, Mapping):
+            raise SchemaError(
+                f"v.object(fields) takes a dict of validators, got {short_repr(fields)}"
+            )
+        checked: dict[str, Validator] = {}
+        for name, validator in fields.items():
+            problem = _nested_key_problem(name)
+            if problem is not None:
+                raise SchemaError(f"v.object(): {problem}")
+            checked[str(name)] = _require_validator(
+                validator, f"v.object() field {name!r}", allow_optional=True
+            )
+        plan = []
+        for name, validator in checked.items():
+            inner = validator.inner if isinstance(validator, OptionalValidator) else validator
+            plan.append((name, inner, validator.is_optional, inner._fast))
+        _set(
+            self,
+            _fields=checked,
+            _plan=tuple(plan),
+            _fast=_EMPTY,
+            _key=("object", tuple(sorted((k, f._key) for k, f in checked.items()))),
+        )
+
+    @property
+    def fields(self) -> dict[str, Validator]:
+        """The field validators (a copy; optional fields are ``v.optional(...)``)."""
+        return dict(self._fields)
+
+    def _check(self, value: Any, resolve_id: ResolveId | None) -> Any:
+        if type(value) is not dict:
+            self._fail(value)
+        out = {}
+        seen = 0
+        get = value.get
+        for name, validator, optional, fast in self._plan:
+            x = get(name, UNDEFINED)
+            if x is UNDEFINED:
+                if name in value:
+                    seen += 1
+                if optional:
+                    continue
+                raise _Invalid(_MISSING_MSG.format(name), value, repr(self))
+            seen += 1
+            if type(x) in fast:
+                out[name] = x
+                continue
+            try:
+                out[name] = validator._check(x, resolve_id)
+            except _Invalid as e:
+                e.parts.append(name)
+                raise
+        if seen != len(value):
+            self._check_extra(value)
+        return out
+
+    def _check_extra(self, value: dict[Any, Any]) -> None:
+        # Fields not in the validator are errors, unless their value is UNDEFINED
+        # (an undefined field is an absent field).
+        for key, x in value.items():
+            if key not in self._fields and x is not UNDEFINED:
+                raise _Invalid(_EXTRA_MSG.format(key), value, repr(self))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{_code_str(k)}: {f!r}" for k, f in self._fields.items())
+        return f"v.object({{{inner}}})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "value": {
+                k: {"fieldType": f.to_json(), "optional": f.is_optional}
+                for k, f in self._fields.items()
+            },
+        }
+
+    # -- variants ---------------------------------------------------------------
+
+    def extend(self, fields: Mapping[str, Validator]) -> ObjectValidator:
+        """A new object validator with ``fields`` added (replacing same-named ones)."""
+        return ObjectValidator({**self._fields, **fields})
+
+    def omit(self, *names: str) -> ObjectValidator:
+        """A new object validator without the named fields."""
+        self._known(names, "omit")
+        return ObjectValidator({k: f for k, f in self._fields.items() if k not in names})
+
+    def pick(self, *names: str) -> ObjectValidator:
+        """A new object validator with only the named fields (in the given order)."""
+        self._known(names, "pick")
+        return ObjectValidator({k: self._fields[k] for k in names})
+
+    def partial(self) -> ObjectValidator:
+        """A new object validator with every field optional."""
+        return ObjectValidator({k: OptionalValidator(f) for k, f in self._fields.items()})
+
+    def required(self) -> ObjectValidator:
+        """A new object validator with every field required."""
+        return ObjectValidator(
+            {k: f.inner if isinstance(f, OptionalValidator) else f for k, f in self._fields.items()}
+        )
+
+    def _known(self, names: Iterable[str], method: str) -> None:
+        for name in names:
+            if name not in self._fields:
+                raise SchemaError(
+                    f".{method}({name!r}): no such field in {self!r}; "
+                    f"fields are {', '.join(self._fields) or '(none)'}"
+                )
+
+
+def _valid_record_key(k: Validator) -> bool:
+    if isinstance(k, (StringValidator, IdValidator)):
+        return True
+    if isinstance(k, LiteralValidator):
+        return isinstance(k.value, str)
+    if isinstance(k, UnionValidator):
+        return all(_valid_record_key(m) for m in k.members)
+    return False
+
+
+class RecordValidator(Validator):
+    """``v.record(keys, values)``: a dict with any (valid) keys, all of one shape.
+
+    ``keys`` is ``v.string()``, ``v.id(...)``, a string literal or a union of those;
+    keys must also be valid nested field names (printable ASCII, no leading ``$``).
+    """
+
+    __slots__ = ("keys", "values")
+    kind = "record"
+    keys: Validator
+    values: Validator
+
+    def __init__(self, keys: Validator, values: Validator) -> None:
+        keys = _require_validator(keys, "v.record(keys, ...)")
+        values = _require_validator(values, "v.record(..., values)")
+        if not _valid_record_key(keys):
+            raise SchemaError(
+                f"v.record() keys must be v.string(), v.id(...) or a union of them, got {keys!r}"
+            )
+        _set(self, keys=keys, values=values, _fast=_EMPTY, _key=("record", keys._key, values._key))
+
+    def _check(self, value: Any, resolve_id: ResolveId | None) -> Any:
+        if type(value) is not dict:
+            self._fail(value)
+        keys = self.keys
+        values = self.values
+        fast = values._fast
+        out = {}
+        key: Any = None
+        try:
+            for key, x in value.items():
+                if x is UNDEFINED:
+                    continue
+                problem = _nested_key_problem(key)
+                if problem is not None:
+                    bad_key = _Invalid(problem, key, repr(self))
+                    bad_key.skip_part = True  # the path names the record, the message the key
+                    raise bad_key
+                keys._check(key, resolve_id)
+                out[str(key)] = x if type(x) in fast else values._check(x, resolve_id)
+        except _Invalid as e:
+            if e.skip_part:
+                e.skip_part = False
+            else:
+                e.parts.append(key)
+            raise
+        return out
+
+    def __repr__(self) -> str:
+        return f"v.record({self.keys!r}, {self.values!r})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": "record",
+            "keys": self.keys.to_json(),
+            "values": {"fieldType": self.values.to_json(), "optional": False},
+        }
+
+
+class UnionValidator(Validator):
+    """``v.union(a, b, ...)``: the first member that accepts the value wins."""
+
+    __slots__ = ("_int_order", "_str_literals", "members")
+    kind = "union"
+    members: tuple[Validator, ...]
+    _str_literals: frozenset[str]
+    _int_order: tuple[Validator, ...]
+
+    def __init__(self, *members: Validator) -> None:
+        checked = tuple(_require_validator(m, "v.union() member") for m in members)
+        fast: frozenset[type] = frozenset().union(*(m._fast for m in checked))
+        # A union of string literals (an "enum") is checked with one set lookup.
+        lits = frozenset(
+            m.value for m in checked if isinstance(m, LiteralValidator) and m._type is str
+        )
+        # An int is int64 unless no member takes it as such: members that would turn it
+        # into a float (v.float64(), a float literal) are tried last for ints, so that
+        # v.union(v.float64(), v.int64()) keeps 5 as int64 like v.union(v.int64(), ...).
+        converts = [
+            m for m in checked
+            if m.kind == "float64" or (isinstance(m, LiteralValidator) and m._type is float)
+        ]
+        int_order = tuple(m for m in checked if m not in converts) + tuple(converts)
+        _set(
+            self,
+            members=checked,
+            _str_literals=lits,
+            _int_order=int_order,
+            _fast=fast,
+            _key=("union", tuple(m._key for m in checked)),
+        )
+
+    def _check(self, value: Any, resolve_id: ResolveId | None) -> Any:
+        if type(value) in self._fast:
+            return value
+        if type(value) is str and value in self._str_literals:
+            return value
+        for member in self._int_order if type(value) is int else self.members:
+            try:
+                return member._check(value, resolve_id)
+            except _Invalid:
+                pass
+        self._fail(value)
+
+    @property
+    def scalar_kind(self) -> str | None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"v.union({', '.join(repr(m) for m in self.members)})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "union", "value": [m.to_json() for m in self.members]}
