@@ -73,6 +73,7 @@ class Transaction:
         self.ranges_read = 0
         self.written = 0
         self.bytes_written = 0
+        self.plan_cache = db.plan_cache  # resolved query plans (Reader protocol, optional)
         self.read_set: list[tuple[str, str, bytes, bytes]] = []  # (table, index, lo, hi)
         self.point_reads: list[tuple[str, str]] = []  # (table, id) of each db.get
         # Strictly after every creation time handed out before, pending ones included.

@@ -43,7 +43,12 @@ SourceKind = Literal["index", "search", "full"]
 
 @runtime_checkable
 class Reader(Protocol):
-    """What a query needs from storage. Implemented by ``nbreactive.storage``."""
+    """What a query needs from storage. Implemented by ``nbreactive.storage``.
+
+    A reader may also have a ``plan_cache`` attribute: a dict in which ``Query.plan``
+    keeps resolved plans of filter-free queries, keyed by their shape and range values.
+    Its owner must clear it whenever what plans depend on changes (the schema).
+    """
 
     def index_fields(self, table: str, index: str) -> tuple[str, ...]:
         """Full key fields of an index including the implicit tail: user index ->

@@ -24,6 +24,7 @@ method returns a new ``Query``.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -38,7 +39,7 @@ from nbreactive.query.pagination import (
     parse_pagination_options,
 )
 from nbreactive.query.plan import QueryPlan, Reader, SourceKind, numeric_kind
-from nbreactive.values.model import copy_document, document_size
+from nbreactive.values.model import UNDEFINED, Id, copy_document, document_size
 
 __all__ = ["MAX_QUERY_OPERATORS", "Query"]
 
@@ -294,6 +295,17 @@ class Query:
             kind, index, builder = "index", source.index, source.range
         else:
             kind, index, builder = "full", "by_creation_time", _EMPTY_RANGE
+        # Resolving a plan costs ~10 us (index lookup, range checks and key encoding,
+        # predicate compilation): as much as reading 20 documents. Readers may offer a
+        # cache, which the storage clears whenever the schema changes.
+        cache: dict[Any, QueryPlan] | None = getattr(reader, "plan_cache", None)
+        key = None
+        if cache is not None and not self._filters:
+            key = _plan_key(table, kind, index, builder, self._order)
+            if key is not None:
+                cached = cache.get(key)
+                if cached is not None:
+                    return cached
         fields = reader.index_fields(table, index)
         kinds: dict[str, str | None] = {}
 
@@ -305,7 +317,12 @@ class Query:
         index_range = builder.compile(table, index, fields, scalar_kind)
         filters = tuple(coerce_literals(f, scalar_kind) for f in self._filters)
         order: Literal["asc", "desc"] = "desc" if self._order == "desc" else "asc"
-        return QueryPlan(table, kind, index, index_range, order, filters)
+        plan = QueryPlan(table, kind, index, index_range, order, filters)
+        if key is not None and cache is not None:
+            if len(cache) >= _PLAN_CACHE_SIZE:
+                cache.clear()
+            cache[key] = plan
+        return plan
 
     # -- terminals ---------------------------------------------------------------
 
@@ -466,6 +483,39 @@ class Query:
         for f in self._filters:
             text += f".filter(lambda q: {f!r})"
         return text
+
+
+_PLAN_CACHE_SIZE = 4096
+
+
+class _Uncacheable(Exception):
+    pass
+
+
+def _value_key(value: Any) -> Any:
+    """A hashable key that tells apart values the total order tells apart.
+
+    Python's ``1 == 1.0 == True`` and ``0.0 == -0.0`` must not share a cache entry,
+    so the type is part of the key and floats are keyed by their bits.
+    """
+    t = type(value)
+    if t is str or t is Id:
+        return ("s", str(value))
+    if t is float:
+        return ("f", struct.pack("<d", value))
+    if t is int or t is bool or t is bytes or value is None or value is UNDEFINED:
+        return (t.__name__, value)
+    raise _Uncacheable
+
+
+def _plan_key(
+    table: str, kind: str, index: str, builder: IndexRangeBuilder, order: str | None
+) -> Any:
+    try:
+        exprs = tuple((e.kind, e.field, _value_key(e.value)) for e in builder.expressions)
+    except _Uncacheable:
+        return None  # arrays or objects as range values: resolve every time
+    return (table, kind, index, order, exprs)
 
 
 def _not_an_expression(value: Any) -> str:

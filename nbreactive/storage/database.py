@@ -88,6 +88,9 @@ class Database:
         self.last_ts = 0
         self.last_creation_time = 0.0
         self.commit_listeners: list[Any] = []
+        # Resolved query plans, keyed by query shape and range values; they depend on
+        # the schema (indexes, float64 coercion), so schema changes clear it.
+        self.plan_cache: dict[Any, Any] = {}
         self._load()
         self.committer = Committer(
             flush=self._flush,

@@ -79,6 +79,7 @@ def apply_schema(db: Database, schema: Schema | None, *, dry_run: bool = False) 
         db.store.rebuild_tables(rebuilt, meta)
         with db.base_lock:
             db.schema = schema
+            db.plan_cache.clear()
             for name, table in db.base.tables.items():
                 db.layouts[name] = db.layout_for(name)
                 if name in new_docs:
