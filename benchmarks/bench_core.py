@@ -137,9 +137,12 @@ def bench_reads(app: nr.App, fns: dict[str, Any], seconds: float) -> dict[str, A
     get_many = fns["get_many"]
     t = measure(lambda i: get_many(ids=ids), seconds=seconds, warmup=2)
     latest = fns["latest"]
+    # Rotating over the 1,000 authors touches 20k documents (a CPU-cache-cold pattern);
+    # the same range again and again is what a live query re-running after commits does.
     r = measure(lambda i: latest(author=f"author_{i % N_AUTHORS:04d}"), seconds=seconds, warmup=20)
+    hot = measure(lambda i: latest(author="author_0001"), seconds=seconds, warmup=20)
     return {"gets_per_s": t.ops_per_s * len(ids), "range20_per_s": r.ops_per_s,
-            "range20_p50_ms": r.p50_ms}
+            "range20_p50_ms": r.p50_ms, "range20_same_per_s": hot.ops_per_s}
 
 
 IMPORT_CHILD = """
@@ -231,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
          r["sqlite_point"].get("lookups_per_s"), "≥ 300,000"),
         ("20-doc index range query (q/s)", r["reads"]["range20_per_s"],
          r["sqlite_range"].get("queries_per_s"), "≥ 20,000"),
+        ("  same range repeated (q/s)", r["reads"]["range20_same_per_s"], None, ""),
         (f"import {bulk_n:,} docs (s)", r["import_reopen"]["import_s"],
          r["sqlite_bulk"].get("seconds") or r["sqlite_bulk"].get("import_s"), "≤ 15 s (1M)"),
         ("reopen that file (s)", r["import_reopen"]["reopen_s"],
