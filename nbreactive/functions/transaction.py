@@ -81,7 +81,7 @@ class Transaction:
 
     @property
     def rng(self) -> random.Random:
-        """The call's seeded generator (ids, ``random.*``, ``uuid4``, ``ctx.random``).
+        """The call's seeded generator (``random.*``, ``uuid4``, ``ctx.random``).
 
         Created on first use: most queries never draw a random number, and seeding a
         ``random.Random`` costs a few microseconds.
@@ -261,9 +261,12 @@ class Transaction:
         mt = self.db.ensure_table(table)
         ct = self._creation_time
         self._creation_time = math.nextafter(ct, math.inf)
-        doc_id = Id(new_id(mt.number, self.rng, self.now), table)
+        # Ids draw from the database's generator (mutations run one at a time), not the
+        # call's: seeding a generator per mutation would cost more than the insert.
+        rng = self.db.id_rng
+        doc_id = Id(new_id(mt.number, rng, self.now), table)
         while self.view.get(table, doc_id) is not None:  # 112 random bits: never, in practice
-            doc_id = Id(new_id(mt.number, self.rng, self.now), table)
+            doc_id = Id(new_id(mt.number, rng, self.now), table)
         doc = {"_id": doc_id, "_creationTime": ct, **body}
         self._count_write(doc)
         layer.put(table, doc_id, None, doc)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import random
 import threading
 import time
 import warnings
@@ -91,6 +92,8 @@ class Database:
         # Resolved query plans, keyed by query shape and range values; they depend on
         # the schema (indexes, float64 coercion), so schema changes clear it.
         self.plan_cache: dict[Any, Any] = {}
+        # The random part of new document ids; used under the writer lock only.
+        self.id_rng = random.Random(os.urandom(32))
         self._load()
         self.committer = Committer(
             flush=self._flush,
