@@ -117,15 +117,18 @@ class Transaction:
         # layers are measured each time (they are few).
         base_docs = mt.docs if mt is not None else {}
         sizes = mt.sizes if mt is not None else {}
+        # Without write layers (queries) every document comes from the base, whose cached
+        # sizes are always current (a write drops its entry): one lookup per document.
+        layered = bool(self.view.layers)
         for key, doc in self.view.scan(table, idx, lo, hi, desc):
             self.scanned += 1
             if self.scanned > max_scanned:
                 raise limits.too_many_scanned()
             i = doc["_id"]
             size = sizes.get(i)
-            if size is None or base_docs.get(i) is not doc:
+            if size is None or (layered and base_docs.get(i) is not doc):
                 size = document_size(doc)
-                if base_docs.get(i) is doc:
+                if not layered or base_docs.get(i) is doc:
                     sizes[i] = size
             self.bytes_read += size
             if self.bytes_read > max_bytes:
