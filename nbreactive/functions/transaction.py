@@ -212,11 +212,17 @@ class Transaction:
         schema = self.db.schema
         tdef = schema.tables.get(table) if schema is not None else None
         if tdef is not None:
-            valid = tdef.validate_document(fields, resolve_id=self.db.table_of_id)
-            # Validators check shapes, not document-wide limits: the nesting depth counts
-            # from the document itself (a v.any() field restarts nothing). An
-            # allocation-free pass; it returns ``valid`` itself.
-            return normalize_value(valid, max_nesting=MAX_NESTING, copy=False)
+            try:
+                valid = tdef.validate_document(fields, resolve_id=self.db.table_of_id)
+                # Validators check shapes, not document-wide limits: the nesting depth
+                # counts from the document itself (a v.any() field restarts nothing). An
+                # allocation-free pass; it returns ``valid`` itself.
+                return normalize_value(valid, max_nesting=MAX_NESTING, copy=False)
+            except ValidationError as e:
+                raise ValidationError(
+                    f'Document for table "{table}" does not match the schema: {e}',
+                    path=e.path, expected=e.expected, value=e.value, detail=e.detail,
+                ) from None
         if schema is not None and not schema.allows_table(table):
             raise SchemaError(
                 f'Table "{table}" is not in the schema. Add it to the schema with '
