@@ -133,3 +133,57 @@ def test_concurrent_random_mutations_agree_everywhere(tmp_path, seed):
         _register(again)
         reopened = {d["_id"]: {k: x for k, x in d.items() if not k.startswith("_")} for o in range(threads_n) for d in again.run_query("owned", {"owner": o})}
         assert reopened == model
+
+
+def test_a_failed_duckdb_write_fails_its_batch_and_every_batch_built_on_it(tmp_path):
+    with nr.App(tmp_path / "fail.duckdb") as app:
+        app.set_schema(SCHEMA)
+        _register(app)
+        app.run_mutation("make_counter", {"k": 0})
+        db = app._db
+        store = db.store
+        real_apply = store.apply_batch
+        gate = threading.Event()
+        calls = []
+
+        def failing_apply(changes, meta):
+            calls.append(1)
+            if len(calls) == 1:
+                gate.wait(10)  # hold the first batch while a second mutation builds on it
+                raise OSError("disk full (injected)")
+            return real_apply(changes, meta)
+
+        store.apply_batch = failing_apply
+        results: dict[str, BaseException | None] = {}
+
+        def run(name: str) -> None:
+            try:
+                app.run_mutation("bump", {"k": 0})
+                results[name] = None
+            except BaseException as e:
+                results[name] = e
+
+        first = threading.Thread(target=run, args=("first",))
+        first.start()
+        while not calls:  # the first batch is in the committer's hands
+            threading.Event().wait(0.001)
+        second = threading.Thread(target=run, args=("second",))
+        second.start()
+        # The second bump reads the first bump's (pending) write and joins the next batch.
+        while not any(b.records for b in db.pending if not b.frozen):
+            threading.Event().wait(0.001)
+        gate.set()
+        first.join(10)
+        second.join(10)
+        assert isinstance(results["first"], nr.StorageError)
+        assert isinstance(results["second"], nr.StorageError)
+        store.apply_batch = real_apply
+
+        # Nothing of either was published or stored, and the app keeps working.
+        value = app.sql("SELECT value FROM counters").to_pylist()[0]["value"]
+        assert value == 0
+        app.run_mutation("bump", {"k": 0})
+        assert app.sql("SELECT value FROM counters").to_pylist()[0]["value"] == 1
+
+    with nr.App(tmp_path / "fail.duckdb") as again:
+        assert again.sql("SELECT value FROM counters").to_pylist()[0]["value"] == 1
