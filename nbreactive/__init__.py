@@ -36,6 +36,7 @@ from nbreactive.errors import (
     ValidationError,
 )
 from nbreactive.functions.limits import TransactionLimits
+from nbreactive.reactive import Inspection, Subscription
 from nbreactive.schema import define_schema, define_table
 from nbreactive.values import UNDEFINED, Id, v
 
@@ -50,6 +51,7 @@ __all__ = [
     "FilterEvalError",
     "FunctionError",
     "Id",
+    "Inspection",
     "InvalidCursorError",
     "LimitExceededError",
     "NbReactiveError",
@@ -58,6 +60,7 @@ __all__ = [
     "SchemaError",
     "SqlError",
     "StorageError",
+    "Subscription",
     "TransactionLimits",
     "UNDEFINED",
     "ValidationError",

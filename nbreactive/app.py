@@ -22,12 +22,15 @@ from nbreactive.functions.limits import TransactionLimits
 from nbreactive.functions.registry import RegisteredFunction, canonical_path
 from nbreactive.functions.sandbox import sandboxed
 from nbreactive.functions.transaction import Transaction
+from nbreactive.reactive.engine import Reactor
 from nbreactive.storage.database import Database
 from nbreactive.values.model import MAX_VALUE_NESTING, normalize_value
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from nbreactive.reactive.inspector import Inspection
+    from nbreactive.reactive.subscription import Subscription
     from nbreactive.schema import Schema, SchemaCheckReport, SchemaDiff
 
 __all__ = ["App"]
@@ -46,6 +49,9 @@ class App:
             in-memory one.
         limits: per-transaction limits (Convex's defaults when omitted).
         redact_errors: hide the messages of unexpected errors from remote callers.
+        query_cache_size: how many results of queries nobody subscribes to are kept
+            (they are served again until a commit touches what they read); 0 turns
+            the cache off.
 
     Example::
 
@@ -65,14 +71,23 @@ class App:
         *,
         limits: TransactionLimits | None = None,
         redact_errors: bool = False,
+        query_cache_size: int = 1000,
     ) -> None:
         if limits is not None and not isinstance(limits, TransactionLimits):
             raise TypeError("limits= expects nr.TransactionLimits(...)")
+        if type(query_cache_size) is not int or query_cache_size < 0:
+            raise TypeError(
+                f"query_cache_size= expects a non-negative int (0 disables the cache), "
+                f"got {query_cache_size!r}"
+            )
         self.path = None if path is None else os.fspath(path)
         self.limits = limits or TransactionLimits()
         self.redact_errors = redact_errors
         self.functions: dict[str, RegisteredFunction] = {}
         self._db = Database(self.path)
+        self._reactor = Reactor(
+            self._db, self._new_query_tx, self._run_in_tx, cache_size=query_cache_size
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._loop_lock = threading.Lock()
@@ -167,11 +182,14 @@ class App:
         """Run an action (``async def`` actions run on the app's own event loop thread)."""
         return self._call("action", ref, args, None)
 
-    def _call(self, kind: str, ref: Any, args: Any, identity: dict[str, Any] | None) -> Any:
+    def _check_open(self) -> None:
         if self._db._closed:
             raise StorageError(
                 f"this App is closed ({self.path or 'in memory'}); open it again with nr.App(...)"
             )
+
+    def _call(self, kind: str, ref: Any, args: Any, identity: dict[str, Any] | None) -> Any:
+        self._check_open()
         fn = self.resolve(ref, kind)
         validated = self._validate_args(fn, args)
         if kind == "query":
@@ -227,14 +245,17 @@ class App:
         outer = _current_tx.get()
         if outer is not None:  # a query called from inside another function: same transaction
             return self._run_in_tx(fn, QueryCtx(outer, identity), args, outer)
+        return self._reactor.query(fn, args, identity)
+
+    def _new_query_tx(self, fn: RegisteredFunction, sql_synced: bool) -> Transaction:
+        """A read-only transaction over the base (caller holds the base lock)."""
         import time
 
-        db = self._db
         now = time.time()
-        with db.base_lock:
-            tx = Transaction(db, writable=False, limits=self.limits, now=now,
-                             seed=f"{fn.path}|{now!r}")
-            return self._run_in_tx(fn, QueryCtx(tx, identity), args, tx)
+        tx = Transaction(self._db, writable=False, limits=self.limits, now=now,
+                         seed=f"{fn.path}|{now!r}")
+        tx.sql_synced = sql_synced
+        return tx
 
     def _run_mutation(self, fn: RegisteredFunction, args: dict[str, Any], identity: Any) -> Any:
         outer = _current_tx.get()
@@ -297,6 +318,65 @@ class App:
                 ready.wait(10)
                 self._loop, self._loop_thread = loop, t
             return self._loop
+
+    # -- reactivity ---------------------------------------------------------------
+
+    def subscribe(self, ref: Any, args: dict[str, Any] | None = None) -> Subscription:
+        """A live query: ``sub.value`` is always its current result.
+
+        Every commit that writes something the query read (an index range it
+        scanned, a document it fetched, a table its SQL read) re-runs it; nothing
+        else does. ``sub.on_change(callback)`` is called with each new result.
+        Subscriptions to the same query and arguments share one execution. If the
+        query fails, ``sub.value`` raises its error and the subscription recovers
+        when the data does. Call ``sub.unsubscribe()`` when done.
+
+        Example::
+
+            sub = app.subscribe(list_messages, {"channel": "general"})
+            sub.on_change(lambda msgs: print(len(msgs)))
+        """
+        _not_inside_a_function("app.subscribe")
+        self._check_open()
+        fn = self.resolve(ref, "query")
+        validated = self._validate_args(fn, args)
+        return self._reactor.subscribe(fn, validated, None)
+
+    def watch(
+        self,
+        ref: Any,
+        args: dict[str, Any] | None = None,
+        callback: Callable[[Any], Any] | None = None,
+        *,
+        on_error: Callable[[BaseException], Any] | None = None,
+    ) -> Subscription:
+        """Call ``callback`` with the query's result now and after every change.
+
+        The one-line form of ``subscribe`` + ``on_change``; returns the
+        subscription (``.unsubscribe()`` to stop). ``on_error`` receives the
+        exception when the query fails (now or later).
+
+        Example::
+
+            app.watch(total_balance, {}, lambda total: print("total:", total))
+        """
+        if callback is None or not callable(callback):
+            raise TypeError("app.watch(ref, args, callback) needs a callable callback")
+        sub = self.subscribe(ref, args)
+        error = sub.error
+        if error is None:
+            callback(sub.value)
+        elif on_error is not None:
+            on_error(error)
+        sub.on_change(callback, on_error)
+        return sub
+
+    def inspect(self) -> Inspection:
+        """A snapshot of reactivity for teaching and debugging: the live queries with
+        what each read, and the recent commits with what each wrote and invalidated."""
+        from nbreactive.reactive.inspector import inspect
+
+        return inspect(self._reactor, self._db)
 
     # -- schema -------------------------------------------------------------------
 
@@ -407,7 +487,11 @@ class App:
     # -- lifecycle ----------------------------------------------------------------
 
     def close(self) -> None:
-        """Flush pending writes, checkpoint and close the database. Idempotent."""
+        """Flush pending writes, checkpoint and close the database. Idempotent.
+
+        Live subscriptions stop receiving changes.
+        """
+        self._reactor.close()
         with self._loop_lock:
             if self._loop is not None:
                 self._loop.call_soon_threadsafe(self._loop.stop)

@@ -151,11 +151,13 @@ def _import_documents(db: Database, table: str, rows: Any, progress: bool | None
             with db.base_lock:
                 mt.bulk_load(docs)
                 db.last_creation_time = max(db.last_creation_time, ct)
+                # Live queries over the table re-run once (not once per document).
+                db.publish_rewrite(ts, frozenset({table}), "import")
         finally:
             if bar is not None:
                 bar.update(len(docs))
                 bar.close()
-        record = CommitRecord(ts, [(table, str(d["_id"]), None, d) for d in docs])
+        record = CommitRecord(ts, [(table, str(d["_id"]), None, d) for d in docs], source="import")
         record.done.set()
     db._notify_listeners([record])
     return len(docs)

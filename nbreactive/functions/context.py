@@ -30,11 +30,18 @@ Doc = dict[str, Any]
 class Auth:
     """``ctx.auth``: the identity of the caller (None when unauthenticated)."""
 
-    def __init__(self, identity: dict[str, Any] | None) -> None:
+    def __init__(self, identity: dict[str, Any] | None, tx: Transaction | None = None) -> None:
         self._identity = identity
+        self._tx = tx
 
     def get_user_identity(self) -> dict[str, Any] | None:
-        """The caller's identity (``tokenIdentifier``, ``subject``, ``issuer``, claims) or None."""
+        """The caller's identity (``tokenIdentifier``, ``subject``, ``issuer``, claims) or None.
+
+        In a query, calling this makes the result depend on who asks: cached results
+        and shared live queries are then kept apart per identity.
+        """
+        if self._tx is not None:
+            self._tx.identity_read = True
         return None if self._identity is None else dict(self._identity)
 
 
@@ -74,6 +81,24 @@ class DatabaseReader:
         if not isinstance(table, str) or not table:
             raise ValidationError(f"ctx.db.query expects a table name, got {table!r}")
         return Query(self._tx, table)
+
+    def sql(self, sql: str, params: list[Any] | tuple[Any, ...] | None = None) -> list[dict[str, Any]]:
+        """Read-only SQL over the app's tables; the rows as a list of dicts. Queries only.
+
+        The query becomes live on every table the statement reads: any commit to one
+        of them re-runs it. The rows are at the same snapshot as the query's other
+        reads. Parameters are positional (``?``). Aggregates run inside DuckDB, so
+        ``SELECT channel, count(*) ... GROUP BY channel`` loads no documents into
+        Python. DuckDB types map to values as described in
+        ``nbreactive.storage.sql_values`` (e.g. ``sum`` -> int, timestamps -> ms).
+
+        Example::
+
+            @app.query()
+            def per_channel(ctx):
+                return ctx.db.sql("SELECT channel, count(*) AS n FROM messages GROUP BY 1 ORDER BY 1")
+        """
+        return self._tx.sql(sql, params)
 
     def normalize_id(self, table: str, id_string: Any) -> Id | None:
         """``id_string`` as an Id of ``table``, or None if it is not one."""
@@ -141,11 +166,12 @@ class DatabaseWriter(DatabaseReader):
 class _TxCtx:
     def __init__(self, tx: Transaction, identity: dict[str, Any] | None) -> None:
         self._tx = tx
-        self.auth = Auth(identity)
+        self.auth = Auth(identity, tx)
 
     @property
     def now(self) -> datetime.datetime:
         """The transaction's frozen start time, as an aware UTC datetime."""
+        self._tx.time_read = True
         return datetime.datetime.fromtimestamp(self._tx.now, tz=datetime.UTC)
 
     @property

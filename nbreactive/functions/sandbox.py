@@ -70,11 +70,17 @@ def _install() -> None:
 
         def sandboxed_time() -> float:
             sb = _current.get()
-            return real_time() if sb is None else sb.now
+            if sb is None:
+                return real_time()
+            sb.source.time_read = True
+            return sb.now
 
         def sandboxed_time_ns() -> int:
             sb = _current.get()
-            return real_time_ns() if sb is None else int(sb.now * 1e9)
+            if sb is None:
+                return real_time_ns()
+            sb.source.time_read = True
+            return int(sb.now * 1e9)
 
         def sandboxed_uuid4() -> uuid.UUID:
             sb = _current.get()

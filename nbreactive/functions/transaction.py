@@ -39,12 +39,21 @@ if TYPE_CHECKING:
     from nbreactive.storage.database import Database
     from nbreactive.values.validators import Validator
 
-__all__ = ["Transaction"]
+__all__ = ["SqlNeedsSync", "Transaction"]
 
 Doc = dict[str, Any]
 _SYSTEM_FIELDS = ("_id", "_creationTime")
 _SALT = os.urandom(16)
 _CALLS = itertools.count()
+
+
+class SqlNeedsSync(BaseException):
+    """``ctx.db.sql`` found DuckDB out of step with the working set this query reads.
+
+    Raised inside the query (a ``BaseException`` so that user ``except Exception``
+    blocks let it through); the runner re-runs the query with mutations held back
+    and DuckDB caught up, so that SQL and index reads see one snapshot.
+    """
 
 
 class Transaction:
@@ -76,6 +85,12 @@ class Transaction:
         self.plan_cache = db.plan_cache  # resolved query plans (Reader protocol, optional)
         self.read_set: list[tuple[str, str, bytes, bytes]] = []  # (table, index, lo, hi)
         self.point_reads: list[tuple[str, str]] = []  # (table, id) of each db.get
+        self.sql_tables: set[str] = set()  # tables read whole by ctx.db.sql
+        self.identity_read = False  # whether ctx.auth.get_user_identity() was called
+        self.time_read = False  # whether the (frozen) clock was read: results are not cached
+        # Set by the runner when DuckDB is known to hold exactly the base for the whole
+        # transaction (mutations held back, flushes drained): SQL needs no check.
+        self.sql_synced = False
         # Strictly after every creation time handed out before, pending ones included.
         self._creation_time = max(now * 1000.0, math.nextafter(db.last_creation_time, math.inf))
 
@@ -197,6 +212,52 @@ class Transaction:
                 raise limits.too_many_scanned()
             self._count_bytes(t, doc)
         return doc
+
+    def count(self, table: str, index: str, lo: bytes, hi: bytes) -> int:
+        """How many documents have keys in ``[lo, hi)``: index positions, no documents read.
+
+        Counts as one index range read (not as documents scanned); the caller records
+        the read.
+        """
+        self._count_range()
+        return self.view.count(table, self.db.index(table, index), lo, hi)
+
+    # -- SQL -------------------------------------------------------------------------
+
+    def sql(self, query: str, params: Any = None) -> list[dict[str, Any]]:
+        """Read-only SQL over committed data, consistent with this query's snapshot.
+
+        Records every table the statement reads (DuckDB's own parser names them), so
+        the query re-runs when any of them changes.
+        """
+        from nbreactive.storage.sql_values import rows_to_values
+
+        if self.writable:
+            raise FunctionError(
+                "ctx.db.sql is available in queries only: SQL reads committed data in DuckDB, "
+                "which cannot see this mutation's own writes. Read with ctx.db.get / "
+                "ctx.db.query in a mutation, or move the SQL into a query."
+            )
+        if params is not None and not isinstance(params, (list, tuple)):
+            raise ValidationError(
+                f"ctx.db.sql(sql, params) expects params as a list or tuple of positional "
+                f"values for the ? placeholders, got {type(params).__name__}"
+            )
+        db = self.db
+        self.sql_tables |= db.store.tables_read(query)
+        synced = self.sql_synced
+        if not synced:
+            seq = db.flush_seq
+            if not db.sql_in_sync():
+                raise SqlNeedsSync()
+        self._count_range()
+        table = db.store.sql(query, params)
+        if not synced and (db.flush_seq != seq or not db.sql_in_sync()):
+            raise SqlNeedsSync()
+        if table.num_rows > self.limits.documents_scanned - self.scanned:
+            raise self.limits.too_many_scanned()
+        self.scanned += table.num_rows
+        return rows_to_values(table)
 
     # -- writes --------------------------------------------------------------------
 

@@ -45,7 +45,9 @@ SourceKind = Literal["index", "search", "full"]
 class Reader(Protocol):
     """What a query needs from storage. Implemented by ``nbreactive.storage``.
 
-    A reader may also have a ``plan_cache`` attribute: a dict in which ``Query.plan``
+    A reader may also have a ``count(table, index, lo, hi) -> int`` method counting the
+    keys in ``[lo, hi)`` without loading documents (used by filter-free ``count()``),
+    and a ``plan_cache`` attribute: a dict in which ``Query.plan``
     keeps resolved plans of filter-free queries, keyed by their shape and range values.
     Its owner must clear it whenever what plans depend on changes (the schema).
     """

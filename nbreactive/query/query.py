@@ -379,7 +379,13 @@ class Query:
         return copy_document(found[0][1])
 
     def count(self) -> int:
-        """How many documents match. Scans the range like ``collect`` but copies nothing."""
+        """How many documents match; the query stays live (its whole range is read).
+
+        Without ``filter`` this is an index count: two bisections of the index
+        ordering, no document is loaded and none counts against the read limits.
+        With ``filter`` the range is scanned (each document is tested), but nothing
+        is copied.
+        """
         plan = self.plan()
         return _count(self._reader, plan)
 
@@ -623,6 +629,13 @@ def _count(reader: Reader, plan: QueryPlan) -> int:
         _record_nothing(reader, plan, lo, hi)
         return 0
     pred = plan.predicate()
+    counter = getattr(reader, "count", None)
+    if pred is None and counter is not None:
+        # Index positions only: no document is loaded.
+        try:
+            return int(counter(plan.table, plan.index, lo, hi))
+        finally:
+            reader.record_read(plan.table, plan.index, lo, hi)
     it = reader.scan(plan.table, plan.index, lo, hi, plan.desc)
     try:
         if pred is None:

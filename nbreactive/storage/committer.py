@@ -44,12 +44,17 @@ class CommitRecord:
 
     ``writes`` lists ``(table, id, old_doc, new_doc)`` (None = absent) in write
     order, collapsed per document. Reactivity consumes these after publication.
+    Changes too large to list document by document (a bulk import, a schema
+    change) name the tables they rewrote in ``whole_tables`` instead; ``"*"``
+    means every table.
     """
 
     ts: int
     writes: list[tuple[str, str, Doc | None, Doc | None]]
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
+    whole_tables: frozenset[str] = frozenset()
+    source: str = "mutation"
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the commit is durable and published; raise if it failed."""

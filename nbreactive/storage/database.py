@@ -24,6 +24,7 @@ import threading
 import time
 import warnings
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import QueryError, StorageError
@@ -89,6 +90,18 @@ class Database:
         self.last_ts = 0
         self.last_creation_time = 0.0
         self.commit_listeners: list[Any] = []
+        # Called with the records of every publication *while the base lock is held*,
+        # so that a hook sees publications in order and in step with the base (the
+        # reactivity layer marks invalidated queries here). Hooks must be quick and
+        # must not raise; a failure is logged.
+        self.publish_hooks: list[Callable[[list[CommitRecord]], None]] = []
+        # Timestamps of the newest commit published to the base, and of the newest one
+        # in DuckDB; ``flush_seq`` is odd while a batch is being written to DuckDB. SQL
+        # inside a query is consistent with the working set only when the two are
+        # equal and no flush is in progress (see ``sql_in_sync``).
+        self.base_ts = 0
+        self.store_ts = 0
+        self.flush_seq = 0
         # Resolved query plans, keyed by query shape and range values; they depend on
         # the schema (indexes, float64 coercion), so schema changes clear it.
         self.plan_cache: dict[Any, Any] = {}
@@ -248,12 +261,42 @@ class Database:
                 self.committer.notify()
         else:
             self._apply_to_base(layer)
+            self.base_ts = record.ts
             with self.pending_lock:
                 self.committer.current_batch().merge(layer)
                 self.committer.notify()
+            self.run_publish_hooks([record])
             record.done.set()
             self._notify_listeners([record])
         return record
+
+    def run_publish_hooks(self, records: list[CommitRecord]) -> None:
+        """Hand published records to the publish hooks (caller holds the base lock)."""
+        for hook in self.publish_hooks:
+            try:
+                hook(records)
+            except Exception:
+                log.exception("a publish hook failed: %r", hook)
+
+    def publish_rewrite(self, ts: int, tables: frozenset[str], source: str) -> CommitRecord:
+        """Publish that ``tables`` (``"*"``: all) were rewritten wholesale at ``ts``.
+
+        For changes made outside mutations (imports, schema changes) that are already
+        in DuckDB and in the base. Caller holds the base lock.
+        """
+        record = CommitRecord(ts, [], whole_tables=tables, source=source)
+        record.done.set()
+        self.base_ts = self.store_ts = max(self.base_ts, ts)
+        self.run_publish_hooks([record])
+        return record
+
+    def sql_in_sync(self) -> bool:
+        """Whether DuckDB holds exactly the published base (caller holds the base lock).
+
+        Read ``flush_seq`` before and after a SQL statement: if it is even and
+        unchanged and this is true, the statement saw the same data as the base.
+        """
+        return self.flush_seq % 2 == 0 and self.store_ts == self.base_ts
 
     def _apply_to_base(self, layer: WriteLayer) -> None:
         for doc_id, (table, new) in layer.docs.items():
@@ -288,7 +331,14 @@ class Database:
             self.reserved_ts = top + TS_RESERVATION_NS
             meta["last_ts"] = self.reserved_ts
         if changes or meta:
-            self.store.apply_batch(changes, meta or None)
+            self.flush_seq += 1
+            try:
+                self.store.apply_batch(changes, meta or None)
+                self.store_ts = max(self.store_ts, top)
+            finally:
+                self.flush_seq += 1
+        else:
+            self.store_ts = max(self.store_ts, top)
 
     def _publish(self, batch: Batch) -> None:
         if self.durable:
@@ -296,6 +346,9 @@ class Database:
                 self._apply_to_base(batch)
                 with self.pending_lock:
                     self.pending.remove(batch)
+                if batch.records:
+                    self.base_ts = max(self.base_ts, max(r.ts for r in batch.records))
+                    self.run_publish_hooks(batch.records)
             for record in batch.records:
                 record.done.set()
             self._notify_listeners(batch.records)
@@ -330,8 +383,14 @@ class Database:
             snapshot = {
                 t: (self.layouts[t], list(self.base.tables[t].docs.values())) for t in touched
             }
+            base_ts = self.base_ts
         log.warning("writing to DuckDB failed; rewriting tables %s from memory", sorted(touched))
-        self.store.rebuild_tables(snapshot, {"tables": dict(self.table_numbers)})
+        self.flush_seq += 1
+        try:
+            self.store.rebuild_tables(snapshot, {"tables": dict(self.table_numbers)})
+            self.store_ts = max(self.store_ts, base_ts)
+        finally:
+            self.flush_seq += 1
 
     def _notify_listeners(self, records: list[CommitRecord]) -> None:
         """Tell listeners about published commits. A failing listener is logged and

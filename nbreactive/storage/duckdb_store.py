@@ -263,6 +263,17 @@ class DuckDBStore:
         except duckdb.Error as e:
             raise SqlError(f"{type(e).__name__}: {e}") from e
 
+    def tables_read(self, query: str) -> set[str]:
+        """The tables a SQL statement reads, as DuckDB's parser names them (CTEs excluded)."""
+        import duckdb
+
+        if not isinstance(query, str) or not query.strip():
+            raise SqlError("expected a SQL string, e.g. 'SELECT count(*) FROM posts'")
+        try:
+            return set(duckdb.get_table_names(query))
+        except duckdb.Error as e:
+            raise SqlError(f"invalid SQL: {e}") from e
+
     def close(self) -> None:
         self._appenders.clear()
         with self._cursor_lock:

@@ -97,6 +97,34 @@ class LayeredView:
                 return hit[1] if hit[0] == table else None
         return self.base.get(table, doc_id)
 
+    def count(self, table: str, index: MemIndex, lo: bytes, hi: bytes) -> int:
+        """How many documents have keys in ``[lo, hi)``, without touching documents
+        of the base: two bisections of its ordering, corrected for the (few) documents
+        of ``table`` written in the layers."""
+        mt = self.base.table(table)
+        base_index = mt.index(index.spec.name) if mt is not None else None
+        n = 0
+        if base_index is not None:
+            keys = base_index.keys
+            n = keys.bisect_left(hi) - keys.bisect_left(lo)
+        hidden: set[str] = set()
+        for layer in self.layers:
+            mine = layer.ids_of(table)
+            if not mine:
+                continue
+            n += sum(
+                1 for k, d in layer.sorted_entries(table, index)
+                if lo <= k < hi and d["_id"] not in hidden
+            )
+            hidden |= mine
+        if hidden and mt is not None and base_index is not None:
+            key_of = base_index.key_of
+            for i in hidden:
+                old = mt.docs.get(i)
+                if old is not None and lo <= key_of(old) < hi:
+                    n -= 1
+        return n
+
     def scan(
         self, table: str, index: MemIndex, lo: bytes, hi: bytes, desc: bool
     ) -> Iterator[tuple[bytes, Doc]]:

@@ -89,4 +89,6 @@ def apply_schema(db: Database, schema: Schema | None, *, dry_run: bool = False) 
                     db.base.tables[name] = fresh
                 else:
                     table.set_indexes(db.index_specs(name))
+            # Every live query re-runs: indexes, normalized values and errors may change.
+            db.publish_rewrite(db.next_ts(), frozenset({"*"}), "schema")
         return report

@@ -735,6 +735,12 @@ def copy_document(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def copy_value(value: Any) -> Any:
+    """A copy of a normalized value that user code may mutate freely (containers are
+    copied deeply; scalars, bytes and ``Id`` are immutable and shared)."""
+    return _deep_copy(value) if type(value) in _CONTAINERS else value
+
+
 def _utf8_len(s: str) -> int:
     return len(s) if s.isascii() else len(s.encode("utf-8", "surrogatepass"))
 

@@ -1,0 +1,531 @@
+"""The reactivity engine: live queries, invalidation on commit, the result cache.
+
+Every query run yields (result, read set, snapshot). A *query entry* holds one
+(function, args, identity) with its latest outcome; subscriptions share entries,
+and entries without subscribers form the result cache (LRU).
+
+Invalidation happens at publication: the database calls ``_on_publish`` with the
+commit records *while holding the base lock*, so for every record the engine
+stabs its write set into the ``DependencyIndex`` and marks exactly the entries it
+touches — before any later reader can see the new base. Marked cache entries are
+dropped; marked live entries are *stale* and wait for a re-run.
+
+Re-runs happen in *rounds* on the engine's own thread: under the base lock, every
+stale entry re-runs against the current base (one snapshot for all of them), new
+read sets replace old ones in the index, and changed results are assigned; then,
+with no lock held, the subscriptions of changed entries get their callbacks.
+Because a round re-runs *all* stale entries, the results of all live queries
+always correspond to one snapshot, the one of the last round; a burst of commits
+coalesces into one round (intermediate states may be skipped, never reordered).
+
+``ctx.db.sql`` reads DuckDB, which can be behind (in-memory apps flush in the
+background) or ahead (a durable batch committed but not yet published) of the
+base. A query that calls it is re-run with mutations held back and DuckDB caught
+up (the writer lock, then a drain); its function is remembered so later runs go
+straight there.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from nbreactive.functions.context import QueryCtx
+from nbreactive.functions.transaction import SqlNeedsSync, Transaction
+from nbreactive.reactive.readset import DependencyIndex, KeyFn, ReadSet, by_id_key
+from nbreactive.reactive.subscription import Subscription
+from nbreactive.values.keys import encode_value
+from nbreactive.values.model import copy_value
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from nbreactive.functions.registry import RegisteredFunction
+    from nbreactive.storage.committer import CommitRecord
+    from nbreactive.storage.database import Database
+
+__all__ = ["CommitInfo", "QueryEntry", "Reactor"]
+
+log = logging.getLogger("nbreactive")
+
+#: Writes listed per commit in the inspector's log (the count is always exact).
+MAX_LOGGED_WRITES = 50
+_ids = itertools.count(1)
+
+
+class QueryEntry:
+    """One (function, args, identity): its latest outcome and read set."""
+
+    __slots__ = (
+        "args", "created", "error", "error_tb", "fingerprint", "fn", "id", "identity",
+        "key", "read_set", "run_seconds", "runs", "stale", "subs", "time_read", "ts", "value",
+        "version",
+    )
+
+    def __init__(self, key: tuple[Any, ...], fn: RegisteredFunction, args: dict[str, Any],
+                 identity: dict[str, Any] | None) -> None:
+        self.id = next(_ids)
+        self.key = key
+        self.fn = fn
+        self.args = args
+        self.identity = identity
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.error_tb: TracebackType | None = None
+        self.fingerprint: bytes | None = None
+        self.read_set = ReadSet()
+        self.ts = 0
+        self.version = 0
+        self.stale = False
+        self.time_read = False
+        self.subs: list[Subscription] = []
+        self.runs = 0
+        self.run_seconds = 0.0
+        self.created = time.time()
+
+    def __repr__(self) -> str:
+        return f"<QueryEntry #{self.id} {self.fn.path} subs={len(self.subs)} stale={self.stale}>"
+
+
+@dataclass
+class _Outcome:
+    value: Any
+    error: BaseException | None
+    read_set: ReadSet
+    identity_read: bool
+    time_read: bool
+    ts: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """One published commit as the inspector shows it."""
+
+    ts: int
+    time: float
+    source: str
+    writes: tuple[tuple[str, str, str], ...]  # (table, id, "insert" | "update" | "delete")
+    num_writes: int
+    whole_tables: frozenset[str]
+    invalidated: tuple[int, ...]  # ids of the live queries it invalidated
+    cache_dropped: int
+
+
+@dataclass
+class _Request:
+    fn: RegisteredFunction
+    args: dict[str, Any]
+    identity: dict[str, Any] | None
+    key: tuple[Any, ...]
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Subscription | None = None
+    error: BaseException | None = None
+
+
+def identity_key(identity: dict[str, Any] | None) -> bytes:
+    return b"" if identity is None else encode_value(identity)
+
+
+def fingerprint(value: Any) -> bytes:
+    """Bytes that differ whenever two results differ (see ``same_result``)."""
+    return orjson.dumps(value, default=_fp_default)
+
+
+def _fp_default(x: Any) -> Any:
+    if isinstance(x, bytes):
+        return {"$bytes": x.hex()}
+    raise TypeError(f"not a value: {type(x).__name__}")
+
+
+def same_result(old: Any, old_fp: bytes | None, new: Any, new_fp: bytes) -> bool:
+    """Exact equality of two results given their fingerprints.
+
+    The JSON text tells int64 from float64 from boolean (``1``, ``1.0``, ``true``)
+    and keeps -0.0; it conflates only NaN with null and bytes with an object shaped
+    like ``{"$bytes": ...}``, which Python's ``==`` then tells apart. Python's
+    ``==`` alone would call ``1 == 1.0 == True`` equal.
+    """
+    if old_fp != new_fp:
+        return False
+    if old == new:
+        return True
+    return encode_value(old) == encode_value(new)  # NaN-bearing values: compare exactly
+
+
+class Reactor:
+    """See the module docstring. One per app."""
+
+    def __init__(
+        self,
+        db: Database,
+        new_tx: Callable[[RegisteredFunction, bool], Transaction],
+        run_in_tx: Callable[[RegisteredFunction, Any, dict[str, Any], Transaction], Any],
+        *,
+        cache_size: int = 1000,
+        log_size: int = 200,
+    ) -> None:
+        self._db = db
+        self._new_tx = new_tx
+        self._run_in_tx = run_in_tx
+        self.cache_size = cache_size
+        self.deps = DependencyIndex()
+        # All under the database's base lock:
+        self.entries: dict[tuple[Any, ...], QueryEntry] = {}
+        self._lru: OrderedDict[tuple[Any, ...], QueryEntry] = OrderedDict()
+        self._stale: set[QueryEntry] = set()
+        self.log: deque[CommitInfo] = deque(maxlen=log_size)
+        self._sql_fns: set[str] = set()
+        # Work for the engine thread:
+        self._cond = threading.Condition()
+        self._requests: list[_Request] = []
+        self._to_dispatch: list[QueryEntry] = []
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self.stats = {"rounds": 0, "reruns": 0, "unchanged": 0, "cache_hits": 0, "cache_misses": 0}
+        db.publish_hooks.append(self._on_publish)
+
+    # -- locking ------------------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self, sql: bool) -> Iterator[None]:
+        """The base lock; for SQL-reading queries, first the writer lock and a drain, so
+        that DuckDB holds exactly the base for as long as the lock is held."""
+        db = self._db
+        if not sql:
+            with db.base_lock:
+                yield
+            return
+        with db.writer_lock:
+            db.drain()
+            with db.base_lock:
+                yield
+
+    def _on_reactor_thread(self) -> bool:
+        t = self._thread
+        return t is not None and t.ident == threading.get_ident()
+
+    # -- running queries (caller holds the lock from _locked) ----------------------------
+
+    def _run(self, fn: RegisteredFunction, args: dict[str, Any], identity: dict[str, Any] | None,
+             sql: bool) -> _Outcome:
+        start = time.perf_counter()
+        tx = self._new_tx(fn, sql)
+        value: Any = None
+        error: BaseException | None = None
+        try:
+            value = self._run_in_tx(fn, QueryCtx(tx, identity), args, tx)
+        except SqlNeedsSync:
+            self._sql_fns.add(fn.path)
+            raise
+        except Exception as e:
+            error = e
+        rs = ReadSet.build(tx.read_set, tx.point_reads, tx.sql_tables)
+        return _Outcome(value, error, rs, tx.identity_read, tx.time_read, self._db.base_ts,
+                        time.perf_counter() - start)
+
+    def _key_fn(self, table: str, index: str) -> KeyFn | None:
+        if index == "by_id":
+            return by_id_key
+        mt = self._db.base.tables.get(table)
+        idx = mt.indexes.get(index) if mt is not None else None
+        return None if idx is None else idx.key_of
+
+    def _install(self, entry: QueryEntry, out: _Outcome) -> bool:
+        """Give ``entry`` a run's outcome; returns whether its result changed."""
+        if out.read_set != entry.read_set:
+            self.deps.remove(entry, entry.read_set)
+            self.deps.add(entry, out.read_set)
+            entry.read_set = out.read_set
+        entry.ts = out.ts
+        entry.time_read = out.time_read
+        entry.runs += 1
+        entry.run_seconds = out.seconds
+        entry.stale = False
+        if out.error is not None:
+            fp = _error_fingerprint(out.error)
+            changed = entry.error is None or fp != entry.fingerprint
+            entry.value, entry.error, entry.error_tb = None, out.error, out.error.__traceback__
+            entry.fingerprint = fp
+        else:
+            fp = fingerprint(out.value)
+            changed = entry.error is not None or entry.version == 0 or not same_result(
+                entry.value, entry.fingerprint, out.value, fp
+            )
+            if changed:
+                entry.value, entry.error, entry.error_tb = out.value, None, None
+                entry.fingerprint = fp
+        if changed:
+            entry.version += 1
+        return changed
+
+    def _new_entry(self, key: tuple[Any, ...], fn: RegisteredFunction, args: dict[str, Any],
+                   identity: dict[str, Any] | None, out: _Outcome) -> QueryEntry:
+        entry = QueryEntry(key, fn, args, identity)
+        self._install(entry, out)
+        self.entries[key] = entry
+        return entry
+
+    def _drop(self, entry: QueryEntry) -> None:
+        self.deps.remove(entry, entry.read_set)
+        if self.entries.get(entry.key) is entry:
+            del self.entries[entry.key]
+        self._lru.pop(entry.key, None)
+        self._stale.discard(entry)
+
+    def _cache(self, entry: QueryEntry) -> None:
+        """Keep a subscriber-less, valid entry as a cached result (LRU)."""
+        if self.cache_size <= 0 or entry.stale or entry.error is not None or entry.time_read:
+            self._drop(entry)
+            return
+        self._lru[entry.key] = entry
+        self._lru.move_to_end(entry.key)
+        while len(self._lru) > self.cache_size:
+            _, oldest = self._lru.popitem(last=False)
+            self._drop(oldest)
+
+    def _cached_result(self, key: tuple[Any, ...]) -> QueryEntry | None:
+        """An entry whose result is current for ``key`` (or its identity-free twin).
+
+        Results that read the clock are never served again: time passing does not
+        invalidate them, so a second call would see a frozen clock from the past.
+        """
+        for k in (key, (*key[:2], None)):
+            e = self.entries.get(k)
+            if e is not None and not e.stale and not e.time_read and e.error is None:
+                return e
+        return None
+
+    # -- invalidation (committing thread, base lock held) ----------------------------------
+
+    def _on_publish(self, records: list[CommitRecord]) -> None:
+        deps = self.deps
+        woke = False
+        for rec in records:
+            hits: set[Any] = set()
+            if len(deps):
+                for t in rec.whole_tables:
+                    hits |= deps.owners_of_table(t)
+                for t, i, old, new in rec.writes:
+                    deps.hit_by_write(t, i, old, new, self._key_fn, hits)
+            invalidated: list[int] = []
+            dropped = 0
+            for e in hits:
+                if e.subs:
+                    invalidated.append(e.id)
+                    if not e.stale:
+                        e.stale = True
+                        self._stale.add(e)
+                        woke = True
+                else:
+                    self._drop(e)
+                    dropped += 1
+            writes = tuple(
+                (t, i, "insert" if old is None else "delete" if new is None else "update")
+                for t, i, old, new in rec.writes[:MAX_LOGGED_WRITES]
+            )
+            self.log.append(CommitInfo(rec.ts, time.time(), rec.source, writes, len(rec.writes),
+                                       rec.whole_tables, tuple(sorted(invalidated)), dropped))
+        if woke:
+            with self._cond:
+                self._cond.notify()
+
+    # -- the result cache (any thread) ----------------------------------------------------
+
+    def query(self, fn: RegisteredFunction, args: dict[str, Any], identity: dict[str, Any] | None) -> Any:
+        """Run a query at the current snapshot, served from a valid entry when one exists."""
+        caching = self.cache_size > 0
+        key = (fn.path, encode_value(args), identity_key(identity)) if caching else ()
+        sql = fn.path in self._sql_fns
+        for _ in range(2):
+            try:
+                with self._locked(sql):
+                    if caching:
+                        e = self._cached_result(key)
+                        if e is not None:
+                            self.stats["cache_hits"] += 1
+                            if e.key in self._lru:
+                                self._lru.move_to_end(e.key)
+                            return copy_value(e.value)
+                        self.stats["cache_misses"] += 1
+                    out = self._run(fn, args, identity, sql)
+                    if out.error is not None:
+                        raise out.error
+                    if caching and not out.time_read and self.entries.get(key) is None:
+                        ckey = key if out.identity_read else (*key[:2], None)
+                        if self.entries.get(ckey) is None:
+                            self._cache(self._new_entry(ckey, fn, args, identity, out))
+                            return copy_value(out.value)
+                    return out.value
+            except SqlNeedsSync:
+                sql = True
+        raise AssertionError("unreachable: SQL-synchronized runs never ask to synchronize")
+
+    # -- subscriptions ---------------------------------------------------------------------
+
+    def subscribe(self, fn: RegisteredFunction, args: dict[str, Any],
+                  identity: dict[str, Any] | None) -> Subscription:
+        key = (fn.path, encode_value(args), identity_key(identity))
+        self._ensure_thread()
+        if self._on_reactor_thread():
+            # From a callback: run the round here (the thread is between dispatches).
+            req = _Request(fn, args, identity, key)
+            self._to_dispatch.extend(self._round([req]))
+            if req.error is not None:
+                raise req.error
+            assert req.result is not None
+            return req.result
+        if fn.path not in self._sql_fns:
+            try:
+                with self._db.base_lock:
+                    if not self._stale:  # every live result is at the current snapshot
+                        return self._attach(self._entry_for(key, fn, args, identity, False))
+            except SqlNeedsSync:
+                pass
+        # Stale results are waiting for a round (or the query reads SQL): join the
+        # engine thread's next round, so the new result is at the same snapshot.
+        req = _Request(fn, args, identity, key)
+        with self._cond:
+            self._requests.append(req)
+            self._cond.notify()
+        while not req.done.wait(0.5):
+            if self._thread is None or not self._thread.is_alive():
+                raise RuntimeError("the reactivity thread stopped; the App was closed")
+        if req.error is not None:
+            raise req.error
+        assert req.result is not None
+        return req.result
+
+    def _entry_for(self, key: tuple[Any, ...], fn: RegisteredFunction, args: dict[str, Any],
+                   identity: dict[str, Any] | None, sql: bool) -> QueryEntry:
+        e = self.entries.get(key)
+        if e is not None and not e.stale:
+            return e
+        out = self._run(fn, args, identity, sql)
+        if e is not None:  # stale and unsubscribed cannot be (dropped); stale live: re-run it
+            self._stale.discard(e)
+            if self._install(e, out):
+                self._to_dispatch.append(e)
+            return e
+        return self._new_entry(key, fn, args, identity, out)
+
+    def _attach(self, entry: QueryEntry) -> Subscription:
+        self._lru.pop(entry.key, None)
+        sub = Subscription(self, entry)
+        entry.subs.append(sub)
+        return sub
+
+    def detach(self, sub: Subscription) -> None:
+        with self._db.base_lock:
+            entry = sub._entry
+            if sub in entry.subs:
+                entry.subs.remove(sub)
+            if not entry.subs and self.entries.get(entry.key) is entry:
+                self._cache(entry)
+
+    # -- rounds (engine thread) --------------------------------------------------------------
+
+    def _round(self, requests: list[_Request]) -> list[QueryEntry]:
+        """Re-run every stale live query, then create the requested subscriptions, all
+        at one snapshot. Returns the entries whose result changed."""
+        sql = any(e.fn.path in self._sql_fns for e in list(self._stale)) or any(
+            r.fn.path in self._sql_fns for r in requests
+        )
+        for _ in range(2):
+            try:
+                with self._locked(sql):
+                    stale = [e for e in self._stale if e.subs]
+                    outcomes = [(e, self._run(e.fn, e.args, e.identity, sql)) for e in stale]
+                    changed = []
+                    self._stale.clear()
+                    self.stats["rounds"] += 1
+                    self.stats["reruns"] += len(outcomes)
+                    for e, out in outcomes:
+                        if self._install(e, out):
+                            changed.append(e)
+                        else:
+                            self.stats["unchanged"] += 1
+                    for req in requests:
+                        if req.done.is_set():
+                            continue
+                        try:
+                            req.result = self._attach(self._entry_for(req.key, req.fn, req.args,
+                                                                      req.identity, sql))
+                        except SqlNeedsSync:
+                            raise
+                        except BaseException as err:
+                            req.error = err
+                        req.done.set()
+                    return changed
+            except SqlNeedsSync:
+                sql = True
+        raise AssertionError("unreachable: SQL-synchronized runs never ask to synchronize")
+
+    def _ensure_thread(self) -> None:
+        with self._cond:
+            if self._thread is None and not self._stopping:
+                self._thread = threading.Thread(target=self._loop, name="nbreactive-reactivity",
+                                                daemon=True)
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not (self._stale or self._requests or self._to_dispatch or self._stopping):
+                    self._cond.wait()
+                if self._stopping:
+                    for req in self._requests:
+                        req.error = RuntimeError("the App was closed")
+                        req.done.set()
+                    return
+                requests, self._requests = self._requests, []
+            try:
+                changed = self._round(requests) if (self._stale or requests) else []
+            except BaseException as err:
+                log.exception("re-running live queries failed")
+                for req in requests:
+                    if not req.done.is_set():
+                        req.error = err
+                        req.done.set()
+                changed = []
+            # Entries changed by runs outside a round (a subscription re-running a stale
+            # entry from a callback) are delivered with this round's.
+            changed.extend(self._to_dispatch)
+            self._to_dispatch = []
+            seen: set[int] = set()
+            for e in changed:
+                if e.id in seen:
+                    continue
+                seen.add(e.id)
+                for sub in list(e.subs):
+                    sub._deliver()
+
+    def close(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=30)
+        try:
+            self._db.publish_hooks.remove(self._on_publish)
+        except ValueError:
+            pass
+
+
+def _error_fingerprint(error: BaseException) -> bytes:
+    data = getattr(error, "data", None)
+    try:
+        data_fp = fingerprint(data)
+    except TypeError:
+        data_fp = repr(data).encode()
+    return b"error:" + type(error).__qualname__.encode() + b":" + str(error).encode() + b":" + data_fp

@@ -1,0 +1,95 @@
+"""``app.inspect()``: a snapshot of reactivity for teaching and debugging.
+
+Which queries are live, what each read (readable index ranges, fetched ids,
+SQL tables), and the recent commits with what each wrote and which live queries
+it invalidated. A plain-data snapshot: printing it gives a report; ``.subscriptions``
+and ``.commits`` are lists of dicts (``pandas.DataFrame(insp.commits)`` works).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nbreactive.values.model import short_repr
+
+if TYPE_CHECKING:
+    from nbreactive.reactive.engine import Reactor
+    from nbreactive.storage.database import Database
+
+__all__ = ["Inspection", "inspect"]
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """See the module docstring."""
+
+    subscriptions: list[dict[str, Any]]
+    commits: list[dict[str, Any]]
+    stats: dict[str, Any]
+
+    def subscription(self, query_id: int) -> dict[str, Any] | None:
+        """The live query with this id (as listed in ``commits[...]["invalidated"]``)."""
+        return next((s for s in self.subscriptions if s["id"] == query_id), None)
+
+    def __repr__(self) -> str:
+        lines = [f"{len(self.subscriptions)} live queries"]
+        for s in self.subscriptions:
+            state = " (failing)" if s["error"] else ""
+            lines.append(
+                f"  #{s['id']} {s['function']}({short_repr(s['args'])}) x{s['subscribers']}{state}"
+                f" - {s['runs']} runs"
+            )
+            lines += [f"      reads {r}" for r in s["reads"]]
+        lines.append(f"last {len(self.commits)} commits (newest last)")
+        for c in self.commits[-20:]:
+            writes = ", ".join(f"{op} {t}/{i[:8]}…" for t, i, op in c["writes"][:5])
+            more = f" (+{c['num_writes'] - 5} more)" if c["num_writes"] > 5 else ""
+            whole = f" rewrote {sorted(c['whole_tables'])}" if c["whole_tables"] else ""
+            inv = ", ".join(f"#{i}" for i in c["invalidated"]) or "nothing"
+            lines.append(f"  ts {c['ts']} {c['source']}: {writes}{more}{whole} -> invalidated {inv}")
+        return "\n".join(lines)
+
+
+def inspect(reactor: Reactor, db: Database) -> Inspection:
+    def index_fields(table: str, index: str) -> tuple[str, ...]:
+        return db.index_key_fields(table, index)
+
+    with db.base_lock:
+        entries = [e for e in reactor.entries.values() if e.subs]
+        subs = [
+            {
+                "id": e.id,
+                "function": e.fn.path,
+                "args": e.args,
+                "subscribers": len(e.subs),
+                "reads": e.read_set.describe(index_fields),
+                "read_set": e.read_set,
+                "ts": e.ts,
+                "runs": e.runs,
+                "last_run_ms": round(e.run_seconds * 1000, 3),
+                "stale": e.stale,
+                "error": None if e.error is None else f"{type(e.error).__name__}: {e.error}",
+            }
+            for e in sorted(entries, key=lambda e: e.id)
+        ]
+        commits = [
+            {
+                "ts": c.ts,
+                "time": c.time,
+                "source": c.source,
+                "writes": list(c.writes),
+                "num_writes": c.num_writes,
+                "whole_tables": set(c.whole_tables),
+                "invalidated": list(c.invalidated),
+                "cache_dropped": c.cache_dropped,
+            }
+            for c in reactor.log
+        ]
+        stats = {
+            **reactor.stats,
+            "live_queries": len(entries),
+            "cached_results": len(reactor._lru),
+            "index": reactor.deps.stats(),
+        }
+    return Inspection(subs, commits, stats)
