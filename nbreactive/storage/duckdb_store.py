@@ -12,6 +12,7 @@ and sees committed data only.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -263,16 +264,17 @@ class DuckDBStore:
         except duckdb.Error as e:
             raise SqlError(f"{type(e).__name__}: {e}") from e
 
-    def tables_read(self, query: str) -> set[str]:
-        """The tables a SQL statement reads, as DuckDB's parser names them (CTEs excluded)."""
-        import duckdb
+    def tables_read(self, query: str) -> frozenset[str]:
+        """The tables a SQL statement reads, named by DuckDB's own parser.
 
+        Walks the statement's parse tree (``json_serialize_sql``, which accepts ``?``
+        parameters) for base-table references. CTE names may be included; they match
+        no table, so they cost nothing. A statement DuckDB cannot parse that way
+        yields no names here; running it then reports the actual problem.
+        """
         if not isinstance(query, str) or not query.strip():
             raise SqlError("expected a SQL string, e.g. 'SELECT count(*) FROM posts'")
-        try:
-            return set(duckdb.get_table_names(query))
-        except duckdb.Error as e:
-            raise SqlError(f"invalid SQL: {e}") from e
+        return _tables_read(query)
 
     def close(self) -> None:
         self._appenders.clear()
@@ -288,3 +290,37 @@ class DuckDBStore:
         except Exception:
             pass
         self.con.close()
+
+
+_parser_lock = threading.Lock()
+_parser: list[Any] = []  # a private in-memory connection, made on first use
+
+
+@functools.lru_cache(maxsize=512)
+def _tables_read(query: str) -> frozenset[str]:
+    import duckdb
+
+    try:
+        with _parser_lock:
+            if not _parser:
+                _parser.append(duckdb.connect(":memory:"))
+            row = _parser[0].execute("SELECT json_serialize_sql(?)", [query]).fetchone()
+        tree = orjson.loads(row[0])
+    except duckdb.Error:
+        return frozenset()
+    if tree.get("error"):
+        try:
+            return frozenset(duckdb.get_table_names(query))
+        except duckdb.Error:
+            return frozenset()
+    names: set[str] = set()
+    stack: list[Any] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "BASE_TABLE" and isinstance(node.get("table_name"), str):
+                names.add(node["table_name"])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return frozenset(names)
