@@ -394,3 +394,40 @@ def test_subscribe_refuses_bad_input_and_closed_apps(app: nr.App) -> None:
     app.close()
     with pytest.raises(nr.StorageError, match="closed"):
         app.subscribe(f["total"], {})
+
+
+def test_a_live_page_keeps_its_boundaries(app: nr.App) -> None:
+    """Convex's journal: re-runs of a live paginated query cover the same key range, so
+    the page grows with inserts inside it instead of being refilled to numItems."""
+    app.set_schema(nr.define_schema({"t": nr.define_table({"n": v.int64()}).index("by_n", ["n"])}))
+
+    @app.mutation(args={"n": v.int64()})
+    def add(ctx, n):
+        ctx.db.insert("t", {"n": n})
+
+    @app.mutation(args={"n": v.int64()})
+    def remove(ctx, n):
+        doc = ctx.db.query("t").with_index("by_n", lambda q: q.eq("n", n)).unique()
+        ctx.db.delete(doc["_id"])
+
+    @app.query(args={"cursor": v.union(v.string(), v.null())})
+    def page(ctx, cursor):
+        r = ctx.db.query("t").with_index("by_n").paginate({"numItems": 3, "cursor": cursor})
+        return {"ns": [d["n"] for d in r["page"]], "isDone": r["isDone"], "next": r["continueCursor"]}
+
+    for n in (10, 20, 30, 40, 50):
+        add(n=n)
+    first = app.subscribe(page, {"cursor": None})
+    assert first.value["ns"] == [10, 20, 30]
+    second = app.subscribe(page, {"cursor": first.value["next"]})
+    assert second.value["ns"] == [40, 50] and second.value["isDone"]
+    add(n=15)  # inside the first page: it grows to 4 items, its end stays at 30
+    wait_until(lambda: first.value["ns"] == [10, 15, 20, 30], "the first page to grow")
+    assert second.value["ns"] == [40, 50]
+    remove(n=20)
+    wait_until(lambda: first.value["ns"] == [10, 15, 30], "the first page to shrink")
+    # A fresh, non-live call still pages by numItems.
+    assert app.run_query(page, {"cursor": None})["ns"] == [10, 15, 30]
+    add(n=12)
+    assert app.run_query(page, {"cursor": None})["ns"] == [10, 12, 15]
+    wait_until(lambda: first.value["ns"] == [10, 12, 15, 30], "the live page to keep its end")

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import DocumentNotFoundError, FunctionError, SchemaError, ValidationError
 from nbreactive.functions.limits import TransactionLimits
+from nbreactive.query.pagination import PageJournal
 from nbreactive.storage.ids import new_id
 from nbreactive.storage.layers import LayeredView, WriteLayer
 from nbreactive.values.model import (
@@ -91,6 +92,8 @@ class Transaction:
         # Set by the runner when DuckDB is known to hold exactly the base for the whole
         # transaction (mutations held back, flushes drained): SQL needs no check.
         self.sql_synced = False
+        # Stable page boundaries of a live paginated query (set by the reactivity engine).
+        self.journal: PageJournal | None = None
         # Strictly after every creation time handed out before, pending ones included.
         self._creation_time = max(now * 1000.0, math.nextafter(db.last_creation_time, math.inf))
 

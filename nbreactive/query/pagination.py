@@ -32,6 +32,7 @@ from nbreactive.query.plan import QueryPlan
 __all__ = [
     "MAX_PAGE_SIZE",
     "CursorPosition",
+    "PageJournal",
     "PaginationOptions",
     "decode_cursor",
     "encode_cursor",
@@ -48,6 +49,24 @@ _KIND_AFTER = 1
 _MAX_LABEL = 100
 
 _START_AGAIN = "start again with cursor None"
+
+
+@dataclass
+class PageJournal:
+    """Stable page boundaries for a live paginated query (Convex's ``QueryJournal``).
+
+    The first run of a live query records where its page ended (``recorded``: the
+    ``continueCursor`` of the function's first ``paginate`` call). Re-runs hand that
+    cursor back (``end_cursor``) and the page keeps covering the same key range
+    ``(cursor, end]``: it grows and shrinks with inserts and deletes instead of being
+    refilled to ``numItems``, so consecutive pages never overlap or leave gaps. An
+    explicit ``endCursor`` option takes precedence. Only the first ``paginate`` call
+    of a function uses the journal.
+    """
+
+    end_cursor: str | None = None
+    recorded: str | None = None
+    used: bool = False
 
 
 @dataclass(frozen=True)

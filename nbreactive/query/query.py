@@ -29,11 +29,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from nbreactive.errors import QueryError
+from nbreactive.errors import InvalidCursorError, QueryError
 from nbreactive.query.filter import Expr, FilterBuilder, coerce_literals
 from nbreactive.query.index_range import IndexRangeBuilder
 from nbreactive.query.pagination import (
     CursorPosition,
+    PageJournal,
+    PaginationOptions,
     decode_cursor,
     encode_cursor,
     parse_pagination_options,
@@ -425,6 +427,17 @@ class Query:
         """
         options = parse_pagination_options(opts)
         plan = self.plan()
+        journal: PageJournal | None = getattr(self._reader, "journal", None)
+        if journal is not None and not journal.used:
+            journal.used = True
+            result = self._paginate(plan, options, journal)
+            journal.recorded = result["continueCursor"]
+            return result
+        return self._paginate(plan, options, None)
+
+    def _paginate(
+        self, plan: QueryPlan, options: PaginationOptions, journal: PageJournal | None
+    ) -> dict[str, Any]:
         reader = self._reader
         lo, hi = plan.range.lo, plan.range.hi
         desc = plan.desc
@@ -436,6 +449,12 @@ class Query:
         end_cursor = options.end_cursor
         if end_cursor is not None:
             end = decode_cursor(end_cursor, plan)
+        elif journal is not None and journal.end_cursor is not None:
+            try:
+                end = decode_cursor(journal.end_cursor, plan)
+                end_cursor = journal.end_cursor
+            except InvalidCursorError:
+                end = None  # the query changed shape since: start a fresh page
 
         if start is not None:
             if start.after is None:  # the cursor past the end: nothing more, ever

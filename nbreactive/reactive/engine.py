@@ -41,6 +41,7 @@ import orjson
 
 from nbreactive.functions.context import QueryCtx
 from nbreactive.functions.transaction import SqlNeedsSync, Transaction
+from nbreactive.query.pagination import PageJournal
 from nbreactive.reactive.readset import DependencyIndex, KeyFn, ReadSet, by_id_key
 from nbreactive.reactive.subscription import Subscription
 from nbreactive.values.keys import encode_value
@@ -66,8 +67,8 @@ class QueryEntry:
     """One (function, args, identity): its latest outcome and read set."""
 
     __slots__ = (
-        "args", "created", "error", "error_tb", "fingerprint", "fn", "id", "identity",
-        "key", "read_set", "run_seconds", "runs", "stale", "subs", "time_read", "ts", "value",
+        "args", "created", "error", "error_tb", "fingerprint", "fn", "id", "identity", "journal",
+        "key", "pinned", "read_set", "run_seconds", "runs", "stale", "subs", "time_read", "ts", "value",
         "version",
     )
 
@@ -87,6 +88,8 @@ class QueryEntry:
         self.version = 0
         self.stale = False
         self.time_read = False
+        self.journal: str | None = None  # page end of a live paginated query (PageJournal)
+        self.pinned = False  # its result is a page with a journal-fixed end
         self.subs: list[Subscription] = []
         self.runs = 0
         self.run_seconds = 0.0
@@ -105,6 +108,8 @@ class _Outcome:
     time_read: bool
     ts: int
     seconds: float
+    journal: str | None
+    pinned: bool  # the run's page ended where an earlier run's did (not a fresh page)
 
 
 @dataclass(frozen=True)
@@ -217,9 +222,10 @@ class Reactor:
     # -- running queries (caller holds the lock from _locked) ----------------------------
 
     def _run(self, fn: RegisteredFunction, args: dict[str, Any], identity: dict[str, Any] | None,
-             sql: bool) -> _Outcome:
+             sql: bool, journal: str | None = None) -> _Outcome:
         start = time.perf_counter()
         tx = self._new_tx(fn, sql)
+        tx.journal = PageJournal(journal)
         value: Any = None
         error: BaseException | None = None
         try:
@@ -230,8 +236,10 @@ class Reactor:
         except Exception as e:
             error = e
         rs = ReadSet.build(tx.read_set, tx.point_reads, tx.sql_tables)
+        recorded = tx.journal.recorded
         return _Outcome(value, error, rs, tx.identity_read, tx.time_read, self._db.base_ts,
-                        time.perf_counter() - start)
+                        time.perf_counter() - start, recorded,
+                        journal is not None and recorded == journal)
 
     def _key_fn(self, table: str, index: str) -> KeyFn | None:
         if index == "by_id":
@@ -248,6 +256,8 @@ class Reactor:
             entry.read_set = out.read_set
         entry.ts = out.ts
         entry.time_read = out.time_read
+        entry.journal = out.journal
+        entry.pinned = out.pinned
         entry.runs += 1
         entry.run_seconds = out.seconds
         entry.stale = False
@@ -301,7 +311,7 @@ class Reactor:
         """
         for k in (key, (*key[:2], None)):
             e = self.entries.get(k)
-            if e is not None and not e.stale and not e.time_read and e.error is None:
+            if e is not None and not e.stale and not e.time_read and not e.pinned and e.error is None:
                 return e
         return None
 
@@ -410,7 +420,7 @@ class Reactor:
         e = self.entries.get(key)
         if e is not None and not e.stale:
             return e
-        out = self._run(fn, args, identity, sql)
+        out = self._run(fn, args, identity, sql, None if e is None else e.journal)
         if e is not None:  # stale and unsubscribed cannot be (dropped); stale live: re-run it
             self._stale.discard(e)
             if self._install(e, out):
@@ -444,7 +454,7 @@ class Reactor:
             try:
                 with self._locked(sql):
                     stale = [e for e in self._stale if e.subs]
-                    outcomes = [(e, self._run(e.fn, e.args, e.identity, sql)) for e in stale]
+                    outcomes = [(e, self._run(e.fn, e.args, e.identity, sql, e.journal)) for e in stale]
                     changed = []
                     self._stale.clear()
                     self.stats["rounds"] += 1
