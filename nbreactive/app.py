@@ -362,13 +362,10 @@ class App:
         """
         if callback is None or not callable(callback):
             raise TypeError("app.watch(ref, args, callback) needs a callable callback")
+        if on_error is not None and not callable(on_error):
+            raise TypeError(f"on_error expects a callable, got {on_error!r}")
         sub = self.subscribe(ref, args)
-        error = sub.error
-        if error is None:
-            callback(sub.value)
-        elif on_error is not None:
-            on_error(error)
-        sub.on_change(callback, on_error)
+        sub._watch(callback, on_error)
         return sub
 
     def inspect(self) -> Inspection:

@@ -103,6 +103,30 @@ class Subscription:
                 self._error_callbacks.append(on_error)
         return callback
 
+    def _watch(self, callback: Callback, on_error: Callback | None) -> None:
+        """``app.watch``: call ``callback`` with the current value now (on the caller's
+        thread), then register it, catching up if a change slipped in between."""
+        entry = self._entry
+        with self._lock:
+            seen = self._delivered
+            error, value = entry.error, entry.value
+        if error is None:
+            callback(copy_value(value))
+        elif on_error is not None:
+            on_error(error)
+        with self._lock:
+            self._callbacks.append(callback)
+            if on_error is not None:
+                self._error_callbacks.append(on_error)
+            # The engine delivered a newer result while there was no callback yet.
+            missed = self._delivered > seen
+            error, value = entry.error, entry.value
+        if missed:
+            if error is None:
+                _call(callback, copy_value(value))
+            elif on_error is not None:
+                _call(on_error, error)
+
     def unsubscribe(self) -> None:
         """Stop receiving changes. Idempotent. The query stops re-running when its
         last subscription goes (its result may stay cached)."""
@@ -127,20 +151,19 @@ class Subscription:
     def _deliver(self) -> None:
         """Run the callbacks if the entry moved past what this subscription saw."""
         entry = self._entry
-        if not self.active or self._delivered >= entry.version:
-            return
-        self._delivered = entry.version
         with self._lock:
+            if not self.active or self._delivered >= entry.version:
+                return
+            self._delivered = entry.version
             callbacks = list(self._callbacks)
             error_callbacks = list(self._error_callbacks)
-        error = entry.error
+            error, value = entry.error, entry.value
         if error is not None:
             if not error_callbacks and callbacks:
                 log.warning("live query %s failed: %s: %s", self.function, type(error).__name__, error)
             for cb in error_callbacks:
                 _call(cb, error)
             return
-        value = entry.value
         for cb in callbacks:
             _call(cb, copy_value(value))
 
