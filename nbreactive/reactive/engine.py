@@ -60,7 +60,6 @@ log = logging.getLogger("nbreactive")
 
 #: Writes listed per commit in the inspector's log (the count is always exact).
 MAX_LOGGED_WRITES = 50
-_ids = itertools.count(1)
 
 
 class QueryEntry:
@@ -73,8 +72,8 @@ class QueryEntry:
     )
 
     def __init__(self, key: tuple[Any, ...], fn: RegisteredFunction, args: dict[str, Any],
-                 identity: dict[str, Any] | None) -> None:
-        self.id = next(_ids)
+                 identity: dict[str, Any] | None, entry_id: int) -> None:
+        self.id = entry_id
         self.key = key
         self.fn = fn
         self.args = args
@@ -184,6 +183,7 @@ class Reactor:
         self._run_in_tx = run_in_tx
         self.cache_size = cache_size
         self.deps = DependencyIndex()
+        self._ids = itertools.count(1)  # ids of query entries, as the inspector shows them
         # All under the database's base lock:
         self.entries: dict[tuple[Any, ...], QueryEntry] = {}
         self._lru: OrderedDict[tuple[Any, ...], QueryEntry] = OrderedDict()
@@ -280,7 +280,7 @@ class Reactor:
 
     def _new_entry(self, key: tuple[Any, ...], fn: RegisteredFunction, args: dict[str, Any],
                    identity: dict[str, Any] | None, out: _Outcome) -> QueryEntry:
-        entry = QueryEntry(key, fn, args, identity)
+        entry = QueryEntry(key, fn, args, identity, next(self._ids))
         self._install(entry, out)
         self.entries[key] = entry
         return entry

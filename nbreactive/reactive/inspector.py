@@ -47,7 +47,8 @@ class Inspection:
             more = f" (+{c['num_writes'] - 5} more)" if c["num_writes"] > 5 else ""
             whole = f" rewrote {sorted(c['whole_tables'])}" if c["whole_tables"] else ""
             inv = ", ".join(f"#{i}" for i in c["invalidated"]) or "nothing"
-            lines.append(f"  ts {c['ts']} {c['source']}: {writes}{more}{whole} -> invalidated {inv}")
+            what = " ".join(x for x in (writes + more, whole.strip()) if x) or "no writes"
+            lines.append(f"  ts {c['ts']} {c['source']}: {what} -> invalidated {inv}")
         return "\n".join(lines)
 
 

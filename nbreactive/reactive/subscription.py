@@ -108,7 +108,8 @@ class Subscription:
         thread), then register it, catching up if a change slipped in between."""
         entry = self._entry
         with self._lock:
-            seen = self._delivered
+            # The value handed over now counts as delivered: the engine will not repeat it.
+            seen = self._delivered = max(self._delivered, entry.version)
             error, value = entry.error, entry.value
         if error is None:
             callback(copy_value(value))
