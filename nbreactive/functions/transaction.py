@@ -17,6 +17,7 @@ import itertools
 import math
 import os
 import random
+import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +95,7 @@ class Transaction:
         self.sql_synced = False
         # Stable page boundaries of a live paginated query (set by the reactivity engine).
         self.journal: PageJournal | None = None
+        self._iterators: list[weakref.ref[Any]] = []
         # Strictly after every creation time handed out before, pending ones included.
         self._creation_time = max(now * 1000.0, math.nextafter(db.last_creation_time, math.inf))
 
@@ -155,6 +157,19 @@ class Transaction:
 
     def record_read(self, table: str, index: str, lo: bytes, hi: bytes) -> None:
         self.read_set.append((table, index, lo, hi))
+
+    def track_iterator(self, it: Any) -> None:
+        """Remember a lazy query iterator; ``finish`` closes it if it is still open."""
+        self._iterators.append(weakref.ref(it))
+
+    def finish(self) -> None:
+        """End of the transaction's user code: close the query iterators it left open
+        (kept alive by a traceback, or a variable), which records what they read."""
+        iterators, self._iterators = self._iterators, []
+        for ref in iterators:
+            it = ref()
+            if it is not None:
+                it.close()
 
     def _count_range(self) -> None:
         self.ranges_read += 1
@@ -247,7 +262,8 @@ class Transaction:
                 f"values for the ? placeholders, got {type(params).__name__}"
             )
         db = self.db
-        self.sql_tables |= db.store.tables_read(query)
+        # DuckDB resolves table names case-insensitively: so does the read set.
+        self.sql_tables |= {t.lower() for t in db.store.tables_read(query)}
         synced = self.sql_synced
         if not synced:
             seq = db.flush_seq

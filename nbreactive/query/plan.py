@@ -47,6 +47,8 @@ class Reader(Protocol):
 
     A reader may also have a ``count(table, index, lo, hi) -> int`` method counting the
     keys in ``[lo, hi)`` without loading documents (used by filter-free ``count()``),
+    a ``track_iterator(it)`` method (the reader closes iterators still open when its
+    transaction ends, so that their reads are recorded even if user code kept them),
     and a ``plan_cache`` attribute: a dict in which ``Query.plan``
     keeps resolved plans of filter-free queries, keyed by their shape and range values.
     Its owner must clear it whenever what plans depend on changes (the schema).

@@ -495,9 +495,14 @@ class Query:
 
         Breaking out of the loop stops the scan; the read is recorded when the
         iterator finishes or is closed (the end of the ``for``, ``break``, or garbage
-        collection), covering exactly the keys read.
+        collection, or the end of the transaction, whichever comes first), covering
+        exactly the keys read.
         """
-        return _iterate(self._reader, self.plan())
+        it = _iterate(self._reader, self.plan())
+        track = getattr(self._reader, "track_iterator", None)
+        if track is not None:
+            track(it)
+        return it
 
     def __repr__(self) -> str:
         text = f'db.query("{self._table}")'

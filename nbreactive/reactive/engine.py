@@ -67,7 +67,7 @@ class QueryEntry:
 
     __slots__ = (
         "args", "created", "error", "error_tb", "fingerprint", "fn", "id", "identity", "journal",
-        "key", "pinned", "read_set", "run_seconds", "runs", "stale", "subs", "time_read", "ts", "value",
+        "key", "pinned", "read_set", "registered", "run_seconds", "runs", "stale", "subs", "time_read", "ts", "value",
         "version",
     )
 
@@ -83,6 +83,7 @@ class QueryEntry:
         self.error_tb: TracebackType | None = None
         self.fingerprint: bytes | None = None
         self.read_set = ReadSet()
+        self.registered = False  # in the dependency index
         self.ts = 0
         self.version = 0
         self.stale = False
@@ -198,6 +199,7 @@ class Reactor:
         self._thread: threading.Thread | None = None
         self.stats = {"rounds": 0, "reruns": 0, "unchanged": 0, "cache_hits": 0, "cache_misses": 0}
         db.publish_hooks.append(self._on_publish)
+        db.close_hooks.append(self.close)
 
     # -- locking ------------------------------------------------------------------------
 
@@ -229,7 +231,10 @@ class Reactor:
         value: Any = None
         error: BaseException | None = None
         try:
-            value = self._run_in_tx(fn, QueryCtx(tx, identity), args, tx)
+            try:
+                value = self._run_in_tx(fn, QueryCtx(tx, identity), args, tx)
+            finally:
+                tx.finish()
         except SqlNeedsSync:
             self._sql_fns.add(fn.path)
             raise
@@ -250,10 +255,13 @@ class Reactor:
 
     def _install(self, entry: QueryEntry, out: _Outcome) -> bool:
         """Give ``entry`` a run's outcome; returns whether its result changed."""
-        if out.read_set != entry.read_set:
+        if out.read_set != entry.read_set or not entry.registered:
+            # (Registered even when empty: a run that failed before reading anything
+            # must still re-run on a schema change.)
             self.deps.remove(entry, entry.read_set)
             self.deps.add(entry, out.read_set)
             entry.read_set = out.read_set
+            entry.registered = True
         entry.ts = out.ts
         entry.time_read = out.time_read
         entry.journal = out.journal
@@ -526,10 +534,11 @@ class Reactor:
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=30)
-        try:
-            self._db.publish_hooks.remove(self._on_publish)
-        except ValueError:
-            pass
+        for hooks, hook in ((self._db.publish_hooks, self._on_publish), (self._db.close_hooks, self.close)):
+            try:
+                hooks.remove(hook)  # type: ignore[arg-type]
+            except ValueError:
+                pass
 
 
 def _error_fingerprint(error: BaseException) -> bytes:

@@ -76,7 +76,7 @@ class ReadSet:
         """Whether a write of ``table``/``doc_id`` with these index keys (index name ->
         old and new keys) touches this read set. A direct check, for tests and the
         inspector; live invalidation goes through ``DependencyIndex``."""
-        if table in self.tables or (table, doc_id) in self.points:
+        if table.lower() in {t.lower() for t in self.tables} or (table, doc_id) in self.points:
             return True
         for t, i, lo, hi in self.intervals:
             if t == table and any(lo <= k < hi for k in keys.get(i, ())):
@@ -155,10 +155,9 @@ def by_id_key(doc: Doc) -> bytes:
 class _TableDeps:
     intervals: dict[str, IntervalIndex] = field(default_factory=dict)
     points: dict[str, set[Hashable]] = field(default_factory=dict)
-    whole: set[Hashable] = field(default_factory=set)
 
     def empty(self) -> bool:
-        return not (self.intervals or self.points or self.whole)
+        return not (self.intervals or self.points)
 
 
 class DependencyIndex:
@@ -169,6 +168,8 @@ class DependencyIndex:
 
     def __init__(self) -> None:
         self._tables: dict[str, _TableDeps] = {}
+        # Whole-table readers (SQL), by lower-cased name: DuckDB's names ignore case.
+        self._sql: dict[str, set[Hashable]] = {}
         self._owners: set[Hashable] = set()
 
     def __len__(self) -> int:
@@ -186,8 +187,7 @@ class DependencyIndex:
             deps = tables.get(t) or tables.setdefault(t, _TableDeps())
             deps.points.setdefault(doc_id, set()).add(owner)
         for t in rs.tables:
-            deps = tables.get(t) or tables.setdefault(t, _TableDeps())
-            deps.whole.add(owner)
+            self._sql.setdefault(t.lower(), set()).add(owner)
         self._owners.add(owner)
 
     def remove(self, owner: Hashable, rs: ReadSet) -> None:
@@ -205,9 +205,11 @@ class DependencyIndex:
                 if not owners:
                     del deps.points[doc_id]
         for t in rs.tables:
-            deps = tables.get(t)
-            if deps is not None:
-                deps.whole.discard(owner)
+            readers = self._sql.get(t.lower())
+            if readers is not None:
+                readers.discard(owner)
+                if not readers:
+                    del self._sql[t.lower()]
         for t in rs.tables_read():
             deps = tables.get(t)
             if deps is not None and deps.empty():
@@ -224,11 +226,13 @@ class DependencyIndex:
         out: set[Hashable],
     ) -> None:
         """Add to ``out`` every owner whose reads a write of this document touches."""
+        if self._sql:
+            readers = self._sql.get(table.lower())
+            if readers:
+                out |= readers
         deps = self._tables.get(table)
         if deps is None:
             return
-        if deps.whole:
-            out |= deps.whole
         owners = deps.points.get(doc_id)
         if owners:
             out |= owners
@@ -243,10 +247,10 @@ class DependencyIndex:
         """Every owner that read anything of ``table`` (``"*"``: of any table)."""
         if table == "*":
             return set(self._owners)
+        out: set[Hashable] = set(self._sql.get(table.lower(), ()))
         deps = self._tables.get(table)
         if deps is None:
-            return set()
-        out: set[Hashable] = set(deps.whole)
+            return out
         for owners in deps.points.values():
             out |= owners
         for idx in deps.intervals.values():
@@ -262,8 +266,8 @@ class DependencyIndex:
                 t: {
                     "indexes": {i: {"intervals": len(x), "layers": x.layers} for i, x in d.intervals.items()},
                     "points": len(d.points),
-                    "whole_table_readers": len(d.whole),
                 }
                 for t, d in self._tables.items()
             },
+            "sql_readers": {t: len(r) for t, r in self._sql.items()},
         }

@@ -99,6 +99,9 @@ class Database:
         # in DuckDB; ``flush_seq`` is odd while a batch is being written to DuckDB. SQL
         # inside a query is consistent with the working set only when the two are
         # equal and no flush is in progress (see ``sql_in_sync``).
+        # Called first when the database closes (also at interpreter exit): layers above
+        # stop their threads (the reactivity engine) before the store goes away.
+        self.close_hooks: list[Callable[[], None]] = []
         self.base_ts = 0
         self.store_ts = 0
         self.flush_seq = 0
@@ -236,7 +239,11 @@ class Database:
             raise StorageError(
                 f"this App is closed ({self.path or 'in memory'}); open it again with nr.App(...)"
             )
-        writes = [(t, i, layer.old[i], d) for i, (t, d) in layer.docs.items()]
+        # A document inserted and deleted by the same mutation is no write at all.
+        writes = [
+            (t, i, old, d) for i, (t, d) in layer.docs.items()
+            if (old := layer.old[i]) is not None or d is not None
+        ]
         for _, _, _, new in writes:
             # Later transactions start after every creation time handed out so far,
             # published or still pending.
@@ -428,6 +435,11 @@ class Database:
         Takes the writer lock, so a mutation running on another thread finishes
         first; any mutation after this raises StorageError.
         """
+        for hook in list(self.close_hooks):
+            try:
+                hook()
+            except Exception:
+                log.exception("a close hook failed: %r", hook)
         with self.writer_lock:
             if self._closed:
                 return

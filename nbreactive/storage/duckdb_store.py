@@ -11,6 +11,7 @@ and sees committed data only.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import threading
@@ -296,6 +297,12 @@ _parser_lock = threading.Lock()
 _parser: list[Any] = []  # a private in-memory connection, made on first use
 
 
+def _close_parser() -> None:
+    with _parser_lock:
+        while _parser:
+            _parser.pop().close()
+
+
 @functools.lru_cache(maxsize=512)
 def _tables_read(query: str) -> frozenset[str]:
     import duckdb
@@ -304,6 +311,7 @@ def _tables_read(query: str) -> frozenset[str]:
         with _parser_lock:
             if not _parser:
                 _parser.append(duckdb.connect(":memory:"))
+                atexit.register(_close_parser)
             row = _parser[0].execute("SELECT json_serialize_sql(?)", [query]).fetchone()
         tree = orjson.loads(row[0])
     except duckdb.Error:
