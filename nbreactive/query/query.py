@@ -25,6 +25,7 @@ method returns a new ``Query``.
 from __future__ import annotations
 
 import struct
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -322,7 +323,12 @@ class Query:
         plan = QueryPlan(table, kind, index, index_range, order, filters)
         if key is not None and cache is not None:
             if len(cache) >= _PLAN_CACHE_SIZE:
-                cache.clear()
+                # Evict the oldest plan (the cache is an OrderedDict: O(1)); clearing it
+                # all would make a working set of many ranges recompile most of them.
+                if isinstance(cache, OrderedDict):
+                    cache.popitem(last=False)
+                else:
+                    cache.clear()
             cache[key] = plan
         return plan
 
@@ -515,7 +521,7 @@ class Query:
         return text
 
 
-_PLAN_CACHE_SIZE = 4096
+_PLAN_CACHE_SIZE = 16384
 
 
 class _Uncacheable(Exception):

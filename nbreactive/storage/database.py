@@ -24,6 +24,7 @@ import threading
 import time
 import warnings
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -107,7 +108,7 @@ class Database:
         self.flush_seq = 0
         # Resolved query plans, keyed by query shape and range values; they depend on
         # the schema (indexes, float64 coercion), so schema changes clear it.
-        self.plan_cache: dict[Any, Any] = {}
+        self.plan_cache: OrderedDict[Any, Any] = OrderedDict()
         # The random part of new document ids; used under the writer lock only.
         self.id_rng = random.Random(os.urandom(32))
         self._load()
