@@ -124,6 +124,9 @@ class CommitInfo:
     whole_tables: frozenset[str]
     invalidated: tuple[int, ...]  # ids of the live queries it invalidated
     cache_dropped: int
+    # (old, new) documents of the logged writes, aligned with ``writes``: the stored
+    # objects (never mutated), from which the inspector shows each write's index keys.
+    docs: tuple[tuple[dict[str, Any] | None, dict[str, Any] | None], ...] = ()
 
 
 @dataclass
@@ -351,8 +354,9 @@ class Reactor:
                 (t, i, "insert" if old is None else "delete" if new is None else "update")
                 for t, i, old, new in rec.writes[:MAX_LOGGED_WRITES]
             )
+            docs = tuple((old, new) for _, _, old, new in rec.writes[:MAX_LOGGED_WRITES])
             self.log.append(CommitInfo(rec.ts, time.time(), rec.source, writes, len(rec.writes),
-                                       rec.whole_tables, tuple(sorted(invalidated)), dropped))
+                                       rec.whole_tables, tuple(sorted(invalidated)), dropped, docs))
         if woke:
             with self._cond:
                 self._cond.notify()

@@ -1,8 +1,9 @@
 """``app.inspect()``: a snapshot of reactivity for teaching and debugging.
 
 Which queries are live, what each read (readable index ranges, fetched ids,
-SQL tables), and the recent commits with what each wrote and which live queries
-it invalidated. A plain-data snapshot: printing it gives a report; ``.subscriptions``
+SQL tables), and the recent commits with what each wrote — its write set: each
+document's old and new key values in every index of its table — and which live
+queries it invalidated. A plain-data snapshot: printing it gives a report; ``.subscriptions``
 and ``.commits`` are lists of dicts (``pandas.DataFrame(insp.commits)`` works).
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nbreactive.values.model import short_repr
+from nbreactive.values.model import get_path, short_repr
 
 if TYPE_CHECKING:
     from nbreactive.reactive.engine import Reactor
@@ -52,6 +53,20 @@ class Inspection:
         return "\n".join(lines)
 
 
+def _write_keys(db: Database, table: str, doc_id: str, op: str, old: Any, new: Any) -> dict[str, Any]:
+    """One write of the write set: the document and its old and new key in each index
+    of its table, as field values (``nr.UNDEFINED`` where a field is missing)."""
+    keys: dict[str, dict[str, Any]] = {}
+    for spec in db.index_specs(table):
+        fields = spec.fields
+        keys[spec.name] = {
+            "fields": list(fields),
+            "old": None if old is None else [get_path(old, f) for f in fields],
+            "new": None if new is None else [get_path(new, f) for f in fields],
+        }
+    return {"table": table, "id": doc_id, "op": op, "keys": keys}
+
+
 def inspect(reactor: Reactor, db: Database) -> Inspection:
     def index_fields(table: str, index: str) -> tuple[str, ...]:
         return db.index_key_fields(table, index)
@@ -80,6 +95,8 @@ def inspect(reactor: Reactor, db: Database) -> Inspection:
                 "time": c.time,
                 "source": c.source,
                 "writes": list(c.writes),
+                "write_set": [_write_keys(db, t, i, op, old, new)
+                              for (t, i, op), (old, new) in zip(c.writes, c.docs, strict=False)],
                 "num_writes": c.num_writes,
                 "whole_tables": set(c.whole_tables),
                 "invalidated": list(c.invalidated),
