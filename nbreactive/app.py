@@ -365,7 +365,11 @@ class App:
         if on_error is not None and not callable(on_error):
             raise TypeError(f"on_error expects a callable, got {on_error!r}")
         sub = self.subscribe(ref, args)
-        sub._watch(callback, on_error)
+        try:
+            sub._watch(callback, on_error)
+        except BaseException:
+            sub.unsubscribe()  # the first call failed: nothing is left watching
+            raise
         return sub
 
     def inspect(self) -> Inspection:
@@ -488,6 +492,7 @@ class App:
 
         Live subscriptions stop receiving changes.
         """
+        _not_inside_a_function("app.close")
         self._reactor.close()
         with self._loop_lock:
             if self._loop is not None:

@@ -147,12 +147,13 @@ def _import_documents(db: Database, table: str, rows: Any, progress: bool | None
             arrow = layout.arrow(docs)
             _check_sizes(table, arrow, docs)
             ts = db.next_ts()
-            db.store.bulk_insert(layout, arrow, {"tables": db.table_numbers, "last_ts": ts})
-            with db.base_lock:
-                mt.bulk_load(docs)
-                db.last_creation_time = max(db.last_creation_time, ct)
-                # Live queries over the table re-run once (not once per document).
-                db.publish_rewrite(ts, frozenset({table}), "import")
+            with db.rewriting():
+                db.store.bulk_insert(layout, arrow, {"tables": db.table_numbers, "last_ts": ts})
+                with db.base_lock:
+                    mt.bulk_load(docs)
+                    db.last_creation_time = max(db.last_creation_time, ct)
+                    # Live queries over the table re-run once (not once per document).
+                    db.publish_rewrite(ts, frozenset({table}), "import")
         finally:
             if bar is not None:
                 bar.update(len(docs))

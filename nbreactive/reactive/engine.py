@@ -138,6 +138,7 @@ class _Request:
     done: threading.Event = field(default_factory=threading.Event)
     result: Subscription | None = None
     error: BaseException | None = None
+    cancelled: bool = False
 
 
 def identity_key(identity: dict[str, Any] | None) -> bytes:
@@ -243,6 +244,13 @@ class Reactor:
             raise
         except Exception as e:
             error = e
+        except BaseException as e:
+            # Ctrl-C (or SystemExit) on a caller's thread interrupts that caller. Raised
+            # by a query running on the engine thread, it is that query's error: it must
+            # neither stop the engine nor reach other subscribers.
+            if not self._on_reactor_thread():
+                raise
+            error = e
         rs = ReadSet.build(tx.read_set, tx.point_reads, tx.sql_tables)
         recorded = tx.journal.recorded
         return _Outcome(value, error, rs, tx.identity_read, tx.time_read, self._db.base_ts,
@@ -305,7 +313,8 @@ class Reactor:
 
     def _cache(self, entry: QueryEntry) -> None:
         """Keep a subscriber-less, valid entry as a cached result (LRU)."""
-        if self.cache_size <= 0 or entry.stale or entry.error is not None or entry.time_read:
+        if (self.cache_size <= 0 or entry.stale or entry.error is not None or entry.time_read
+                or entry.pinned):
             self._drop(entry)
             return
         self._lru[entry.key] = entry
@@ -419,9 +428,18 @@ class Reactor:
         with self._cond:
             self._requests.append(req)
             self._cond.notify()
-        while not req.done.wait(0.5):
-            if self._thread is None or not self._thread.is_alive():
-                raise RuntimeError("the reactivity thread stopped; the App was closed")
+        try:
+            while not req.done.wait(0.5):
+                if self._thread is None or not self._thread.is_alive():
+                    raise RuntimeError("the reactivity thread stopped; the App was closed")
+        except BaseException:
+            # Interrupted (Ctrl-C): the subscription must not live on unreachable. The
+            # engine checks ``cancelled`` after setting ``done``; we check ``done`` after
+            # setting ``cancelled``: one of the two always sees the other.
+            req.cancelled = True
+            if req.done.is_set() and req.result is not None:
+                req.result.unsubscribe()
+            raise
         if req.error is not None:
             raise req.error
         assert req.result is not None
@@ -448,11 +466,15 @@ class Reactor:
 
     def detach(self, sub: Subscription) -> None:
         with self._db.base_lock:
-            entry = sub._entry
-            if sub in entry.subs:
-                entry.subs.remove(sub)
-            if not entry.subs and self.entries.get(entry.key) is entry:
-                self._cache(entry)
+            self._detach_locked(sub)
+
+    def _detach_locked(self, sub: Subscription) -> None:
+        sub.active = False
+        entry = sub._entry
+        if sub in entry.subs:
+            entry.subs.remove(sub)
+        if not entry.subs and self.entries.get(entry.key) is entry:
+            self._cache(entry)
 
     # -- rounds (engine thread) --------------------------------------------------------------
 
@@ -462,12 +484,12 @@ class Reactor:
         sql = any(e.fn.path in self._sql_fns for e in list(self._stale)) or any(
             r.fn.path in self._sql_fns for r in requests
         )
+        changed: list[QueryEntry] = []  # kept across a retry: its installs happened
         for _ in range(2):
             try:
                 with self._locked(sql):
                     stale = [e for e in self._stale if e.subs]
                     outcomes = [(e, self._run(e.fn, e.args, e.identity, sql, e.journal)) for e in stale]
-                    changed = []
                     self._stale.clear()
                     self.stats["rounds"] += 1
                     self.stats["reruns"] += len(outcomes)
@@ -477,7 +499,7 @@ class Reactor:
                         else:
                             self.stats["unchanged"] += 1
                     for req in requests:
-                        if req.done.is_set():
+                        if req.done.is_set() or req.cancelled:
                             continue
                         try:
                             req.result = self._attach(self._entry_for(req.key, req.fn, req.args,
@@ -487,6 +509,9 @@ class Reactor:
                         except BaseException as err:
                             req.error = err
                         req.done.set()
+                        if req.cancelled and req.result is not None:
+                            # The caller gave up waiting (Ctrl-C) after the check above.
+                            self._detach_locked(req.result)
                     return changed
             except SqlNeedsSync:
                 sql = True
@@ -513,12 +538,16 @@ class Reactor:
             try:
                 changed = self._round(requests) if (self._stale or requests) else []
             except BaseException as err:
+                # Not a query's failure (those are results): e.g. DuckDB could not be
+                # caught up for SQL-reading queries. The stale queries take it as their
+                # error, so that the loop does not spin on them; the next commit that
+                # touches them re-runs them.
                 log.exception("re-running live queries failed")
                 for req in requests:
                     if not req.done.is_set():
                         req.error = err
                         req.done.set()
-                changed = []
+                changed = self._fail_stale(err)
             # Entries changed by runs outside a round (a subscription re-running a stale
             # entry from a callback) are delivered with this round's.
             changed.extend(self._to_dispatch)
@@ -529,7 +558,22 @@ class Reactor:
                     continue
                 seen.add(e.id)
                 for sub in list(e.subs):
-                    sub._deliver()
+                    try:
+                        sub._deliver()
+                    except BaseException:  # a callback's SystemExit must not stop the engine
+                        log.exception("delivering a live query's result failed")
+
+    def _fail_stale(self, err: BaseException) -> list[QueryEntry]:
+        """Give every stale live query ``err`` as its outcome (engine thread)."""
+        changed = []
+        with self._db.base_lock:
+            for e in list(self._stale):
+                out = _Outcome(None, err, e.read_set, False, False, self._db.base_ts, 0.0,
+                               e.journal, False)
+                if self._install(e, out):
+                    changed.append(e)
+            self._stale.clear()
+        return changed
 
     def close(self) -> None:
         with self._cond:

@@ -76,7 +76,8 @@ class ReadSet:
         """Whether a write of ``table``/``doc_id`` with these index keys (index name ->
         old and new keys) touches this read set. A direct check, for tests and the
         inspector; live invalidation goes through ``DependencyIndex``."""
-        if table.lower() in {t.lower() for t in self.tables} or (table, doc_id) in self.points:
+        lowered = {t.lower() for t in self.tables}
+        if table.lower() in lowered or "*" in lowered or (table, doc_id) in self.points:
             return True
         for t, i, lo, hi in self.intervals:
             if t == table and any(lo <= k < hi for k in keys.get(i, ())):
@@ -230,6 +231,9 @@ class DependencyIndex:
             readers = self._sql.get(table.lower())
             if readers:
                 out |= readers
+            readers = self._sql.get("*")  # SQL through table functions: any table
+            if readers:
+                out |= readers
         deps = self._tables.get(table)
         if deps is None:
             return
@@ -247,7 +251,7 @@ class DependencyIndex:
         """Every owner that read anything of ``table`` (``"*"``: of any table)."""
         if table == "*":
             return set(self._owners)
-        out: set[Hashable] = set(self._sql.get(table.lower(), ()))
+        out: set[Hashable] = set(self._sql.get(table.lower(), ())) | self._sql.get("*", set())
         deps = self._tables.get(table)
         if deps is None:
             return out

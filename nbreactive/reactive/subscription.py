@@ -54,7 +54,9 @@ class Subscription:
     def value(self) -> Any:
         """The query's current result (a copy you may change).
 
-        Raises the query's error if its latest run failed (see ``error``).
+        Raises the query's error if its latest run failed (see ``error``). Results
+        change between reads as commits arrive: to read several subscriptions at one
+        snapshot, read them inside an ``on_change`` callback.
         """
         entry = self._entry
         error = entry.error
@@ -172,5 +174,5 @@ class Subscription:
 def _call(cb: Callback, arg: Any) -> None:
     try:
         cb(arg)
-    except Exception:
+    except BaseException:  # even SystemExit: it would end the engine thread
         log.exception("a subscription callback failed: %r", cb)

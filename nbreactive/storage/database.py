@@ -17,6 +17,7 @@ DuckDB commit (durable apps), and a failed mutation never leaves a trace.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import random
@@ -25,7 +26,7 @@ import time
 import warnings
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import QueryError, StorageError
@@ -297,6 +298,18 @@ class Database:
         self.base_ts = self.store_ts = max(self.base_ts, ts)
         self.run_publish_hooks([record])
         return record
+
+    @contextlib.contextmanager
+    def rewriting(self) -> Iterator[None]:
+        """Mark a write to DuckDB made outside the committer (an import, a schema
+        change), from before the store write until the base has caught up, so that
+        SQL inside a query running meanwhile knows DuckDB is ahead. Caller holds the
+        writer lock and has drained the committer."""
+        self.flush_seq += 1
+        try:
+            yield
+        finally:
+            self.flush_seq += 1
 
     def sql_in_sync(self) -> bool:
         """Whether DuckDB holds exactly the published base (caller holds the base lock).

@@ -270,7 +270,8 @@ class DuckDBStore:
 
         Walks the statement's parse tree (``json_serialize_sql``, which accepts ``?``
         parameters) for base-table references. CTE names may be included; they match
-        no table, so they cost nothing. A statement DuckDB cannot parse that way
+        no table, so they cost nothing. A table function (``query_table('t')``,
+        ``read_parquet(...)``) yields ``"*"``: the statement may read any table. A statement DuckDB cannot parse that way
         yields no names here; running it then reports the actual problem.
         """
         if not isinstance(query, str) or not query.strip():
@@ -326,8 +327,13 @@ def _tables_read(query: str) -> frozenset[str]:
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
-            if node.get("type") == "BASE_TABLE" and isinstance(node.get("table_name"), str):
+            kind = node.get("type")
+            if kind == "BASE_TABLE" and isinstance(node.get("table_name"), str):
                 names.add(node["table_name"])
+            elif kind == "TABLE_FUNCTION":
+                # query_table('t'), query('...') and friends name tables in strings: the
+                # statement may read any table.
+                names.add("*")
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)

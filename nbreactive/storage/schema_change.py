@@ -76,19 +76,20 @@ def apply_schema(db: Database, schema: Schema | None, *, dry_run: bool = False) 
             "tables": db.table_numbers,
             "last_ts": db.last_ts,
         }
-        db.store.rebuild_tables(rebuilt, meta)
-        with db.base_lock:
-            db.schema = schema
-            db.plan_cache.clear()
-            for name, table in db.base.tables.items():
-                db.layouts[name] = db.layout_for(name)
-                if name in new_docs:
-                    fresh = type(table)(name, table.number)
-                    fresh.set_indexes(db.index_specs(name))
-                    fresh.bulk_load(new_docs[name])
-                    db.base.tables[name] = fresh
-                else:
-                    table.set_indexes(db.index_specs(name))
-            # Every live query re-runs: indexes, normalized values and errors may change.
-            db.publish_rewrite(db.next_ts(), frozenset({"*"}), "schema")
+        with db.rewriting():
+            db.store.rebuild_tables(rebuilt, meta)
+            with db.base_lock:
+                db.schema = schema
+                db.plan_cache.clear()
+                for name, table in db.base.tables.items():
+                    db.layouts[name] = db.layout_for(name)
+                    if name in new_docs:
+                        fresh = type(table)(name, table.number)
+                        fresh.set_indexes(db.index_specs(name))
+                        fresh.bulk_load(new_docs[name])
+                        db.base.tables[name] = fresh
+                    else:
+                        table.set_indexes(db.index_specs(name))
+                # Every live query re-runs: indexes, normalized values and errors may change.
+                db.publish_rewrite(db.next_ts(), frozenset({"*"}), "schema")
         return report
