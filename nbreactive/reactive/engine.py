@@ -193,7 +193,9 @@ class Reactor:
         self.entries: dict[tuple[Any, ...], QueryEntry] = {}
         self._lru: OrderedDict[tuple[Any, ...], QueryEntry] = OrderedDict()
         self._stale: set[QueryEntry] = set()
-        self.log: deque[CommitInfo] = deque(maxlen=log_size)
+        # (ts, source, first writes, number of writes, whole tables, wall time,
+        #  invalidated live-query ids, cache entries dropped)
+        self.log: deque[tuple[Any, ...]] = deque(maxlen=log_size)
         self._sql_fns: set[str] = set()
         # Work for the engine thread:
         self._cond = threading.Condition()
@@ -340,13 +342,22 @@ class Reactor:
     def _on_publish(self, records: list[CommitRecord]) -> None:
         deps = self.deps
         woke = False
+        log_append = self.log.append
+        now = time.time()
         for rec in records:
+            writes = rec.writes
+            # The log keeps the first writes themselves (their documents are immutable
+            # stored objects, bounded per commit); the inspector formats them on demand,
+            # off the commit path.
+            logged = writes if len(writes) <= MAX_LOGGED_WRITES else writes[:MAX_LOGGED_WRITES]
+            if not len(deps):  # nothing live or cached: only the log
+                log_append((rec.ts, rec.source, logged, len(writes), rec.whole_tables, now, (), 0))
+                continue
             hits: set[Any] = set()
-            if len(deps):
-                for t in rec.whole_tables:
-                    hits |= deps.owners_of_table(t)
-                for t, i, old, new in rec.writes:
-                    deps.hit_by_write(t, i, old, new, self._key_fn, hits)
+            for t in rec.whole_tables:
+                hits |= deps.owners_of_table(t)
+            for t, i, old, new in rec.writes:
+                deps.hit_by_write(t, i, old, new, self._key_fn, hits)
             invalidated: list[int] = []
             dropped = 0
             for e in hits:
@@ -359,16 +370,23 @@ class Reactor:
                 else:
                     self._drop(e)
                     dropped += 1
-            writes = tuple(
-                (t, i, "insert" if old is None else "delete" if new is None else "update")
-                for t, i, old, new in rec.writes[:MAX_LOGGED_WRITES]
-            )
-            docs = tuple((old, new) for _, _, old, new in rec.writes[:MAX_LOGGED_WRITES])
-            self.log.append(CommitInfo(rec.ts, time.time(), rec.source, writes, len(rec.writes),
-                                       rec.whole_tables, tuple(sorted(invalidated)), dropped, docs))
+            log_append((rec.ts, rec.source, logged, len(writes), rec.whole_tables, now,
+                        tuple(sorted(invalidated)), dropped))
         if woke:
             with self._cond:
                 self._cond.notify()
+
+    def commit_log(self) -> list[CommitInfo]:
+        """The recent commits, oldest first (caller holds the base lock)."""
+        out = []
+        for ts, source, head, n, whole, when, invalidated, dropped in self.log:
+            writes = tuple(
+                (t, i, "insert" if old is None else "delete" if new is None else "update")
+                for t, i, old, new in head
+            )
+            docs = tuple((old, new) for _, _, old, new in head)
+            out.append(CommitInfo(ts, when, source, writes, n, whole, invalidated, dropped, docs))
+        return out
 
     # -- the result cache (any thread) ----------------------------------------------------
 

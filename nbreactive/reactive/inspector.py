@@ -102,7 +102,7 @@ def inspect(reactor: Reactor, db: Database) -> Inspection:
                 "invalidated": list(c.invalidated),
                 "cache_dropped": c.cache_dropped,
             }
-            for c in reactor.log
+            for c in reactor.commit_log()
         ]
         stats = {
             **reactor.stats,
