@@ -395,6 +395,18 @@ class Reactor:
         caching = self.cache_size > 0
         key = (fn.path, encode_value(args), identity_key(identity)) if caching else ()
         sql = fn.path in self._sql_fns
+        if not caching and not sql:
+            # The lean path: no read set is needed when nothing will be cached.
+            try:
+                with self._db.base_lock:
+                    tx = self._new_tx(fn, False)
+                    try:
+                        return self._run_in_tx(fn, QueryCtx(tx, identity), args, tx)
+                    finally:
+                        tx.finish()
+            except SqlNeedsSync:
+                self._sql_fns.add(fn.path)
+                sql = True
         for _ in range(2):
             try:
                 with self._locked(sql):

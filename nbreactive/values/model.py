@@ -714,8 +714,21 @@ def get_path(doc: Any, path: str) -> Any:
 
 def _deep_copy(value: Any) -> Any:
     if type(value) is dict:
-        return {k: (_deep_copy(x) if type(x) in _CONTAINERS else x) for k, x in value.items()}
-    return [_deep_copy(x) if type(x) in _CONTAINERS else x for x in value]
+        return _copy_dict(value)
+    # Lists of documents are the common case: copy each dict directly.
+    return [
+        _copy_dict(x) if type(x) is dict else (_deep_copy(x) if type(x) is list else x)
+        for x in value
+    ]
+
+
+def _copy_dict(value: dict[str, Any]) -> dict[str, Any]:
+    # One C-level copy, then only the (few) container fields are replaced.
+    out = value.copy()
+    for k, x in value.items():
+        if type(x) in _CONTAINERS:
+            out[k] = _deep_copy(x)
+    return out
 
 
 _CONTAINERS = frozenset({dict, list})
@@ -728,11 +741,7 @@ def copy_document(doc: dict[str, Any]) -> dict[str, Any]:
     ``Id`` are immutable and shared). For a flat document this is one ``dict.copy``
     plus a type check per field.
     """
-    out = doc.copy()
-    for k, x in doc.items():
-        if type(x) in _CONTAINERS:
-            out[k] = _deep_copy(x)
-    return out
+    return _copy_dict(doc)
 
 
 def copy_value(value: Any) -> Any:
