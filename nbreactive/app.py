@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from nbreactive.reactive.inspector import Inspection
     from nbreactive.reactive.subscription import Subscription
     from nbreactive.schema import Schema, SchemaCheckReport, SchemaDiff
+    from nbreactive.widgets import LiveWidget
 
 __all__ = ["App"]
 
@@ -371,6 +372,29 @@ class App:
             sub.unsubscribe()  # the first call failed: nothing is left watching
             raise
         return sub
+
+    def live(self, ref: Any, args: dict[str, Any] | None = None) -> LiveWidget:
+        """A widget showing a live query's result, redrawn on every commit that changes it.
+
+        A list of documents is a table (columns from the schema or the fields
+        present; sortable, resizable, virtualized: a million rows scroll smoothly;
+        changed rows flash); any other value is shown formatted; a failing query
+        shows its error and recovers when the data does. ``widget.value`` holds the
+        current result. Updates arrive also while the kernel is idle, whichever
+        thread committed. ``widget.close()`` stops it.
+
+        Example::
+
+            app.live(list_messages, {"channel": "general"})
+        """
+        try:
+            from nbreactive.widgets import LiveWidget
+        except ImportError as e:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                f"app.live needs anywidget and ipywidgets ({e}); install them with "
+                'pip install "nbreactive[widgets]"'
+            ) from e
+        return LiveWidget(self, ref, args)
 
     def inspect(self) -> Inspection:
         """A snapshot of reactivity for teaching and debugging: the live queries with

@@ -1,0 +1,104 @@
+// The front end of `app.live(...)`: a live query's result (nbreactive/widgets/live.py).
+import "./live.css";
+import { VirtualTable } from "./table.js";
+
+const decoder = new TextDecoder();
+
+/** @param {DataView | ArrayBuffer | Uint8Array} buf */
+function decodeJson(buf) {
+  const bytes =
+    buf instanceof ArrayBuffer ? new Uint8Array(buf) : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  return JSON.parse(decoder.decode(bytes));
+}
+
+/** @type {import("@anywidget/types").Render<any>} */
+function render({ model, el }) {
+  const root = document.createElement("div");
+  root.className = "nbr-live";
+  const title = document.createElement("div");
+  title.className = "nbr-title";
+  const dot = document.createElement("span");
+  dot.className = "nbr-dot";
+  const fn = document.createElement("span");
+  fn.className = "nbr-fn";
+  const count = document.createElement("span");
+  count.className = "nbr-count";
+  title.append(dot, fn, count);
+  const error = document.createElement("div");
+  error.className = "nbr-error";
+  const value = document.createElement("pre");
+  value.className = "nbr-value";
+  const tableHost = document.createElement("div");
+  root.append(title, error, value, tableHost);
+  el.append(root);
+
+  let version = -1;
+  const table = new VirtualTable(tableHost, {
+    request: (start, end) => model.send({ type: "window", start, end }),
+    sort: (column) => {
+      const sort = model.get("sort") || [];
+      const dir = sort[0] !== column ? "asc" : sort[1] === "asc" ? "desc" : null;
+      model.send({ type: "sort", column: dir ? column : null, dir });
+    },
+  });
+
+  const pulse = () => {
+    dot.classList.remove("nbr-pulse");
+    void dot.offsetWidth; // restart the animation
+    dot.classList.add("nbr-pulse");
+  };
+
+  const draw = () => {
+    fn.textContent = `${model.get("function")}(${model.get("args_text")})`;
+    const err = model.get("error");
+    const kind = model.get("kind");
+    if (err) {
+      error.style.display = "";
+      error.textContent = `${err.type}: ${err.message}${err.data ? `\ndata: ${err.data}` : ""}`;
+    } else {
+      error.style.display = "none";
+    }
+    const showTable = !err && kind === "table";
+    tableHost.style.display = showTable ? "" : "none";
+    value.style.display = !err && kind !== "table" ? "" : "none";
+    value.textContent = model.get("formatted");
+    const n = model.get("row_count");
+    count.textContent = err ? "failing" : kind === "table" ? `${n.toLocaleString()} row${n === 1 ? "" : "s"}` : "";
+    table.setColumns(model.get("columns"), model.get("sort"));
+    if (showTable) table.render();
+  };
+
+  /** @param {any} msg @param {DataView[]} buffers */
+  const onMessage = (msg, buffers) => {
+    if (!msg || typeof msg !== "object") return;
+    if (msg.type === "rows") {
+      if (msg.version < version) return;
+      version = msg.version;
+      table.fill(msg.start, msg.row_count, decodeJson(buffers[0]));
+    } else if (msg.type === "patch") {
+      if (msg.version <= version) return;
+      version = msg.version;
+      table.patch(msg, decodeJson(buffers[0]));
+      pulse();
+    } else if (msg.type === "reset") {
+      version = msg.version;
+      table.reset(msg.row_count);
+      pulse();
+    }
+  };
+
+  const onChange = () => {
+    draw();
+  };
+  model.on("msg:custom", onMessage);
+  model.on("change", onChange);
+  draw();
+  table.reset(model.get("row_count"));
+  return () => {
+    model.off("msg:custom", onMessage);
+    model.off("change", onChange);
+    table.destroy();
+  };
+}
+
+export default { render };

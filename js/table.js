@@ -1,0 +1,227 @@
+// A virtualized table over rows held by the kernel.
+//
+// Only the rows near the viewport are in the DOM and in `cache` (index -> row);
+// missing ones are asked for with `request(start, end)`. `patch` applies a splice
+// sent after a commit (rows after it shift), and `reset` drops everything.
+
+export const ROW_HEIGHT = 24;
+const BUFFER = 60; // rows fetched beyond the viewport on each side
+const KEEP = 1500; // rows kept in the cache around the viewport
+const FLASH_MS = 1200;
+
+/**
+ * @typedef {{ id: string, cells: string[][] }} Row
+ * @typedef {{ ids: string[], cells: string[][][] }} RowBlock
+ */
+
+export class VirtualTable {
+  /**
+   * @param {HTMLElement} parent
+   * @param {{ request: (start: number, end: number) => void, sort: (column: string) => void }} hooks
+   */
+  constructor(parent, hooks) {
+    this.hooks = hooks;
+    /** @type {Map<number, Row>} */
+    this.cache = new Map();
+    /** @type {Map<string, [string, number]>} id -> [kind, until] */
+    this.flash = new Map();
+    /** @type {string[]} */
+    this.columns = [];
+    /** @type {number[]} */
+    this.widths = [];
+    /** @type {string[] | null} */
+    this.sort = null;
+    this.rowCount = 0;
+    this.pending = null;
+
+    this.scroll = document.createElement("div");
+    this.scroll.className = "nbr-scroll";
+    this.head = document.createElement("div");
+    this.head.className = "nbr-head";
+    this.body = document.createElement("div");
+    this.body.className = "nbr-body";
+    this.rows = document.createElement("div");
+    this.rows.className = "nbr-rows";
+    this.body.append(this.rows);
+    this.scroll.append(this.head, this.body);
+    parent.append(this.scroll);
+    this.onScroll = () => this.render();
+    this.scroll.addEventListener("scroll", this.onScroll, { passive: true });
+  }
+
+  destroy() {
+    this.scroll.removeEventListener("scroll", this.onScroll);
+    this.scroll.remove();
+  }
+
+  /** @param {string[]} columns @param {string[] | null} sort */
+  setColumns(columns, sort) {
+    const same = columns.length === this.columns.length && columns.every((c, i) => c === this.columns[i]);
+    if (!same) {
+      const old = new Map(this.columns.map((c, i) => [c, this.widths[i]]));
+      this.columns = columns;
+      this.widths = columns.map((c) => old.get(c) ?? (c === "_id" ? 130 : c === "_creationTime" ? 150 : 160));
+    }
+    this.sort = sort && sort.length === 2 ? sort : null;
+    this.renderHead();
+  }
+
+  template() {
+    return this.widths.map((w) => `${w}px`).join(" ");
+  }
+
+  renderHead() {
+    this.head.style.gridTemplateColumns = this.template();
+    this.head.replaceChildren(
+      ...this.columns.map((c, i) => {
+        const th = document.createElement("div");
+        th.className = "nbr-th";
+        th.title = `${c} (click to sort)`;
+        th.textContent = c;
+        if (this.sort && this.sort[0] === c) {
+          const s = document.createElement("span");
+          s.className = "nbr-sort";
+          s.textContent = this.sort[1] === "desc" ? "▼" : "▲";
+          th.append(s);
+        }
+        th.addEventListener("click", (ev) => {
+          if (/** @type {HTMLElement} */ (ev.target).classList.contains("nbr-resize")) return;
+          this.hooks.sort(c);
+        });
+        const grip = document.createElement("div");
+        grip.className = "nbr-resize";
+        grip.addEventListener("mousedown", (ev) => this.startResize(ev, i));
+        th.append(grip);
+        return th;
+      }),
+    );
+  }
+
+  /** @param {MouseEvent} ev @param {number} i */
+  startResize(ev, i) {
+    ev.preventDefault();
+    ev.stopPropagation();
+    const x0 = ev.clientX;
+    const w0 = this.widths[i];
+    /** @param {MouseEvent} e */
+    const move = (e) => {
+      this.widths[i] = Math.max(40, w0 + e.clientX - x0);
+      const t = this.template();
+      this.head.style.gridTemplateColumns = t;
+      for (const tr of this.rows.children) /** @type {HTMLElement} */ (tr).style.gridTemplateColumns = t;
+    };
+    const up = () => {
+      window.removeEventListener("mousemove", move);
+      window.removeEventListener("mouseup", up);
+    };
+    window.addEventListener("mousemove", move);
+    window.addEventListener("mouseup", up);
+  }
+
+  /** @param {number} rowCount */
+  reset(rowCount) {
+    this.cache.clear();
+    this.rowCount = rowCount;
+    this.pending = null;
+    this.render();
+  }
+
+  /** @param {number} start @param {number} rowCount @param {RowBlock} block */
+  fill(start, rowCount, block) {
+    this.rowCount = rowCount;
+    block.ids.forEach((id, k) => this.cache.set(start + k, { id, cells: block.cells[k] }));
+    this.pending = null;
+    this.render();
+  }
+
+  /**
+   * @param {{ at: number, removed: number, inserted: number, row_count: number, flash: string[][] }} msg
+   * @param {RowBlock} block
+   */
+  patch(msg, block) {
+    const { at, removed, inserted } = msg;
+    const delta = inserted - removed;
+    /** @type {Map<number, Row>} */
+    const next = new Map();
+    for (const [i, row] of this.cache) {
+      if (i < at) next.set(i, row);
+      else if (i >= at + removed) next.set(i + delta, row);
+    }
+    block.ids.forEach((id, k) => next.set(at + k, { id, cells: block.cells[k] }));
+    this.cache = next;
+    this.rowCount = msg.row_count;
+    const until = performance.now() + FLASH_MS;
+    for (const [id, kind] of msg.flash) this.flash.set(id, [kind, until]);
+    this.pending = null;
+    this.render();
+  }
+
+  visibleRange() {
+    const top = this.scroll.scrollTop;
+    const height = this.scroll.clientHeight || 420;
+    const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - 1);
+    const last = Math.min(this.rowCount, Math.ceil((top + height) / ROW_HEIGHT) + 1);
+    return [first, last];
+  }
+
+  render() {
+    this.body.style.height = `${this.rowCount * ROW_HEIGHT}px`;
+    const [first, last] = this.visibleRange();
+    let missing = false;
+    for (let i = first; i < last; i++) {
+      if (!this.cache.has(i)) {
+        missing = true;
+        break;
+      }
+    }
+    if (missing && this.pending === null) {
+      const start = Math.max(0, first - BUFFER);
+      const end = Math.min(this.rowCount, last + BUFFER);
+      this.pending = [start, end];
+      this.hooks.request(start, end);
+    }
+    this.prune(first, last);
+    const now = performance.now();
+    const template = this.template();
+    const out = [];
+    for (let i = first; i < last; i++) {
+      const row = this.cache.get(i);
+      const tr = document.createElement("div");
+      tr.className = "nbr-tr";
+      tr.style.gridTemplateColumns = template;
+      tr.dataset.index = String(i);
+      if (!row) {
+        const td = document.createElement("div");
+        td.className = "nbr-td nbr-loading";
+        td.textContent = "…";
+        tr.append(td);
+      } else {
+        tr.dataset.id = row.id;
+        const f = this.flash.get(row.id);
+        if (f && f[1] > now) tr.classList.add(f[0] === "changed" ? "nbr-changed" : "nbr-added");
+        for (const [tag, text] of row.cells) {
+          const td = document.createElement("div");
+          td.className = `nbr-td nbr-t-${tag}`;
+          td.textContent = tag === "i" ? shortId(text) : text;
+          td.title = text;
+          tr.append(td);
+        }
+      }
+      out.push(tr);
+    }
+    this.rows.style.top = `${first * ROW_HEIGHT}px`;
+    this.rows.replaceChildren(...out);
+    for (const [id, [, until]] of this.flash) if (until <= now) this.flash.delete(id);
+  }
+
+  /** @param {number} first @param {number} last */
+  prune(first, last) {
+    if (this.cache.size <= 2 * KEEP) return;
+    for (const i of this.cache.keys()) if (i < first - KEEP || i > last + KEEP) this.cache.delete(i);
+  }
+}
+
+/** @param {string} id */
+function shortId(id) {
+  return id.length > 12 ? `${id.slice(0, 10)}…` : id;
+}

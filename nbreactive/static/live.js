@@ -1,0 +1,292 @@
+// js/table.js
+var ROW_HEIGHT = 24;
+var BUFFER = 60;
+var KEEP = 1500;
+var FLASH_MS = 1200;
+var VirtualTable = class {
+  /**
+   * @param {HTMLElement} parent
+   * @param {{ request: (start: number, end: number) => void, sort: (column: string) => void }} hooks
+   */
+  constructor(parent, hooks) {
+    this.hooks = hooks;
+    this.cache = /* @__PURE__ */ new Map();
+    this.flash = /* @__PURE__ */ new Map();
+    this.columns = [];
+    this.widths = [];
+    this.sort = null;
+    this.rowCount = 0;
+    this.pending = null;
+    this.scroll = document.createElement("div");
+    this.scroll.className = "nbr-scroll";
+    this.head = document.createElement("div");
+    this.head.className = "nbr-head";
+    this.body = document.createElement("div");
+    this.body.className = "nbr-body";
+    this.rows = document.createElement("div");
+    this.rows.className = "nbr-rows";
+    this.body.append(this.rows);
+    this.scroll.append(this.head, this.body);
+    parent.append(this.scroll);
+    this.onScroll = () => this.render();
+    this.scroll.addEventListener("scroll", this.onScroll, { passive: true });
+  }
+  destroy() {
+    this.scroll.removeEventListener("scroll", this.onScroll);
+    this.scroll.remove();
+  }
+  /** @param {string[]} columns @param {string[] | null} sort */
+  setColumns(columns, sort) {
+    const same = columns.length === this.columns.length && columns.every((c, i) => c === this.columns[i]);
+    if (!same) {
+      const old = new Map(this.columns.map((c, i) => [c, this.widths[i]]));
+      this.columns = columns;
+      this.widths = columns.map((c) => old.get(c) ?? (c === "_id" ? 130 : c === "_creationTime" ? 150 : 160));
+    }
+    this.sort = sort && sort.length === 2 ? sort : null;
+    this.renderHead();
+  }
+  template() {
+    return this.widths.map((w) => `${w}px`).join(" ");
+  }
+  renderHead() {
+    this.head.style.gridTemplateColumns = this.template();
+    this.head.replaceChildren(
+      ...this.columns.map((c, i) => {
+        const th = document.createElement("div");
+        th.className = "nbr-th";
+        th.title = `${c} (click to sort)`;
+        th.textContent = c;
+        if (this.sort && this.sort[0] === c) {
+          const s = document.createElement("span");
+          s.className = "nbr-sort";
+          s.textContent = this.sort[1] === "desc" ? "\u25BC" : "\u25B2";
+          th.append(s);
+        }
+        th.addEventListener("click", (ev) => {
+          if (
+            /** @type {HTMLElement} */
+            ev.target.classList.contains("nbr-resize")
+          ) return;
+          this.hooks.sort(c);
+        });
+        const grip = document.createElement("div");
+        grip.className = "nbr-resize";
+        grip.addEventListener("mousedown", (ev) => this.startResize(ev, i));
+        th.append(grip);
+        return th;
+      })
+    );
+  }
+  /** @param {MouseEvent} ev @param {number} i */
+  startResize(ev, i) {
+    ev.preventDefault();
+    ev.stopPropagation();
+    const x0 = ev.clientX;
+    const w0 = this.widths[i];
+    const move = (e) => {
+      this.widths[i] = Math.max(40, w0 + e.clientX - x0);
+      const t = this.template();
+      this.head.style.gridTemplateColumns = t;
+      for (const tr of this.rows.children) tr.style.gridTemplateColumns = t;
+    };
+    const up = () => {
+      window.removeEventListener("mousemove", move);
+      window.removeEventListener("mouseup", up);
+    };
+    window.addEventListener("mousemove", move);
+    window.addEventListener("mouseup", up);
+  }
+  /** @param {number} rowCount */
+  reset(rowCount) {
+    this.cache.clear();
+    this.rowCount = rowCount;
+    this.pending = null;
+    this.render();
+  }
+  /** @param {number} start @param {number} rowCount @param {RowBlock} block */
+  fill(start, rowCount, block) {
+    this.rowCount = rowCount;
+    block.ids.forEach((id, k) => this.cache.set(start + k, { id, cells: block.cells[k] }));
+    this.pending = null;
+    this.render();
+  }
+  /**
+   * @param {{ at: number, removed: number, inserted: number, row_count: number, flash: string[][] }} msg
+   * @param {RowBlock} block
+   */
+  patch(msg, block) {
+    const { at, removed, inserted } = msg;
+    const delta = inserted - removed;
+    const next = /* @__PURE__ */ new Map();
+    for (const [i, row] of this.cache) {
+      if (i < at) next.set(i, row);
+      else if (i >= at + removed) next.set(i + delta, row);
+    }
+    block.ids.forEach((id, k) => next.set(at + k, { id, cells: block.cells[k] }));
+    this.cache = next;
+    this.rowCount = msg.row_count;
+    const until = performance.now() + FLASH_MS;
+    for (const [id, kind] of msg.flash) this.flash.set(id, [kind, until]);
+    this.pending = null;
+    this.render();
+  }
+  visibleRange() {
+    const top = this.scroll.scrollTop;
+    const height = this.scroll.clientHeight || 420;
+    const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - 1);
+    const last = Math.min(this.rowCount, Math.ceil((top + height) / ROW_HEIGHT) + 1);
+    return [first, last];
+  }
+  render() {
+    this.body.style.height = `${this.rowCount * ROW_HEIGHT}px`;
+    const [first, last] = this.visibleRange();
+    let missing = false;
+    for (let i = first; i < last; i++) {
+      if (!this.cache.has(i)) {
+        missing = true;
+        break;
+      }
+    }
+    if (missing && this.pending === null) {
+      const start = Math.max(0, first - BUFFER);
+      const end = Math.min(this.rowCount, last + BUFFER);
+      this.pending = [start, end];
+      this.hooks.request(start, end);
+    }
+    this.prune(first, last);
+    const now = performance.now();
+    const template = this.template();
+    const out = [];
+    for (let i = first; i < last; i++) {
+      const row = this.cache.get(i);
+      const tr = document.createElement("div");
+      tr.className = "nbr-tr";
+      tr.style.gridTemplateColumns = template;
+      tr.dataset.index = String(i);
+      if (!row) {
+        const td = document.createElement("div");
+        td.className = "nbr-td nbr-loading";
+        td.textContent = "\u2026";
+        tr.append(td);
+      } else {
+        tr.dataset.id = row.id;
+        const f = this.flash.get(row.id);
+        if (f && f[1] > now) tr.classList.add(f[0] === "changed" ? "nbr-changed" : "nbr-added");
+        for (const [tag, text] of row.cells) {
+          const td = document.createElement("div");
+          td.className = `nbr-td nbr-t-${tag}`;
+          td.textContent = tag === "i" ? shortId(text) : text;
+          td.title = text;
+          tr.append(td);
+        }
+      }
+      out.push(tr);
+    }
+    this.rows.style.top = `${first * ROW_HEIGHT}px`;
+    this.rows.replaceChildren(...out);
+    for (const [id, [, until]] of this.flash) if (until <= now) this.flash.delete(id);
+  }
+  /** @param {number} first @param {number} last */
+  prune(first, last) {
+    if (this.cache.size <= 2 * KEEP) return;
+    for (const i of this.cache.keys()) if (i < first - KEEP || i > last + KEEP) this.cache.delete(i);
+  }
+};
+function shortId(id) {
+  return id.length > 12 ? `${id.slice(0, 10)}\u2026` : id;
+}
+
+// js/live.js
+var decoder = new TextDecoder();
+function decodeJson(buf) {
+  const bytes = buf instanceof ArrayBuffer ? new Uint8Array(buf) : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  return JSON.parse(decoder.decode(bytes));
+}
+function render({ model, el }) {
+  const root = document.createElement("div");
+  root.className = "nbr-live";
+  const title = document.createElement("div");
+  title.className = "nbr-title";
+  const dot = document.createElement("span");
+  dot.className = "nbr-dot";
+  const fn = document.createElement("span");
+  fn.className = "nbr-fn";
+  const count = document.createElement("span");
+  count.className = "nbr-count";
+  title.append(dot, fn, count);
+  const error = document.createElement("div");
+  error.className = "nbr-error";
+  const value = document.createElement("pre");
+  value.className = "nbr-value";
+  const tableHost = document.createElement("div");
+  root.append(title, error, value, tableHost);
+  el.append(root);
+  let version = -1;
+  const table = new VirtualTable(tableHost, {
+    request: (start, end) => model.send({ type: "window", start, end }),
+    sort: (column) => {
+      const sort = model.get("sort") || [];
+      const dir = sort[0] !== column ? "asc" : sort[1] === "asc" ? "desc" : null;
+      model.send({ type: "sort", column: dir ? column : null, dir });
+    }
+  });
+  const pulse = () => {
+    dot.classList.remove("nbr-pulse");
+    void dot.offsetWidth;
+    dot.classList.add("nbr-pulse");
+  };
+  const draw = () => {
+    fn.textContent = `${model.get("function")}(${model.get("args_text")})`;
+    const err = model.get("error");
+    const kind = model.get("kind");
+    if (err) {
+      error.style.display = "";
+      error.textContent = `${err.type}: ${err.message}${err.data ? `
+data: ${err.data}` : ""}`;
+    } else {
+      error.style.display = "none";
+    }
+    const showTable = !err && kind === "table";
+    tableHost.style.display = showTable ? "" : "none";
+    value.style.display = !err && kind !== "table" ? "" : "none";
+    value.textContent = model.get("formatted");
+    const n = model.get("row_count");
+    count.textContent = err ? "failing" : kind === "table" ? `${n.toLocaleString()} row${n === 1 ? "" : "s"}` : "";
+    table.setColumns(model.get("columns"), model.get("sort"));
+    if (showTable) table.render();
+  };
+  const onMessage = (msg, buffers) => {
+    if (!msg || typeof msg !== "object") return;
+    if (msg.type === "rows") {
+      if (msg.version < version) return;
+      version = msg.version;
+      table.fill(msg.start, msg.row_count, decodeJson(buffers[0]));
+    } else if (msg.type === "patch") {
+      if (msg.version <= version) return;
+      version = msg.version;
+      table.patch(msg, decodeJson(buffers[0]));
+      pulse();
+    } else if (msg.type === "reset") {
+      version = msg.version;
+      table.reset(msg.row_count);
+      pulse();
+    }
+  };
+  const onChange = () => {
+    draw();
+  };
+  model.on("msg:custom", onMessage);
+  model.on("change", onChange);
+  draw();
+  table.reset(model.get("row_count"));
+  return () => {
+    model.off("msg:custom", onMessage);
+    model.off("change", onChange);
+    table.destroy();
+  };
+}
+var live_default = { render };
+export {
+  live_default as default
+};

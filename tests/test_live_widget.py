@@ -1,0 +1,288 @@
+"""``app.live``: widget state and the messages it sends, at the Python level (no kernel).
+
+The front end's protocol (see ``nbreactive/widgets/live.py``) is checked by replaying
+it: the messages the widget sends are captured and applied to a model of the front
+end's row cache, which must always equal the rows of the current result.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+pytest.importorskip("anywidget")
+
+import nbreactive as nr
+from nbreactive import v
+from nbreactive.widgets.cells import cell, format_value, row_cells
+from nbreactive.widgets.diff import splice
+from nbreactive.widgets.live import MAX_PATCH_ROWS, LiveWidget
+
+WAIT = 10.0
+
+
+def wait_until(predicate: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.005)
+
+
+class FrontEnd:
+    """What the browser keeps: row count and a cache of rows by index, fed by messages."""
+
+    def __init__(self, widget: LiveWidget) -> None:
+        self.widget = widget
+        self.messages: list[dict[str, Any]] = []
+        self.rows: dict[int, tuple[str, list[list[str]]]] = {}
+        self.row_count = widget.row_count
+        self.lock = threading.Lock()
+        widget.send = self.receive  # type: ignore[method-assign]
+
+    def receive(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
+        with self.lock:
+            self.messages.append(content)
+            block = orjson.loads(bytes(buffers[0])) if buffers else None
+            kind = content["type"]
+            if kind == "reset":
+                self.rows.clear()
+            elif kind == "rows":
+                assert block is not None
+                for k, (i, c) in enumerate(zip(block["ids"], block["cells"], strict=True)):
+                    self.rows[content["start"] + k] = (i, c)
+            elif kind == "patch":
+                assert block is not None
+                at, removed, inserted = content["at"], content["removed"], content["inserted"]
+                moved = {}
+                for i, row in self.rows.items():
+                    if i < at:
+                        moved[i] = row
+                    elif i >= at + removed:
+                        moved[i + inserted - removed] = row
+                for k, (i, c) in enumerate(zip(block["ids"], block["cells"], strict=True)):
+                    moved[at + k] = (i, c)
+                self.rows = moved
+            self.row_count = content.get("row_count", self.row_count)
+
+    def ask(self, start: int, end: int) -> None:
+        self.widget._on_front_end_msg(self.widget, {"type": "window", "start": start, "end": end}, [])
+
+    def shown(self) -> list[tuple[str, list[list[str]]]]:
+        return [self.rows[i] for i in range(self.row_count) if i in self.rows]
+
+    def expected(self) -> list[tuple[str, list[list[str]]]]:
+        cols = list(self.widget.columns)
+        return [(str(d["_id"]), row_cells(d, cols)) for d in self.widget._rows]
+
+
+@pytest.fixture
+def app() -> Iterator[nr.App]:
+    a = nr.App()
+    a.set_schema(
+        nr.define_schema(
+            {
+                "m": nr.define_table({"channel": v.string(), "body": v.string(), "n": v.int64()}).index(
+                    "by_channel_n", ["channel", "n"]
+                )
+            }
+        )
+    )
+
+    @a.query(args={"channel": v.string()})
+    def msgs(ctx, channel):
+        return ctx.db.query("m").with_index("by_channel_n", lambda q: q.eq("channel", channel)).collect()
+
+    @a.mutation(args={"channel": v.string(), "body": v.string(), "n": v.int64()})
+    def send(ctx, channel, body, n):
+        return ctx.db.insert("m", {"channel": channel, "body": body, "n": n})
+
+    @a.mutation(args={"id": v.id("m"), "fields": v.any()})
+    def patch(ctx, id, fields):
+        ctx.db.patch(id, fields)
+
+    @a.mutation(args={"id": v.id("m")})
+    def remove(ctx, id):
+        ctx.db.delete(id)
+
+    yield a
+    a.close()
+
+
+def test_a_table_of_documents_with_schema_columns(app: nr.App) -> None:
+    w = app.live("msgs", {"channel": "a"})
+    assert w.kind == "table"
+    assert w.columns == ["_id", "channel", "body", "n", "_creationTime"]  # from the schema
+    assert w.row_count == 0 and w.value == [] and w.error is None
+    assert w.function == "msgs" and "channel" in w.args_text
+    w.close()
+    assert not w.subscription.active
+
+
+def test_commits_send_only_the_changed_rows_and_the_cache_stays_exact(app: nr.App) -> None:
+    ids = [app.run_mutation("send", {"channel": "a", "body": f"b{n}", "n": n * 10}) for n in range(50)]
+    w = app.live("msgs", {"channel": "a"})
+    fe = FrontEnd(w)
+    fe.ask(0, 50)
+    assert fe.shown() == fe.expected()
+
+    def settle(count: int) -> None:
+        wait_until(lambda: w.row_count == count and fe.row_count == count, f"{count} rows")
+
+    fe.messages.clear()
+    app.run_mutation("send", {"channel": "a", "body": "new", "n": 255})  # lands at index 26
+    settle(51)
+    wait_until(lambda: fe.shown() == fe.expected(), "the patched rows")
+    (patch,) = [m for m in fe.messages if m["type"] == "patch"]
+    assert (patch["at"], patch["removed"], patch["inserted"]) == (26, 0, 1)
+    assert patch["flash"][0][1] == "added"
+
+    fe.messages.clear()
+    app.run_mutation("patch", {"id": ids[3], "fields": {"body": "edited"}})
+    wait_until(lambda: fe.shown() == fe.expected() and fe.messages, "the edit")
+    (patch,) = [m for m in fe.messages if m["type"] == "patch"]
+    assert (patch["at"], patch["removed"], patch["inserted"]) == (3, 1, 1)
+    assert patch["flash"] == [[str(ids[3]), "changed"]]
+
+    app.run_mutation("remove", {"id": ids[0]})
+    settle(50)
+    wait_until(lambda: fe.shown() == fe.expected(), "the delete")
+    app.run_mutation("send", {"channel": "b", "body": "elsewhere", "n": 1})  # another channel
+    time.sleep(0.1)
+    assert fe.row_count == 50
+    w.close()
+
+
+def test_the_value_trait_follows_the_result_and_can_be_observed(app: nr.App) -> None:
+    w = app.live("msgs", {"channel": "a"})
+    seen: list[int] = []
+    w.observe(lambda change: seen.append(len(change["new"])), names="value")
+    app.run_mutation("send", {"channel": "a", "body": "x", "n": 1})
+    wait_until(lambda: seen == [1], "the observer")
+    assert w.value[0]["body"] == "x"
+    w.close()
+
+
+def test_a_large_change_is_a_reset_and_sorting_happens_in_the_kernel(app: nr.App) -> None:
+    w = app.live("msgs", {"channel": "a"})
+    fe = FrontEnd(w)
+
+    @app.mutation(args={"count": v.int64()})
+    def many(ctx, count):
+        for n in range(count):
+            ctx.db.insert("m", {"channel": "a", "body": f"m{n}", "n": n})
+
+    many(count=MAX_PATCH_ROWS + 1)
+    wait_until(lambda: w.row_count == MAX_PATCH_ROWS + 1, "the big commit")
+    assert fe.messages[-1]["type"] == "reset"
+    w._on_front_end_msg(w, {"type": "sort", "column": "n", "dir": "desc"}, [])
+    assert w.sort == ["n", "desc"] and fe.messages[-1]["type"] == "reset"
+    fe.ask(0, 3)
+    assert [c[3][1] for _, c in fe.shown()[:3]] == [str(MAX_PATCH_ROWS), str(MAX_PATCH_ROWS - 1), str(MAX_PATCH_ROWS - 2)]
+    # Patches after sorting follow the sorted order.
+    app.run_mutation("send", {"channel": "a", "body": "top", "n": 10**6})
+    wait_until(lambda: fe.row_count == MAX_PATCH_ROWS + 2, "the insert")
+    assert fe.messages[-1]["type"] == "patch" and fe.messages[-1]["at"] == 0
+    w._on_front_end_msg(w, {"type": "sort", "column": "no such column", "dir": "asc"}, [])
+    assert w.sort == []
+    fe.ask(0, 10_000)  # bounded by MAX_WINDOW_ROWS, never an error
+    w.close()
+
+
+def test_a_failing_query_shows_its_error_and_recovers(app: nr.App) -> None:
+    @app.query(args={"channel": v.string()})
+    def strict(ctx, channel):
+        docs = ctx.db.query("m").with_index("by_channel_n", lambda q: q.eq("channel", channel)).collect()
+        if not docs:
+            raise nr.AppError({"empty": channel})
+        return docs
+
+    w = app.live(strict, {"channel": "z"})
+    assert w.error is not None and w.error["type"] == "AppError" and "empty" in w.error["data"]
+    app.run_mutation("send", {"channel": "z", "body": "now", "n": 1})
+    wait_until(lambda: w.error is None and w.row_count == 1, "the recovery")
+    assert w.kind == "table"
+    w.close()
+
+
+def test_other_values_are_formatted(app: nr.App) -> None:
+    @app.query()
+    def stats(ctx):
+        return {"count": ctx.db.query("m").count(), "ratio": 0.5, "raw": b"\x00\x01"}
+
+    w = app.live(stats, {})
+    assert w.kind == "value" and "'count': 0" in w.formatted
+    app.run_mutation("send", {"channel": "a", "body": "x", "n": 1})
+    wait_until(lambda: "'count': 1" in w.formatted, "the new count")
+    assert w.value["count"] == 1
+    w.close()
+
+
+def test_commits_from_threads_while_nothing_else_runs(app: nr.App) -> None:
+    w = app.live("msgs", {"channel": "a"})
+    fe = FrontEnd(w)
+
+    def writer(k: int) -> None:
+        for n in range(20):
+            app.run_mutation("send", {"channel": "a", "body": f"t{k}", "n": k * 100 + n})
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    wait_until(lambda: fe.row_count == 60, "all rows")
+    fe.ask(0, 60)
+    assert fe.shown() == fe.expected()
+    w.close()
+
+
+# -- the splice and the cells ---------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 5), max_size=40), st.lists(st.integers(0, 5), max_size=40))
+def test_splice_turns_old_into_new(old: list[int], new: list[int]) -> None:
+    at, removed, inserted = splice(old, new)
+    assert old[:at] + new[at : at + inserted] + old[at + removed :] == new
+    assert old[:at] == new[:at]
+
+
+def test_splice_of_large_lists_is_one_small_change() -> None:
+    old = list(range(200_000))
+    new = [*old[:123456], -1, *old[123456:]]
+    assert splice(old, new) == (123_456, 0, 1)
+    assert splice(old, old) == (200_000, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (nr.UNDEFINED, ["_", ""]),
+        (None, ["0", "null"]),
+        (3, ["n", "3"]),
+        (3.0, ["f", "3.0"]),
+        (-0.0, ["f", "-0.0"]),
+        (float("nan"), ["f", "NaN"]),
+        (True, ["b", "true"]),
+        ("hi", ["s", "hi"]),
+        (b"\x00\xff", ["x", "0x00ff (2 bytes)"]),
+        ([1, "a", None], ["a", '[1, "a", null]']),
+        ({"k": [1.5]}, ["o", "{k: [1.5]}"]),
+        (nr.Id("abc", "t"), ["i", "abc"]),
+    ],
+)
+def test_cells(value: Any, expected: list[str]) -> None:
+    assert cell(value) == expected
+
+
+def test_long_values_are_cut() -> None:
+    text = format_value(list(range(1000)), limit=50)
+    assert len(text) == 50 and text.endswith("…")
