@@ -42,6 +42,21 @@ from nbreactive.values import UNDEFINED, Id, v
 
 __version__ = "0.1.0"
 
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext nbreactive``: the ``%%live`` cell magic (see ``nbreactive.magics``)."""
+    from nbreactive.magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def live_cell(fn: object) -> object:
+    """Decorator: run a function as a live cell (re-run, output replaced, whenever data it
+    read changes) and display it. Needs the ``widgets`` extra. See ``nbreactive.widgets.live_cell``."""
+    from nbreactive.widgets.live_cell import live_cell as make
+
+    return make(fn)  # type: ignore[arg-type]
+
 __all__ = [
     "App",
     "AppError",
@@ -63,6 +78,8 @@ __all__ = [
     "Subscription",
     "TransactionLimits",
     "UNDEFINED",
+    "live_cell",
+    "load_ipython_extension",
     "ValidationError",
     "define_schema",
     "define_table",

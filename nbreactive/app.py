@@ -23,6 +23,9 @@ from nbreactive.functions.registry import RegisteredFunction, canonical_path
 from nbreactive.functions.sandbox import sandboxed
 from nbreactive.functions.transaction import Transaction
 from nbreactive.reactive.engine import Reactor
+from nbreactive.reactive.readset import ReadSet
+from nbreactive.reactive.tracking import record as record_reads
+from nbreactive.reactive.tracking import tracking
 from nbreactive.storage.database import Database
 from nbreactive.values.model import MAX_VALUE_NESTING, normalize_value
 
@@ -473,6 +476,9 @@ class App:
         # except inside a function, which holds the locks the flush needs.
         if not db.durable and _current_tx.get() is None:
             db.drain()
+        if tracking():  # inside a live cell: re-run it when a table this reads changes
+            record_reads(self._reactor, ReadSet(tables=frozenset(
+                t.lower() for t in db.store.tables_read(sql))))
         try:
             return db.store.sql(sql, params)
         except SqlError as e:

@@ -44,6 +44,8 @@ from nbreactive.functions.transaction import SqlNeedsSync, Transaction
 from nbreactive.query.pagination import PageJournal
 from nbreactive.reactive.readset import DependencyIndex, KeyFn, ReadSet, by_id_key
 from nbreactive.reactive.subscription import Subscription
+from nbreactive.reactive.tracking import record as record_reads
+from nbreactive.reactive.tracking import tracking
 from nbreactive.values.keys import encode_value
 from nbreactive.values.model import copy_value
 
@@ -54,7 +56,7 @@ if TYPE_CHECKING:
     from nbreactive.storage.committer import CommitRecord
     from nbreactive.storage.database import Database
 
-__all__ = ["CommitInfo", "QueryEntry", "Reactor"]
+__all__ = ["CommitInfo", "QueryEntry", "ReadWatcher", "Reactor"]
 
 log = logging.getLogger("nbreactive")
 
@@ -97,6 +99,36 @@ class QueryEntry:
 
     def __repr__(self) -> str:
         return f"<QueryEntry #{self.id} {self.fn.path} subs={len(self.subs)} stale={self.stale}>"
+
+
+class ReadWatcher:
+    """An owner in the dependency index that is not a query: ``callback()`` runs on the
+    engine thread after a commit touches ``read_set`` (live cells use it)."""
+
+    __slots__ = ("_reactor", "active", "callback", "read_set")
+
+    def __init__(self, reactor: Reactor, callback: Callable[[], Any]) -> None:
+        self._reactor = reactor
+        self.callback = callback
+        self.read_set = ReadSet()
+        self.active = True
+
+    def update(self, read_set: ReadSet) -> None:
+        """Watch ``read_set`` from now on (the block read something else this time)."""
+        reactor = self._reactor
+        with reactor._db.base_lock:
+            if not self.active:
+                return
+            reactor.deps.remove(self, self.read_set)
+            reactor.deps.add(self, read_set)
+            self.read_set = read_set
+
+    def close(self) -> None:
+        reactor = self._reactor
+        with reactor._db.base_lock:
+            if self.active:
+                self.active = False
+                reactor.deps.remove(self, self.read_set)
 
 
 @dataclass
@@ -201,6 +233,7 @@ class Reactor:
         self._cond = threading.Condition()
         self._requests: list[_Request] = []
         self._to_dispatch: list[QueryEntry] = []
+        self._fired: list[ReadWatcher] = []  # read watchers a commit touched
         self._stopping = False
         self._thread: threading.Thread | None = None
         self.stats = {"rounds": 0, "reruns": 0, "unchanged": 0, "cache_hits": 0, "cache_misses": 0}
@@ -361,6 +394,10 @@ class Reactor:
             invalidated: list[int] = []
             dropped = 0
             for e in hits:
+                if type(e) is ReadWatcher:
+                    self._fired.append(e)
+                    woke = True
+                    continue
                 if e.subs:
                     invalidated.append(e.id)
                     if not e.stale:
@@ -395,7 +432,8 @@ class Reactor:
         caching = self.cache_size > 0
         key = (fn.path, encode_value(args), identity_key(identity)) if caching else ()
         sql = fn.path in self._sql_fns
-        if not caching and not sql:
+        tracked = tracking()
+        if not caching and not sql and not tracked:
             # The lean path: no read set is needed when nothing will be cached.
             try:
                 with self._db.base_lock:
@@ -416,9 +454,13 @@ class Reactor:
                             self.stats["cache_hits"] += 1
                             if e.key in self._lru:
                                 self._lru.move_to_end(e.key)
+                            if tracked:
+                                record_reads(self, e.read_set)
                             return copy_value(e.value)
                         self.stats["cache_misses"] += 1
                     out = self._run(fn, args, identity, sql)
+                    if tracked:
+                        record_reads(self, out.read_set)
                     if out.error is not None:
                         raise out.error
                     if caching and not out.time_read and self.entries.get(key) is None:
@@ -430,6 +472,14 @@ class Reactor:
             except SqlNeedsSync:
                 sql = True
         raise AssertionError("unreachable: SQL-synchronized runs never ask to synchronize")
+
+    def watch_reads(self, read_set: ReadSet, callback: Callable[[], Any]) -> ReadWatcher:
+        """Call ``callback()`` (on the engine thread) after each commit touching
+        ``read_set``; ``.update(rs)`` changes what is watched, ``.close()`` stops."""
+        self._ensure_thread()
+        watcher = ReadWatcher(self, callback)
+        watcher.update(read_set)
+        return watcher
 
     # -- subscriptions ---------------------------------------------------------------------
 
@@ -557,7 +607,8 @@ class Reactor:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while not (self._stale or self._requests or self._to_dispatch or self._stopping):
+                while not (self._stale or self._requests or self._to_dispatch or self._fired
+                           or self._stopping):
                     self._cond.wait()
                 if self._stopping:
                     for req in self._requests:
@@ -582,6 +633,14 @@ class Reactor:
             # entry from a callback) are delivered with this round's.
             changed.extend(self._to_dispatch)
             self._to_dispatch = []
+            with self._db.base_lock:
+                fired, self._fired = self._fired, []
+            for w in dict.fromkeys(fired):
+                if w.active:
+                    try:
+                        w.callback()
+                    except BaseException:
+                        log.exception("a read watcher failed: %r", w.callback)
             seen: set[int] = set()
             for e in changed:
                 if e.id in seen:
