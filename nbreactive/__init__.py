@@ -78,10 +78,10 @@ __all__ = [
     "Subscription",
     "TransactionLimits",
     "UNDEFINED",
-    "live_cell",
-    "load_ipython_extension",
     "ValidationError",
     "define_schema",
     "define_table",
+    "live_cell",
+    "load_ipython_extension",
     "v",
 ]
