@@ -1,4 +1,4 @@
-// js/table.js
+// js/lib/table.js
 var ROW_HEIGHT = 24;
 var BUFFER = 60;
 var KEEP = 1500;
@@ -197,7 +197,7 @@ function shortId(id) {
   return id.length > 12 ? `${id.slice(0, 10)}\u2026` : id;
 }
 
-// js/live.js
+// js/widgets/live.js
 var decoder = new TextDecoder();
 function decodeJson(buf) {
   const bytes = buf instanceof ArrayBuffer ? new Uint8Array(buf) : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);

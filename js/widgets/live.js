@@ -1,6 +1,6 @@
 // The front end of `app.live(...)`: a live query's result (nbreactive/widgets/live.py).
 import "./live.css";
-import { VirtualTable } from "./table.js";
+import { VirtualTable } from "../lib/table.js";
 
 const decoder = new TextDecoder();
 
