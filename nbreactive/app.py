@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from nbreactive.reactive.subscription import Subscription
     from nbreactive.schema import Schema, SchemaCheckReport, SchemaDiff
     from nbreactive.widgets import LiveWidget
+    from nbreactive.widgets.inspector import InspectorWidget
 
 __all__ = ["App"]
 
@@ -398,6 +399,19 @@ class App:
                 'pip install "nbreactive[widgets]"'
             ) from e
         return LiveWidget(self, ref, args)
+
+    def inspector(self) -> InspectorWidget:
+        """A widget showing reactivity live: the live queries and what each read, and a
+        timeline of commits with the documents each wrote and the queries it
+        invalidated (click a commit to highlight them). Needs the ``widgets`` extra."""
+        try:
+            from nbreactive.widgets.inspector import InspectorWidget
+        except ImportError as e:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                f"app.inspector needs anywidget and ipywidgets ({e}); install them with "
+                'pip install "nbreactive[widgets]"'
+            ) from e
+        return InspectorWidget(self)
 
     def inspect(self) -> Inspection:
         """A snapshot of reactivity for teaching and debugging: the live queries with

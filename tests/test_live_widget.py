@@ -286,3 +286,22 @@ def test_cells(value: Any, expected: list[str]) -> None:
 def test_long_values_are_cut() -> None:
     text = format_value(list(range(1000)), limit=50)
     assert len(text) == 50 and text.endswith("…")
+
+
+def test_the_inspector_widget_follows_queries_and_commits(app: nr.App) -> None:
+    insp = app.inspector()
+    sub = app.subscribe("msgs", {"channel": "a"})
+    app.run_mutation("send", {"channel": "a", "body": "x", "n": 1})
+    app.run_mutation("send", {"channel": "b", "body": "y", "n": 2})
+    wait_until(lambda: len(insp.commits) >= 2 and insp.subscriptions, "the inspector to refresh")
+    wait_until(lambda: insp.subscriptions[0]["runs"] == 2, "the re-run to show")
+    (live,) = insp.subscriptions
+    assert live["function"] == "msgs" and live["reads"] == ["m.by_channel_n: channel == 'a'"]
+    to_a, to_b = insp.commits[-2:]
+    assert to_a["invalidated"] == [live["id"]] and to_b["invalidated"] == []
+    (write,) = to_b["writes"]
+    assert write["op"] == "insert" and write["keys"][0]["new"][0] == '"b"'
+    sub.unsubscribe()
+    wait_until(lambda: insp.subscriptions == [], "the unsubscribe to show")
+    insp.close()
+    assert not insp._thread.is_alive() or insp._thread.join(2) is None
