@@ -2,6 +2,8 @@
 
 - ``tmp_db_path``: where a test puts its DuckDB file (a fresh path, no file yet).
 - ``_no_leaked_threads`` (autouse): a test that leaves non-daemon threads running fails.
+- from ``tests/browser_fixtures.py``: ``browser``, ``page``, ``page_log``,
+  ``render_widgets`` and ``comm_mirror`` for widget tests in Chromium and at kernel level.
 
 Leak checks follow the spirit of ``manzt/anywidget:tests/test_descriptor.py`` and
 ``simonw/sqlite-utils:tests/conftest.py``: a leak shows up at the test that caused
@@ -16,6 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# browser / kernel-level widget fixtures: browser, page, render_widgets, comm_mirror, ...
+pytest_plugins = ["browser_fixtures"]
 
 # How long a test's threads get to finish after the test (and its fixtures) returned.
 # Generous enough for a server or writer thread that was told to stop and is on its
