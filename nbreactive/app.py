@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from nbreactive.reactive.subscription import Subscription
     from nbreactive.schema import Schema, SchemaCheckReport, SchemaDiff
     from nbreactive.widgets import LiveWidget
+    from nbreactive.widgets.form import FormWidget
     from nbreactive.widgets.inspector import InspectorWidget
 
 __all__ = ["App"]
@@ -399,6 +400,25 @@ class App:
                 'pip install "nbreactive[widgets]"'
             ) from e
         return LiveWidget(self, ref, args)
+
+    def form(self, ref: Any) -> FormWidget:
+        """A form generated from a mutation's argument validators (strings, numbers,
+        booleans, literals and unions as choices, ids as live pickers from the referenced
+        table, optional fields, JSON for the rest) that calls the mutation and shows its
+        result or error (field errors inline). Actions work too. Needs the ``widgets`` extra.
+
+        Example::
+
+            app.form(send_message)
+        """
+        try:
+            from nbreactive.widgets.form import FormWidget
+        except ImportError as e:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                f"app.form needs anywidget and ipywidgets ({e}); install them with "
+                'pip install "nbreactive[widgets]"'
+            ) from e
+        return FormWidget(self, ref)
 
     def inspector(self) -> InspectorWidget:
         """A widget showing reactivity live: the live queries and what each read, and a
