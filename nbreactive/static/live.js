@@ -41,7 +41,7 @@ var VirtualTable = class {
     if (!same) {
       const old = new Map(this.columns.map((c, i) => [c, this.widths[i]]));
       this.columns = columns;
-      this.widths = columns.map((c) => old.get(c) ?? (c === "_id" ? 130 : c === "_creationTime" ? 150 : 160));
+      this.widths = columns.map((c) => old.get(c) ?? (c === "_id" ? 130 : c === "_creationTime" ? 190 : 160));
     }
     this.sort = sort && sort.length === 2 ? sort : null;
     this.renderHead();

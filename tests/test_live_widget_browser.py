@@ -1,0 +1,202 @@
+"""``app.live`` and live cells for real: in Chromium (a page wired live to the Python
+widget, no kernel) and at kernel level (a real kernel, updates while it is idle).
+
+Skipped without a browser or kernel unless ``NBR_REQUIRE_BROWSER=1`` (CI).
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pytest.importorskip("anywidget")
+
+import nbreactive as nr
+from nbreactive import v
+
+
+@pytest.fixture
+def app() -> Iterator[nr.App]:
+    a = nr.App()
+    a.set_schema(
+        nr.define_schema(
+            {
+                "m": nr.define_table({"channel": v.string(), "body": v.string(), "n": v.int64()}).index(
+                    "by_channel_n", ["channel", "n"]
+                )
+            }
+        )
+    )
+
+    @a.query(args={"channel": v.string()})
+    def msgs(ctx, channel):
+        docs = ctx.db.query("m").with_index("by_channel_n", lambda q: q.eq("channel", channel)).collect()
+        if any(d["body"] == "boom" for d in docs):
+            raise nr.AppError({"bad": "boom"})
+        return docs
+
+    @a.mutation(args={"channel": v.string(), "body": v.string(), "n": v.int64()})
+    def send(ctx, channel, body, n):
+        return ctx.db.insert("m", {"channel": channel, "body": body, "n": n})
+
+    @a.mutation(args={"id": v.id("m")})
+    def remove(ctx, id):
+        ctx.db.delete(id)
+
+    yield a
+    a.close()
+
+
+@pytest.mark.parametrize("theme", [None, "dark"])
+def test_the_live_table_in_a_browser(app: nr.App, render_widgets: Any, theme: str | None) -> None:
+    from browser_harness import save_screenshot
+    from playwright.sync_api import expect
+
+    for n in range(300):
+        app.run_mutation("send", {"channel": "a", "body": f"message {n}", "n": n})
+    w = app.live("msgs", {"channel": "a"})
+    static = render_widgets(w, live=True, theme=theme)
+    view = static.view(0)
+    expect(view.locator(".nbr-count")).to_have_text("300 rows")
+    expect(view.locator(".nbr-th")).to_have_text(["_id", "channel", "body", "n", "_creationTime"])
+    # Virtualized: only the rows near the viewport are in the DOM.
+    expect(view.locator('.nbr-tr[data-index="0"] .nbr-t-s').nth(1)).to_have_text("message 0")
+    assert view.locator(".nbr-tr").count() < 60
+
+    # A commit from elsewhere: the row appears (flashing) without any page action.
+    app.run_mutation("send", {"channel": "a", "body": "fresh", "n": 3})  # row 4: on screen
+    expect(view.locator(".nbr-count")).to_have_text("301 rows")
+    fresh = view.locator(".nbr-tr.nbr-added")
+    expect(fresh).to_have_count(1)
+    expect(fresh.locator(".nbr-t-s").nth(1)).to_have_text("fresh")
+    save_screenshot(static.page, f"live-table-{theme or 'plain'}")
+
+    # Sorting (in the kernel): n descending puts message 299 first.
+    header = view.locator(".nbr-th").nth(3)  # "n"
+    header.click()
+    expect(header.locator(".nbr-sort")).to_have_text("▲")
+    header.click()
+    expect(header.locator(".nbr-sort")).to_have_text("▼")
+    expect(view.locator('.nbr-tr[data-index="0"] .nbr-t-n')).to_have_text("299")
+    assert w.sort == ["n", "desc"]
+
+    # Scrolling far down asks the kernel for that window.
+    view.locator(".nbr-scroll").evaluate("el => { el.scrollTop = 280 * 24; }")
+    expect(view.locator('.nbr-tr[data-index="290"]')).to_have_count(1)
+    expect(view.locator('.nbr-tr[data-index="290"] .nbr-t-n')).not_to_have_text("…")
+
+    # An error replaces the table, and it recovers.
+    boom = app.run_mutation("send", {"channel": "a", "body": "boom", "n": 1000})
+    expect(view.locator(".nbr-error")).to_contain_text("AppError")
+    expect(view.locator(".nbr-scroll")).to_be_hidden()
+    app.run_mutation("remove", {"id": boom})
+    expect(view.locator(".nbr-error")).to_be_hidden()
+    expect(view.locator(".nbr-count")).to_have_text("301 rows")
+
+
+def test_a_value_result_in_a_browser(app: nr.App, render_widgets: Any) -> None:
+    from playwright.sync_api import expect
+
+    @app.query()
+    def stats(ctx):
+        return {"messages": ctx.db.query("m").count()}
+
+    w = app.live(stats, {})
+    static = render_widgets(w, live=True)
+    view = static.view(0)
+    expect(view.locator(".nbr-value")).to_have_text("{'messages': 0}")
+    app.run_mutation("send", {"channel": "b", "body": "x", "n": 1})
+    expect(view.locator(".nbr-value")).to_have_text("{'messages': 1}")
+
+
+SETUP = textwrap.dedent(
+    """
+    import threading, time
+    import nbreactive as nr
+    from nbreactive import v
+    %load_ext nbreactive
+    app = nr.App()
+    app.set_schema(nr.define_schema({"m": nr.define_table({"channel": v.string(), "n": v.int64()})
+                                     .index("by_channel", ["channel"])}))
+
+    @app.query(args={"channel": v.string()})
+    def msgs(ctx, channel):
+        return ctx.db.query("m").with_index("by_channel", lambda q: q.eq("channel", channel)).collect()
+
+    @app.mutation(args={"channel": v.string(), "n": v.int64()})
+    def send(ctx, channel, n):
+        return ctx.db.insert("m", {"channel": channel, "n": n})
+
+    for i in range(200):
+        send(channel="a", n=i)
+
+    def later(channel, n, delay=0.3):
+        threading.Timer(delay, lambda: send(channel=channel, n=n)).start()
+    """
+)
+
+
+def test_updates_reach_the_front_end_while_the_kernel_is_idle(comm_mirror: Any) -> None:
+    m = comm_mirror
+    m.execute(SETUP)
+    (mid,) = [i for i in m.execute('w = app.live(msgs, {"channel": "a"}); w').model_ids
+              if m.models.get(i, {}).get("function") == "msgs"]
+    assert m.models[mid]["row_count"] == 200
+    # The front end asks for its first window.
+    m.send_custom(mid, {"type": "window", "start": 0, "end": 40})
+    rows = m.wait_for(lambda: [c for c in m.customs[mid] if c.content["type"] == "rows"][-1], timeout=10)
+    assert len(json.loads(rows.buffers[0])["ids"]) == 40
+
+    started = m.execute('later("a", 10_000)')
+    patch = m.wait_for(lambda: [c for c in m.customs[mid] if c.content["type"] == "patch"][-1], timeout=10)
+    assert patch.time > started.idle_at, "the update must arrive while the kernel is idle"
+    assert (patch.content["at"], patch.content["removed"], patch.content["inserted"]) == (200, 0, 1)
+    assert m.wait_for(lambda: m.models[mid]["row_count"] == 201 or None, timeout=10)
+    # Only the new row is sent for a one-row commit: a few hundred bytes, not the result.
+    (event,) = [
+        e for e in m.events_for(mid, "custom", after=started.idle_at)
+        if e.data.get("content", {}).get("type") == "patch"
+    ]
+    assert event.payload_bytes < 4096
+
+    # A commit to another channel sends nothing to this widget.
+    before = len(m.customs[mid])
+    m.execute('later("b", 1, delay=0.0); time.sleep(0.5)')
+    assert len(m.customs[mid]) == before
+
+
+def test_a_live_cell_re_runs_while_the_kernel_is_idle(comm_mirror: Any) -> None:
+    m = comm_mirror
+    m.execute(SETUP)
+    run = m.execute('%%live\nprint("count:", len(msgs(channel="b")))')
+    (out_id,) = [i for i in run.model_ids if m.models.get(i, {}).get("_model_name") == "OutputModel"]
+
+    def text() -> str | None:
+        outs = m.models[out_id].get("outputs") or []
+        return "".join(o.get("text", "") for o in outs if o.get("output_type") == "stream") or None
+
+    assert m.wait_for(text, timeout=10) == "count: 0\n"
+    started = m.execute('later("b", 1)')
+    m.wait_for(lambda: text() == "count: 1\n" or None, timeout=10)
+    # And an error shows as the output, then recovers.
+    m.execute('%%live\nrows = msgs(channel="c")\nassert rows, "no messages in c yet"\nprint("c has", len(rows))')
+    m.wait_for(
+        lambda: any(
+            any(o.get("output_type") == "error" for o in (s.get("outputs") or []))
+            for s in m.models.values() if s.get("_model_name") == "OutputModel"
+        ) or None,
+        timeout=10,
+    )
+    m.execute('later("c", 1)')
+    m.wait_for(
+        lambda: any(
+            any("c has 1" in o.get("text", "") for o in (s.get("outputs") or []))
+            for s in m.models.values() if s.get("_model_name") == "OutputModel"
+        ) or None,
+        timeout=10,
+    )
+    assert started.idle_at > 0
