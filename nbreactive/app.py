@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from nbreactive.reactive.subscription import Subscription
     from nbreactive.schema import Schema, SchemaCheckReport, SchemaDiff
     from nbreactive.widgets import LiveWidget
+    from nbreactive.widgets.browser import BrowserWidget
     from nbreactive.widgets.form import FormWidget
     from nbreactive.widgets.inspector import InspectorWidget
 
@@ -419,6 +420,26 @@ class App:
                 'pip install "nbreactive[widgets]"'
             ) from e
         return FormWidget(self, ref)
+
+    def browser(self, table: str | None = None) -> BrowserWidget:
+        """A data browser: the tables with their document counts; the selected table's
+        documents (live, windowed; an index chooser with range inputs), its schema; and
+        insert / edit / delete run as mutations, with validation errors shown inline.
+        Needs the ``widgets`` extra.
+
+        Example::
+
+            app.browser()            # or app.browser("messages")
+        """
+        try:
+            from nbreactive.widgets.browser import BrowserWidget
+        except ImportError as e:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                f"app.browser needs anywidget and ipywidgets ({e}); install them with "
+                'pip install "nbreactive[widgets]"'
+            ) from e
+        _not_inside_a_function("app.browser")
+        return BrowserWidget(self, table=table)
 
     def inspector(self) -> InspectorWidget:
         """A widget showing reactivity live: the live queries and what each read, and a
