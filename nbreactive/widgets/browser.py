@@ -81,11 +81,10 @@ from nbreactive.query.index_range import IndexRangeBuilder
 from nbreactive.query.query import _count, _read
 from nbreactive.reactive.readset import ReadSet
 from nbreactive.values import stored
-from nbreactive.values.keys import encode_value
-from nbreactive.values.model import UNDEFINED
-from nbreactive.widgets.cells import columns_of, creation_time_cell, row_cells
+from nbreactive.widgets.cells import columns_of, creation_time_cell
 from nbreactive.widgets.diff import splice
-from nbreactive.widgets.live import MAX_PATCH_ROWS, MAX_WINDOW_ROWS
+from nbreactive.widgets.live import MAX_PATCH_ROWS
+from nbreactive.widgets.rows import RowsProtocol
 
 if TYPE_CHECKING:
     from nbreactive.app import App
@@ -173,7 +172,7 @@ def _template(validator: Validator | None) -> Any:
     return None
 
 
-class BrowserWidget(anywidget.AnyWidget):  # type: ignore[misc]
+class BrowserWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
     """The widget returned by ``app.browser()`` (see the module docstring).
 
     Args:
@@ -512,19 +511,6 @@ class BrowserWidget(anywidget.AnyWidget):  # type: ignore[misc]
             buffers=[self._encode(added)],
         )
 
-    def _sorted(self, docs: list[Doc]) -> list[Doc]:
-        if not self.sort:
-            return docs
-        column, direction = self.sort
-        return sorted(docs, key=lambda d: encode_value(d.get(column, UNDEFINED)),
-                      reverse=direction == "desc")
-
-    def _encode(self, docs: list[Doc]) -> bytes:
-        columns = list(self.columns)
-        return orjson.dumps(
-            {"ids": [str(d["_id"]) for d in docs], "cells": [row_cells(d, columns) for d in docs]}
-        )
-
     def _index_of(self, doc_id: str) -> int | None:
         with self._lock:
             for n, d in enumerate(self._rows):
@@ -666,26 +652,6 @@ class BrowserWidget(anywidget.AnyWidget):  # type: ignore[misc]
                 self._submit(lambda: self._front_end_write(content))
         except Exception:
             log.exception("the data browser could not answer its front end: %r", content)
-
-    def _send_window(self, start: int, end: int) -> None:
-        with self._lock:
-            rows = self._rows
-            start = max(0, min(start, len(rows)))
-            end = max(start, min(end, len(rows), start + MAX_WINDOW_ROWS))
-            self.send(
-                {"type": "rows", "version": self.version, "start": start, "row_count": len(rows)},
-                buffers=[self._encode(rows[start:end])],
-            )
-
-    def _resort(self, column: Any, direction: Any) -> None:
-        with self._lock:
-            if column is None or direction not in ("asc", "desc") or column not in self.columns:
-                self.sort = []
-            else:
-                self.sort = [column, direction]
-            self._rows = self._sorted(self._result)
-            self.version += 1
-            self.send({"type": "reset", "version": self.version, "row_count": len(self._rows)})
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -29,19 +29,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anywidget
-import orjson
 import traitlets
 
-from nbreactive.values.keys import encode_value
-from nbreactive.values.model import UNDEFINED
-from nbreactive.widgets.cells import columns_of, format_value, is_document_list, row_cells
+from nbreactive.widgets.cells import columns_of, format_value, is_document_list
 from nbreactive.widgets.diff import splice
+from nbreactive.widgets.rows import MAX_WINDOW_ROWS, RowsProtocol
 
 if TYPE_CHECKING:
     from nbreactive.app import App
     from nbreactive.reactive.subscription import Subscription
 
-__all__ = ["LiveWidget"]
+__all__ = ["MAX_WINDOW_ROWS", "LiveWidget"]
 
 log = logging.getLogger("nbreactive")
 
@@ -50,11 +48,9 @@ _STATIC = Path(__file__).resolve().parent.parent / "static"
 #: A patch inserting more rows than this is sent as a reset (the front end re-asks
 #: for the rows it shows).
 MAX_PATCH_ROWS = 500
-#: Most rows one window request may ask for.
-MAX_WINDOW_ROWS = 2000
 
 
-class LiveWidget(anywidget.AnyWidget):  # type: ignore[misc]
+class LiveWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
     """The widget returned by ``app.live`` (see the module docstring)."""
 
     _esm = _STATIC / "live.js"
@@ -169,19 +165,6 @@ class LiveWidget(anywidget.AnyWidget):  # type: ignore[misc]
             buffers=[self._encode(added)],
         )
 
-    def _sorted(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if not self.sort:
-            return docs
-        column, direction = self.sort
-        return sorted(docs, key=lambda d: encode_value(d.get(column, UNDEFINED)),
-                      reverse=direction == "desc")
-
-    def _encode(self, docs: list[dict[str, Any]]) -> bytes:
-        columns = list(self.columns)
-        return orjson.dumps(
-            {"ids": [str(d["_id"]) for d in docs], "cells": [row_cells(d, columns) for d in docs]}
-        )
-
     # -- the front end's requests (kernel thread) ---------------------------------------
 
     def _on_front_end_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
@@ -195,26 +178,6 @@ class LiveWidget(anywidget.AnyWidget):  # type: ignore[misc]
                 self._resort(content.get("column"), content.get("dir"))
         except Exception:
             log.exception("a live widget could not answer its front end: %r", content)
-
-    def _send_window(self, start: int, end: int) -> None:
-        with self._lock:
-            rows = self._rows
-            start = max(0, min(start, len(rows)))
-            end = max(start, min(end, len(rows), start + MAX_WINDOW_ROWS))
-            self.send(
-                {"type": "rows", "version": self.version, "start": start, "row_count": len(rows)},
-                buffers=[self._encode(rows[start:end])],
-            )
-
-    def _resort(self, column: Any, direction: Any) -> None:
-        with self._lock:
-            if column is None or direction not in ("asc", "desc") or column not in self.columns:
-                self.sort = []
-            else:
-                self.sort = [column, direction]
-            self._rows = self._sorted(self._result)
-            self.version += 1
-            self.send({"type": "reset", "version": self.version, "row_count": len(self._rows)})
 
     # -- lifecycle ---------------------------------------------------------------------
 
