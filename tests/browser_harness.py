@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import queue
+import re
 import shutil
 import subprocess
 import sys
@@ -265,6 +266,12 @@ def _is_local(url: str) -> bool:
     return parts.scheme in ("http", "https", "ws", "wss") and parts.hostname in _LOCAL_HOSTS
 
 
+_NOT_LOCAL = re.compile(
+    r"^(?!(?:https?|wss?)://(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?(?:[/?#]|$))"
+    r"(?!(?:data|blob|about):)"
+)
+
+
 def guard_page(page: Page) -> PageLog:
     """Abort (and record) every request not to 127.0.0.1/localhost, and collect console
     errors and uncaught exceptions. Idempotent: returns the page's existing log."""
@@ -290,7 +297,11 @@ def guard_page(page: Page) -> PageLog:
             where = f" ({loc.get('url')}:{loc.get('lineNumber')})" if loc.get("url") else ""
             log.console_errors.append(msg.text + where)
 
-    page.route("**/*", gate)
+    # Only non-local URLs are routed, by a pattern Playwright matches in the browser:
+    # a routed request waits for its Python handler, and the sync API runs handlers
+    # only while the test is inside a Playwright call, so routing every request would
+    # stall the page's own requests while the test waits in plain Python.
+    page.route(_NOT_LOCAL, gate)
     page.on("console", on_console)
     page.on("pageerror", lambda err: log.page_errors.append(str(err)))
     return log

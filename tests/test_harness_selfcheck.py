@@ -175,3 +175,26 @@ def _until(predicate: Any, what: str, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
+
+
+@pytest.mark.allow_external_requests
+@pytest.mark.allow_console_errors  # the aborted loads log errors
+def test_the_page_guard_blocks_the_outside_but_not_this_machine(
+    SelfCheck: Any, render_widgets: Any, page_log: Any
+) -> None:
+    static = render_widgets(SelfCheck(value=1))
+    outcome = static.page.evaluate(
+        """async () => {
+          const out = {};
+          for (const url of ["http://192.0.2.1/x.js", "https://example.com/y", "bootstrap.js"]) {
+            try { out[url] = (await fetch(url)).status; } catch (e) { out[url] = "failed"; }
+          }
+          return out;
+        }"""
+    )
+    assert outcome == {
+        "http://192.0.2.1/x.js": "failed",
+        "https://example.com/y": "failed",
+        "bootstrap.js": 200,
+    }
+    assert page_log.blocked == ["http://192.0.2.1/x.js", "https://example.com/y"]
