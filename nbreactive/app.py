@@ -379,19 +379,28 @@ class App:
             raise
         return sub
 
-    def live(self, ref: Any, args: dict[str, Any] | None = None) -> LiveWidget:
+    def live(self, ref: Any, args: dict[str, Any] | None = None, *, page_size: int = 2000,
+             max_rows: int | None = 2_000_000) -> LiveWidget:
         """A widget showing a live query's result, redrawn on every commit that changes it.
 
         A list of documents is a table (columns from the schema or the fields
-        present; sortable, resizable, virtualized: a million rows scroll smoothly;
-        changed rows flash); any other value is shown formatted; a failing query
-        shows its error and recovers when the data does. ``widget.value`` holds the
-        current result. Updates arrive also while the kernel is idle, whichever
-        thread committed. ``widget.close()`` stops it.
+        present; sortable, resizable, virtualized; changed rows flash); any other
+        value is shown formatted; a failing query shows its error and recovers when
+        the data does. ``widget.value`` holds the current result. Updates arrive
+        also while the kernel is idle, whichever thread committed.
+        ``widget.close()`` stops it.
+
+        A paginated query (one taking ``paginationOpts``, given without it) is a
+        table of any size: the first page shows at once and the next ones load in
+        the background, ``page_size`` documents each, up to ``max_rows`` (``None``:
+        all); each page stays live, so a commit re-runs only the pages it touched.
+        A million rows scroll smoothly this way (a query returns at most 8,192
+        values, as in Convex).
 
         Example::
 
             app.live(list_messages, {"channel": "general"})
+            app.live(all_orders)  # def all_orders(ctx, paginationOpts): ...paginate(paginationOpts)
         """
         try:
             from nbreactive.widgets import LiveWidget
@@ -400,7 +409,7 @@ class App:
                 f"app.live needs anywidget and ipywidgets ({e}); install them with "
                 'pip install "nbreactive[widgets]"'
             ) from e
-        return LiveWidget(self, ref, args)
+        return LiveWidget(self, ref, args, page_size=page_size, max_rows=max_rows)
 
     def form(self, ref: Any) -> FormWidget:
         """A form generated from a mutation's argument validators (strings, numbers,

@@ -19,6 +19,8 @@ import pytest
 
 pytest.importorskip("anywidget")
 
+from row_frontend import RowFrontEnd
+
 import nbreactive as nr
 from nbreactive import v
 from nbreactive.errors import QueryError
@@ -36,53 +38,18 @@ def wait_until(predicate: Callable[[], bool], what: str) -> None:
         time.sleep(0.005)
 
 
-class FrontEnd:
+class FrontEnd(RowFrontEnd):
     """The browser's side: messages received, the row cache, and requests."""
 
     def __init__(self, widget: BrowserWidget) -> None:
-        self.widget = widget
-        self.messages: list[dict[str, Any]] = []
-        self.rows: dict[int, tuple[str, list[list[str]]]] = {}
-        self.row_count = widget.row_count
-        self.lock = threading.Lock()
+        super().__init__(widget)
         self.request = 0
-        widget.send = self.receive  # type: ignore[method-assign]
-
-    def receive(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
-        with self.lock:
-            self.messages.append(content)
-            block = orjson.loads(bytes(buffers[0])) if buffers else None
-            kind = content["type"]
-            if kind == "reset":
-                self.rows.clear()
-            elif kind == "rows":
-                assert block is not None
-                for k, (i, c) in enumerate(zip(block["ids"], block["cells"], strict=True)):
-                    self.rows[content["start"] + k] = (i, c)
-            elif kind == "patch":
-                assert block is not None
-                at, removed, inserted = content["at"], content["removed"], content["inserted"]
-                moved = {}
-                for i, row in self.rows.items():
-                    if i < at:
-                        moved[i] = row
-                    elif i >= at + removed:
-                        moved[i + inserted - removed] = row
-                for k, (i, c) in enumerate(zip(block["ids"], block["cells"], strict=True)):
-                    moved[at + k] = (i, c)
-                self.rows = moved
-            if kind in ("reset", "rows", "patch"):
-                self.row_count = content["row_count"]
 
     def send(self, **content: Any) -> None:
         self.widget._on_front_end_msg(self.widget, content, [])
 
     def ask(self, start: int = 0, end: int = 1000) -> None:
         self.send(type="window", start=start, end=end)
-
-    def shown(self) -> list[tuple[str, list[list[str]]]]:
-        with self.lock:
-            return [self.rows[i] for i in range(self.row_count) if i in self.rows]
 
     def expected(self) -> list[tuple[str, list[list[str]]]]:
         cols = list(self.widget.columns)

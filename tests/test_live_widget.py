@@ -12,18 +12,20 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 pytest.importorskip("anywidget")
 
+from row_frontend import RowFrontEnd
+
 import nbreactive as nr
 from nbreactive import v
 from nbreactive.widgets.cells import cell, format_value, row_cells
 from nbreactive.widgets.diff import splice
-from nbreactive.widgets.live import MAX_PATCH_ROWS, LiveWidget
+from nbreactive.widgets.live import LiveWidget
+from nbreactive.widgets.rows import PATCH_MARGIN
 
 WAIT = 10.0
 
@@ -36,47 +38,8 @@ def wait_until(predicate: Callable[[], bool], what: str) -> None:
         time.sleep(0.005)
 
 
-class FrontEnd:
-    """What the browser keeps: row count and a cache of rows by index, fed by messages."""
-
-    def __init__(self, widget: LiveWidget) -> None:
-        self.widget = widget
-        self.messages: list[dict[str, Any]] = []
-        self.rows: dict[int, tuple[str, list[list[str]]]] = {}
-        self.row_count = widget.row_count
-        self.lock = threading.Lock()
-        widget.send = self.receive  # type: ignore[method-assign]
-
-    def receive(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
-        with self.lock:
-            self.messages.append(content)
-            block = orjson.loads(bytes(buffers[0])) if buffers else None
-            kind = content["type"]
-            if kind == "reset":
-                self.rows.clear()
-            elif kind == "rows":
-                assert block is not None
-                for k, (i, c) in enumerate(zip(block["ids"], block["cells"], strict=True)):
-                    self.rows[content["start"] + k] = (i, c)
-            elif kind == "patch":
-                assert block is not None
-                at, removed, inserted = content["at"], content["removed"], content["inserted"]
-                moved = {}
-                for i, row in self.rows.items():
-                    if i < at:
-                        moved[i] = row
-                    elif i >= at + removed:
-                        moved[i + inserted - removed] = row
-                for k, (i, c) in enumerate(zip(block["ids"], block["cells"], strict=True)):
-                    moved[at + k] = (i, c)
-                self.rows = moved
-            self.row_count = content.get("row_count", self.row_count)
-
-    def ask(self, start: int, end: int) -> None:
-        self.widget._on_front_end_msg(self.widget, {"type": "window", "start": start, "end": end}, [])
-
-    def shown(self) -> list[tuple[str, list[list[str]]]]:
-        return [self.rows[i] for i in range(self.row_count) if i in self.rows]
+class FrontEnd(RowFrontEnd):
+    widget: LiveWidget
 
     def expected(self) -> list[tuple[str, list[list[str]]]]:
         cols = list(self.widget.columns)
@@ -141,14 +104,14 @@ def test_commits_send_only_the_changed_rows_and_the_cache_stays_exact(app: nr.Ap
     settle(51)
     wait_until(lambda: fe.shown() == fe.expected(), "the patched rows")
     (patch,) = [m for m in fe.messages if m["type"] == "patch"]
-    assert (patch["at"], patch["removed"], patch["inserted"]) == (26, 0, 1)
+    assert patch["ops"] == [[26, 0, 1, 26, 1]]
     assert patch["flash"][0][1] == "added"
 
     fe.messages.clear()
     app.run_mutation("patch", {"id": ids[3], "fields": {"body": "edited"}})
     wait_until(lambda: fe.shown() == fe.expected() and fe.messages, "the edit")
     (patch,) = [m for m in fe.messages if m["type"] == "patch"]
-    assert (patch["at"], patch["removed"], patch["inserted"]) == (3, 1, 1)
+    assert patch["ops"] == [[3, 1, 1, 3, 1]]
     assert patch["flash"] == [[str(ids[3]), "changed"]]
 
     app.run_mutation("remove", {"id": ids[0]})
@@ -170,28 +133,63 @@ def test_the_value_trait_follows_the_result_and_can_be_observed(app: nr.App) -> 
     w.close()
 
 
-def test_a_large_change_is_a_reset_and_sorting_happens_in_the_kernel(app: nr.App) -> None:
+def test_a_large_change_sends_only_the_rows_near_the_window(app: nr.App) -> None:
     w = app.live("msgs", {"channel": "a"})
     fe = FrontEnd(w)
+    fe.ask(0, 30)
 
     @app.mutation(args={"count": v.int64()})
     def many(ctx, count):
         for n in range(count):
             ctx.db.insert("m", {"channel": "a", "body": f"m{n}", "n": n})
 
-    many(count=MAX_PATCH_ROWS + 1)
-    wait_until(lambda: w.row_count == MAX_PATCH_ROWS + 1, "the big commit")
-    assert fe.messages[-1]["type"] == "reset"
+    many(count=3000)
+    wait_until(lambda: fe.row_count == 3000, "the big commit")
+    (patch,) = fe.patches()
+    assert patch["ops"] == [[0, 0, 3000, 0, 30 + PATCH_MARGIN]]
+    assert len(patch["flash"]) == 30 + PATCH_MARGIN
+    assert fe.shown() == fe.expected()[: 30 + PATCH_MARGIN]
+    fe.ask(2900, 3000)  # scrolled down: the rest comes on request
+    assert [r[0] for r in fe.shown()[-100:]] == [r[0] for r in fe.expected()[-100:]]
+    w.close()
+
+
+def test_sorting_happens_in_the_kernel_and_stays_sorted_after_commits(app: nr.App) -> None:
+    for n in range(40):
+        app.run_mutation("send", {"channel": "a", "body": f"b{n}", "n": (n * 7) % 40})
+    w = app.live("msgs", {"channel": "a"})
+    fe = FrontEnd(w)
     w._on_front_end_msg(w, {"type": "sort", "column": "n", "dir": "desc"}, [])
     assert w.sort == ["n", "desc"] and fe.messages[-1]["type"] == "reset"
     fe.ask(0, 3)
-    assert [c[3][1] for _, c in fe.shown()[:3]] == [str(MAX_PATCH_ROWS), str(MAX_PATCH_ROWS - 1), str(MAX_PATCH_ROWS - 2)]
-    # Patches after sorting follow the sorted order.
+    assert [c[3][1] for _, c in fe.shown()] == ["39", "38", "37"]
+
+    # A commit moves rows with single ops in the sorted order, never a re-sort.
+    fe.ask(0, 100)
+    fe.messages.clear()
     app.run_mutation("send", {"channel": "a", "body": "top", "n": 10**6})
-    wait_until(lambda: fe.row_count == MAX_PATCH_ROWS + 2, "the insert")
-    assert fe.messages[-1]["type"] == "patch" and fe.messages[-1]["at"] == 0
+    wait_until(lambda: fe.row_count == 41, "the insert")
+    assert fe.patches()[-1]["ops"] == [[0, 0, 1, 0, 1]]
+    ids = {d["body"]: d["_id"] for d in w.value}
+    fe.messages.clear()
+    app.run_mutation("patch", {"id": ids["b0"], "fields": {"n": 25}})  # 0 → 25: moves up
+    wait_until(lambda: fe.patches(), "the move")
+    # (a tie with the other 25, created later: descending is ascending reversed)
+    assert fe.patches()[-1]["ops"] == [[40, 1, 0, 40, 0], [16, 0, 1, 16, 1]]
+    assert fe.shown() == fe.expected()
+    assert [d["n"] for d in w._rows] == sorted((d["n"] for d in w.value), reverse=True)
+
+    # Ascending, ties by creation time; unsorting restores the query's order.
+    w._on_front_end_msg(w, {"type": "sort", "column": "n", "dir": "asc"}, [])
+    fe.ask(0, 100)
+    assert [r[1][3][1] for r in fe.shown()[:3]] == ["1", "2", "3"]
+    app.run_mutation("remove", {"id": ids["b1"]})
+    wait_until(lambda: fe.row_count == 40, "the delete")
+    assert fe.shown() == fe.expected()
     w._on_front_end_msg(w, {"type": "sort", "column": "no such column", "dir": "asc"}, [])
     assert w.sort == []
+    fe.ask(0, 100)
+    assert [r[0] for r in fe.shown()] == [str(d["_id"]) for d in w.value]
     fe.ask(0, 10_000)  # bounded by MAX_WINDOW_ROWS, never an error
     w.close()
 

@@ -63,7 +63,10 @@ function render({ model, el }) {
     value.style.display = !err && kind !== "table" ? "" : "none";
     value.textContent = model.get("formatted");
     const n = model.get("row_count");
-    count.textContent = err ? "failing" : kind === "table" ? `${n.toLocaleString()} row${n === 1 ? "" : "s"}` : "";
+    let rows = `${n.toLocaleString()} row${n === 1 ? "" : "s"}`;
+    if (model.get("loading")) rows += " · loading…";
+    else if (model.get("capped")) rows = `the first ${rows} (max_rows)`;
+    count.textContent = err ? "failing" : kind === "table" ? rows : "";
     table.setColumns(model.get("columns"), model.get("sort"));
     if (showTable) table.render();
   };

@@ -47,6 +47,9 @@ class Subscription:
         self._error_callbacks: list[Callback] = []
         self._lock = threading.Lock()
         self.active = True
+        #: Hand callbacks the engine's own result instead of a copy: only for
+        #: nbreactive's widgets, which never change what they are given.
+        self._share = False
 
     # -- the current result ------------------------------------------------------
 
@@ -113,8 +116,9 @@ class Subscription:
             # The value handed over now counts as delivered: the engine will not repeat it.
             seen = self._delivered = max(self._delivered, entry.version)
             error, value = entry.error, entry.value
+        copy = _same if self._share else copy_value
         if error is None:
-            callback(copy_value(value))
+            callback(copy(value))
         elif on_error is not None:
             on_error(error)
         with self._lock:
@@ -126,7 +130,7 @@ class Subscription:
             error, value = entry.error, entry.value
         if missed:
             if error is None:
-                _call(callback, copy_value(value))
+                _call(callback, copy(value))
             elif on_error is not None:
                 _call(on_error, error)
 
@@ -167,8 +171,13 @@ class Subscription:
             for cb in error_callbacks:
                 _call(cb, error)
             return
+        copy = _same if self._share else copy_value
         for cb in callbacks:
-            _call(cb, copy_value(value))
+            _call(cb, copy(value))
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _call(cb: Callback, arg: Any) -> None:

@@ -112,19 +112,26 @@ var VirtualTable = class {
     this.render();
   }
   /**
-   * @param {{ at: number, removed: number, inserted: number, row_count: number, flash: string[][] }} msg
+   * A change: each op `[at, removed, inserted, first, count]` replaces `removed` rows
+   * at `at` by `inserted` rows, of which `block` holds `count` (for the indexes from
+   * `first`, in op order); the others are asked for when they come into view.
+   * @param {{ ops: number[][], row_count: number, flash: string[][] }} msg
    * @param {RowBlock} block
    */
   patch(msg, block) {
-    const { at, removed, inserted } = msg;
-    const delta = inserted - removed;
-    const next = /* @__PURE__ */ new Map();
-    for (const [i, row] of this.cache) {
-      if (i < at) next.set(i, row);
-      else if (i >= at + removed) next.set(i + delta, row);
+    let cache = this.cache;
+    let k = 0;
+    for (const [at, removed, inserted, first, count] of msg.ops) {
+      const delta = inserted - removed;
+      const next = /* @__PURE__ */ new Map();
+      for (const [i, row] of cache) {
+        if (i < at) next.set(i, row);
+        else if (i >= at + removed) next.set(i + delta, row);
+      }
+      for (let j = 0; j < count; j++, k++) next.set(first + j, { id: block.ids[k], cells: block.cells[k] });
+      cache = next;
     }
-    block.ids.forEach((id, k) => next.set(at + k, { id, cells: block.cells[k] }));
-    this.cache = next;
+    this.cache = cache;
     this.rowCount = msg.row_count;
     const until = performance.now() + FLASH_MS;
     for (const [id, kind] of msg.flash) this.flash.set(id, [kind, until]);

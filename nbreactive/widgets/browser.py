@@ -9,14 +9,8 @@ transaction — ``db.query(t).with_index(index, lambda q: q.eq(...).gte(...))
 .order(order)`` — holding at most ``max_rows`` documents (100,000 by default; the
 UI says when the range holds more). They stay **in the kernel**, exactly as in
 ``LiveWidget``, and the front end uses the same messages (``js/lib/table.js``):
-
-- front end → kernel ``{"type": "window", "start", "end"}``; kernel → front end
-  ``{"type": "rows", "version", "start", "row_count"}`` + one JSON buffer
-  ``{"ids": [...], "cells": [[[tag, text], ...], ...]}``;
-- after a commit: ``{"type": "patch", "version", "at", "removed", "inserted",
-  "row_count", "flash"}`` (+ the inserted rows) or ``{"type": "reset", "version",
-  "row_count"}``, after which the front end asks for its window again;
-- ``{"type": "sort", "column", "dir"}``: sorting of the rows held, in the kernel.
+``window`` requests, ``rows``, ``patch`` and ``reset`` messages and kernel-side
+``sort``, as described in ``nbreactive/widgets/rows.py``.
 
 The browser's reads are live: the read set of the range read (index intervals)
 is registered with the reactivity engine as a ``ReadWatcher``, so exactly the
@@ -51,8 +45,6 @@ with ``changed: true`` — it is watched as a point read, inside the range or no
 Tables, counts, the schema text and the insert template are traits, refreshed
 after commits and once a second otherwise. Refreshes are at most 20 a second, and
 fewer for a large view (reading it holds the base lock): a third of the time at most.
-A view capped at ``max_rows`` gets a ``reset`` rather than a ``patch`` when rows shift
-across the cap.
 """
 
 from __future__ import annotations
@@ -82,8 +74,6 @@ from nbreactive.query.query import _count, _read
 from nbreactive.reactive.readset import ReadSet
 from nbreactive.values import stored
 from nbreactive.widgets.cells import columns_of, creation_time_cell
-from nbreactive.widgets.diff import splice
-from nbreactive.widgets.live import MAX_PATCH_ROWS
 from nbreactive.widgets.rows import RowsProtocol
 
 if TYPE_CHECKING:
@@ -218,8 +208,7 @@ class BrowserWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
         self.max_rows = max_rows
         self._limits = TransactionLimits(documents_scanned=max_rows + 1, bytes_read=1 << 60)
         self._lock = threading.RLock()  # rows, versions and what is sent
-        self._rows: list[Doc] = []  # in the order shown
-        self._result: list[Doc] = []  # in index order
+        self._init_rows()  # _result in index order, _rows as shown
         self._view: _View | None = None
         self._meta_key: tuple[Any, ...] | None = None
         self._open_id: str | None = None
@@ -484,32 +473,11 @@ class BrowserWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
             known = list(self.columns)
             extra = [c for c in columns if c not in known]
             columns = known if not extra else [*known[:-1], *extra, known[-1]]
-        old = self._rows
-        self._result = docs
-        new = self._sorted(docs)
-        self._rows = new
         columns_changed = columns != list(self.columns)
         self.columns = columns
-        self.row_count = len(new)
         self.matched = matched
-        self.version += 1
-        if reset or columns_changed:
-            self.send({"type": "reset", "version": self.version, "row_count": len(new)})
-            return
-        at, removed, inserted = splice(old, new)
-        if removed == 0 and inserted == 0:
-            return
-        if inserted > MAX_PATCH_ROWS:
-            self.send({"type": "reset", "version": self.version, "row_count": len(new)})
-            return
-        gone = {str(d["_id"]) for d in old[at : at + removed]}
-        added = new[at : at + inserted]
-        flash = [[str(d["_id"]), "changed" if str(d["_id"]) in gone else "added"] for d in added]
-        self.send(
-            {"type": "patch", "version": self.version, "at": at, "removed": removed,
-             "inserted": inserted, "row_count": len(new), "flash": flash},
-            buffers=[self._encode(added)],
-        )
+        self._install(docs, reset=reset or columns_changed)
+        self.row_count = len(self._rows)
 
     def _index_of(self, doc_id: str) -> int | None:
         with self._lock:

@@ -1,13 +1,33 @@
 """The kernel side of the row protocol shared by ``LiveWidget`` and ``BrowserWidget``.
 
-Both keep an ordered result in the kernel (``_result`` in its own order, ``_rows`` as
-shown) and answer the front end's ``window`` and ``sort`` requests the same way; see
-``nbreactive/widgets/live.py`` for the messages.
+Both keep an ordered result in the kernel and answer the front end the same way
+(``js/lib/table.js`` is the other side):
+
+- front end → kernel ``{"type": "window", "start", "end"}``: the rows it shows;
+  kernel → front end ``{"type": "rows", "version", "start", "row_count"}`` + one
+  JSON buffer ``{"ids": [...], "cells": [[[tag, text], ...], ...]}``;
+- after a change: ``{"type": "patch", "version", "row_count", "ops", "flash"}``
+  + one buffer with the rows sent. Each op ``[at, removed, inserted, first, count]``
+  replaces ``removed`` rows at ``at`` by ``inserted`` rows, of which the buffer holds
+  ``count`` rows for the indexes ``first, first + 1, ...`` (only those near the window
+  the front end last asked for: the others it asks for if it scrolls to them). Ops
+  apply in order. A million-row table pays for the rows on screen, not for the
+  million; a one-row commit costs one op and one row;
+- ``{"type": "reset", "version", "row_count"}`` when the columns or the sort changed
+  (or too much moved at once), after which the front end asks for its window again;
+- ``{"type": "sort", "column", "dir"}``: the rows are sorted here, in Convex's order
+  of values (ties by creation time), and kept sorted *incrementally*: a change
+  moves a row with two bisections, never a re-sort.
+
+State (under ``_lock``): ``_result`` in the source's order, ``_rows`` as shown (the
+same list when unsorted), ``_keys`` the sort keys of ``_rows`` when sorted.
 """
 
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -15,33 +35,171 @@ import orjson
 from nbreactive.values.keys import encode_value
 from nbreactive.values.model import UNDEFINED
 from nbreactive.widgets.cells import row_cells
+from nbreactive.widgets.diff import splice
 
 __all__ = ["MAX_WINDOW_ROWS", "RowsProtocol"]
 
 #: Most rows one window request may ask for.
 MAX_WINDOW_ROWS = 2000
+#: Rows beyond the front end's last window (each side) that a patch still carries.
+PATCH_MARGIN = 200
+#: A sorted view re-sorts (and resets) rather than moving more rows than this one by one.
+MAX_MOVES = 256
 
 Doc = dict[str, Any]
+Op = tuple[int, int, list[Doc]]  # (at, removed, inserted rows), in the order shown
+SortKey = tuple[bytes, Any, str]
+
+
+class _Backwards(Sequence[SortKey]):
+    """A descending list of keys seen in ascending order, for ``bisect``."""
+
+    __slots__ = ("keys",)
+
+    def __init__(self, keys: list[SortKey]) -> None:
+        self.keys = keys
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.keys[len(self.keys) - 1 - i]
 
 
 class RowsProtocol:
-    """Mixin: needs ``_lock``, ``_rows``, ``_result`` and the traits ``columns``,
-    ``sort``, ``version`` and ``send`` of an anywidget."""
+    """Mixin: needs ``_lock`` and the traits ``columns``, ``sort``, ``version``,
+    ``row_count`` and ``send`` of an anywidget; call ``_init_rows()`` first."""
 
     _lock: threading.RLock
-    _rows: list[Doc]
-    _result: list[Doc]
     columns: Any
     sort: Any
     version: Any
+    row_count: Any
     send: Any
 
-    def _sorted(self, docs: list[Doc]) -> list[Doc]:
+    def _init_rows(self) -> None:
+        self._result: list[Doc] = []
+        self._rows: list[Doc] = self._result
+        self._keys: list[SortKey] = []
+        self._window = (0, 100)
+
+    # -- sorting --------------------------------------------------------------------
+
+    def _sort_key(self, doc: Doc) -> SortKey:
+        return (encode_value(doc.get(self.sort[0], UNDEFINED)), doc.get("_creationTime"), str(doc["_id"]))
+
+    def _sort_all(self) -> None:
+        """Rebuild ``_rows`` (and ``_keys``) from ``_result`` for the current sort."""
         if not self.sort:
-            return docs
-        column, direction = self.sort
-        return sorted(docs, key=lambda d: encode_value(d.get(column, UNDEFINED)),
-                      reverse=direction == "desc")
+            self._rows, self._keys = self._result, []
+            return
+        keyed = sorted(((self._sort_key(d), d) for d in self._result),
+                       key=lambda kd: kd[0], reverse=self.sort[1] == "desc")
+        self._keys = [k for k, _ in keyed]
+        self._rows = [d for _, d in keyed]
+
+    def _ascending(self) -> Sequence[SortKey]:
+        return self._keys if self.sort[1] == "asc" else _Backwards(self._keys)
+
+    def _position(self, key: SortKey) -> int:
+        """Where ``key`` is (or goes) in ``_rows``."""
+        j = bisect_left(self._ascending(), key)
+        return j if self.sort[1] == "asc" else len(self._keys) - j
+
+    # -- changes --------------------------------------------------------------------
+
+    def _replace_range(self, at: int, removed: int, new: list[Doc]) -> list[Op] | None:
+        """Replace ``_result[at:at + removed]`` by ``new``; the ops that do the same to
+        the rows shown, or ``None`` when the view was rebuilt (send a reset)."""
+        old = self._result[at : at + removed]
+        self._result[at : at + removed] = new
+        if not self.sort:
+            return [(at, removed, new)] if removed or new else []
+        # Rows in both (a splice in the source's order may span unchanged rows) stay.
+        before = {str(d["_id"]): d for d in old}
+        after = {str(d["_id"]): d for d in new}
+        old = [d for i, d in before.items() if after.get(i) != d]
+        new = [d for i, d in after.items() if before.get(i) != d]
+        if len(old) + len(new) > MAX_MOVES:
+            self._sort_all()
+            return None
+        ops: list[Op] = []
+        for doc in old:
+            key = self._sort_key(doc)
+            i = self._position(key) - (0 if self.sort[1] == "asc" else 1)
+            if not (0 <= i < len(self._keys) and self._keys[i] == key):  # pragma: no cover
+                self._sort_all()  # the key changed under us (a mutated document): rebuild
+                return None
+            del self._rows[i], self._keys[i]
+            ops.append((i, 1, []))
+        for doc in new:
+            key = self._sort_key(doc)
+            i = self._position(key)
+            self._rows.insert(i, doc)
+            self._keys.insert(i, key)
+            if ops and ops[-1][0] == i and ops[-1][1] == 1 and not ops[-1][2]:
+                ops[-1] = (i, 1, [doc])  # removed and put back in the same place
+            else:
+                ops.append((i, 0, [doc]))
+        return ops
+
+    def _install(self, docs: list[Doc], *, flash: bool = True, reset: bool = False) -> None:
+        """Make ``docs`` the result and tell the front end what changed (as a patch,
+        or a reset when ``reset`` or the view had to be rebuilt)."""
+        if reset:
+            self._result = list(docs)
+            self._sort_all()
+            self._send_reset()
+            return
+        at, removed, inserted = splice(self._result, docs)
+        if removed == 0 and inserted == 0:
+            return
+        self._apply(at, removed, docs[at : at + inserted], flash=flash)
+
+    def _apply(self, at: int, removed: int, new: list[Doc], *, flash: bool = True) -> None:
+        """Replace ``_result[at:at + removed]`` by ``new`` and send the patch."""
+        gone = {str(d["_id"]) for d in self._result[at : at + removed]} if flash else set()
+        ops = self._replace_range(at, removed, new)
+        if ops is None:
+            self._send_reset()
+        elif ops:
+            self._send_ops(ops, gone if flash else None)
+
+    def _send_reset(self) -> None:
+        self.row_count = len(self._rows)
+        self.version += 1
+        self.send({"type": "reset", "version": self.version, "row_count": len(self._rows)})
+
+    def _send_ops(self, ops: list[Op], gone: set[str] | None) -> None:
+        ws, we = self._window
+        wire: list[list[int]] = []
+        sent: list[Doc] = []
+        flashes: list[list[str]] = []
+        for at, removed, docs in ops:
+            first, last = max(at, ws - PATCH_MARGIN), min(at + len(docs), we + PATCH_MARGIN)
+            if last > first:
+                rows = docs[first - at : last - at]
+                sent += rows
+                if gone is not None:
+                    flashes += [[i, "changed" if i in gone else "added"] for i in (str(d["_id"]) for d in rows)]
+            else:
+                first = last = at
+            wire.append([at, removed, len(docs), first, last - first])
+            delta = len(docs) - removed
+            if at + removed <= ws:  # before the window: it moves with the rows
+                ws, we = ws + delta, we + delta
+            elif at < we:
+                we = max(ws, we + delta)
+        self._window = (max(0, ws), max(0, we))
+        self.row_count = len(self._rows)
+        self.version += 1
+        self.send(
+            {"type": "patch", "version": self.version, "row_count": len(self._rows),
+             "ops": wire, "flash": flashes},
+            buffers=[self._encode(sent)],
+        )
+
+    # -- the front end's requests -------------------------------------------------------
 
     def _encode(self, docs: list[Doc]) -> bytes:
         columns = list(self.columns)
@@ -52,8 +210,10 @@ class RowsProtocol:
     def _send_window(self, start: int, end: int) -> None:
         with self._lock:
             rows = self._rows
-            start = max(0, min(start, len(rows)))
-            end = max(start, min(end, len(rows), start + MAX_WINDOW_ROWS))
+            start = max(0, start)
+            end = max(start, min(end, start + MAX_WINDOW_ROWS))
+            self._window = (start, end)  # what the front end shows, also beyond the rows
+            start, end = min(start, len(rows)), min(end, len(rows))
             self.send(
                 {"type": "rows", "version": self.version, "start": start, "row_count": len(rows)},
                 buffers=[self._encode(rows[start:end])],
@@ -65,6 +225,5 @@ class RowsProtocol:
                 self.sort = []
             else:
                 self.sort = [column, direction]
-            self._rows = self._sorted(self._result)
-            self.version += 1
-            self.send({"type": "reset", "version": self.version, "row_count": len(self._rows)})
+            self._sort_all()
+            self._send_reset()

@@ -1,0 +1,151 @@
+"""The pages of a live paginated query, for ``app.live`` over results of any size.
+
+A query returns at most 8,192 values and reads at most 32,000 documents (Convex's
+limits), so a million-row table is a *paginated* query — one whose arguments include
+``paginationOpts`` — read page after page, as Convex's ``usePaginatedQuery`` does.
+``LivePages`` subscribes to the first page at once and to each next page (from the
+previous page's ``continueCursor``) on a loader thread, until a page says
+``isDone`` or ``max_rows`` documents are held. Every page is a live subscription
+whose end is fixed by the page journal, so pages never overlap or leave gaps: a
+commit re-runs only the pages whose range it touched, and a page may grow or shrink.
+
+The listener hears of each page (``page(index, value)``: a new page when ``index``
+is the next one, a change otherwise), of failures (``failed(index, error)``) and of
+the end of loading (``loaded(capped)``), always with no lock of ours held.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from nbreactive.app import App
+    from nbreactive.functions.registry import RegisteredFunction
+    from nbreactive.reactive.subscription import Subscription
+
+__all__ = ["DEFAULT_PAGE_SIZE", "LivePages", "takes_pagination"]
+
+log = logging.getLogger("nbreactive")
+
+#: Documents per page (a changed page re-runs whole: a few milliseconds).
+DEFAULT_PAGE_SIZE = 2000
+
+
+def takes_pagination(fn: RegisteredFunction) -> bool:
+    """Whether a query takes ``paginationOpts`` (by its validator or its signature)."""
+    fields = getattr(fn.args_validator, "fields", None)
+    if fields is not None:
+        return "paginationOpts" in fields
+    if fn.args_validator is not None:
+        return False
+    try:
+        return "paginationOpts" in inspect.signature(fn.handler).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class PageListener(Protocol):
+    def page(self, index: int, value: Any) -> None: ...
+    def failed(self, index: int, error: BaseException) -> None: ...
+    def loaded(self, capped: bool) -> None: ...
+
+
+class LivePages:
+    """See the module docstring. ``close()`` unsubscribes every page."""
+
+    def __init__(self, app: App, fn: RegisteredFunction, args: dict[str, Any] | None,
+                 listener: PageListener, *, page_size: int = DEFAULT_PAGE_SIZE,
+                 max_rows: int | None = None) -> None:
+        if type(page_size) is not int or not 1 <= page_size <= 8192:
+            raise ValueError(f"page_size must be an int from 1 to 8192, got {page_size!r}")
+        if max_rows is not None and (type(max_rows) is not int or max_rows <= 0):
+            raise ValueError(f"max_rows must be a positive int or None, got {max_rows!r}")
+        self._app = app
+        self._fn = fn
+        self._args = dict(args or {})
+        self._listener = listener
+        self.page_size = page_size
+        self.max_rows = max_rows
+        self.subscriptions: list[Subscription] = []
+        self._sizes: list[int] = []  # documents in each page, as last heard
+        self._state: list[tuple[bool, str | None] | None] = []  # (isDone, continueCursor)
+        self._closed = False
+        self._more = threading.Condition()  # the loader waits here for a failing last page
+        self._thread: threading.Thread | None = None
+
+    @property
+    def first(self) -> Subscription:
+        return self.subscriptions[0]
+
+    def start(self) -> None:
+        """Load the first page now (the listener hears of it before this returns), and
+        the next pages in the background."""
+        self._subscribe(None)
+        self._thread = threading.Thread(target=self._load, name="nbreactive-live-pages", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        with self._more:
+            self._closed = True
+            self._more.notify_all()
+        for sub in self.subscriptions:
+            sub.unsubscribe()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=10)
+
+    # -- loading ----------------------------------------------------------------------
+
+    def _subscribe(self, cursor: str | None) -> None:
+        index = len(self.subscriptions)
+        args = {**self._args, "paginationOpts": {"numItems": self.page_size, "cursor": cursor}}
+        sub = self._app.subscribe(self._fn, args)
+        sub._share = True  # we only read the pages
+        self.subscriptions.append(sub)
+        self._sizes.append(0)
+        self._state.append(None)
+        sub._watch(lambda value: self._heard(index, value), lambda error: self._failed(index, error))
+
+    def _heard(self, index: int, value: Any) -> None:
+        if isinstance(value, dict) and isinstance(value.get("page"), list):
+            self._sizes[index] = len(value["page"])
+            state = (bool(value.get("isDone", True)), value.get("continueCursor"))
+        else:  # not a page: nothing more to load
+            state = (True, None)
+        with self._more:
+            self._state[index] = state
+            self._more.notify_all()
+        self._listener.page(index, value)
+
+    def _failed(self, index: int, error: BaseException) -> None:
+        self._listener.failed(index, error)
+
+    def _next_cursor(self) -> str | None:
+        """Wait until the last page has a result; its cursor, or None when done."""
+        with self._more:
+            while not self._closed and self._state[-1] is None:
+                self._more.wait(1.0)  # a failing page: wait for it to recover
+            if self._closed:
+                return None
+            done, cursor = self._state[-1]  # type: ignore[misc]
+            return None if done or not isinstance(cursor, str) else cursor
+
+    def _load(self) -> None:
+        capped = False
+        try:
+            while True:
+                cursor = self._next_cursor()
+                if cursor is None:
+                    break
+                if self.max_rows is not None and sum(self._sizes) >= self.max_rows:
+                    capped = True
+                    break
+                self._subscribe(cursor)
+        except Exception:
+            if not self._closed:
+                log.exception("loading the pages of %s failed", self._fn.path)
+        if not self._closed:
+            self._listener.loaded(capped)
