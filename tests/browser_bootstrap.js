@@ -20,6 +20,7 @@
     models: {},
     sent: [],
     received: 0,
+    inflight: 0, // requests to the test's server not yet answered (closing waits for 0)
   });
   const config = JSON.parse(document.getElementById("nbr-config").textContent);
 
@@ -39,6 +40,11 @@
       bin += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
     }
     return btoa(bin);
+  }
+
+  function request(url, init) {
+    nbr.inflight++;
+    return fetch(url, init).finally(() => nbr.inflight--);
   }
 
   let seq = 0;
@@ -63,7 +69,7 @@
           if (status) status({ content: { execution_state: "idle" }, parent_header: { msg_id: msgId } });
         };
         if (config.live) {
-          fetch("nbr/send", {
+          request("nbr/send", {
             method: "POST",
             headers: { "Content-Type": "application/json" },
             body: JSON.stringify(wire),
@@ -119,8 +125,7 @@
     while (!nbr.stopped) {
       let body;
       try {
-        const response = await fetch(`nbr/poll?since=${since}`);
-        body = await response.json();
+        body = await request(`nbr/poll?since=${since}`).then((response) => response.json());
       } catch (err) {
         if (!nbr.stopped) console.error("nbr: polling Python failed", err);
         return;

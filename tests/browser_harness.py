@@ -667,6 +667,12 @@ class StaticPage:
         with contextlib.suppress(Exception):  # the page may be closed already
             if not self.page.is_closed():
                 self.page.evaluate("() => { if (window.__nbr) window.__nbr.stopped = true; }")
+                if self.bridge is not None:
+                    self.bridge.close()  # answers the page's long poll with "closed"
+                    # the server must outlive the page's last request, or it is reset
+                    self.page.wait_for_function(
+                        "() => !window.__nbr || window.__nbr.inflight === 0", timeout=5000
+                    )
         self.server.close()
 
     def __enter__(self) -> StaticPage:

@@ -23,7 +23,7 @@ from row_frontend import RowFrontEnd
 import nbreactive as nr
 from nbreactive import v
 from nbreactive.widgets.cells import cell, format_value, row_cells
-from nbreactive.widgets.diff import splice
+from nbreactive.widgets.diff import hunks, splice
 from nbreactive.widgets.live import LiveWidget
 from nbreactive.widgets.rows import PATCH_MARGIN
 
@@ -253,6 +253,25 @@ def test_splice_turns_old_into_new(old: list[int], new: list[int]) -> None:
     assert old[:at] == new[:at]
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.integers(0, 5), max_size=40), st.lists(st.integers(0, 5), max_size=40))
+def test_hunks_turn_old_into_new(old: list[int], new: list[int]) -> None:
+    current = list(old)
+    for at, removed, inserted in hunks(old, new):
+        assert removed or inserted
+        current[at : at + removed] = new[at : at + inserted]
+    assert current == new
+
+
+def test_hunks_find_the_few_edits_a_commit_makes() -> None:
+    old = list(range(8000))
+    assert hunks(old, [-1, *old[:-1]]) == [(0, 0, 1), (8000, 1, 0)]  # newest first, take(n)
+    assert hunks(old, [*old[:10], *old[11:500], 10, *old[500:]]) == [(10, 1, 0), (499, 0, 1)]
+    assert hunks(old, old) == []
+    shuffled = old[::-1]
+    assert hunks(old, shuffled) == [(0, 8000, 8000)]  # too many edits: one splice
+
+
 def test_splice_of_large_lists_is_one_small_change() -> None:
     old = list(range(200_000))
     new = [*old[:123456], -1, *old[123456:]]
@@ -291,7 +310,11 @@ def test_the_inspector_widget_follows_queries_and_commits(app: nr.App) -> None:
     sub = app.subscribe("msgs", {"channel": "a"})
     app.run_mutation("send", {"channel": "a", "body": "x", "n": 1})
     app.run_mutation("send", {"channel": "b", "body": "y", "n": 2})
-    wait_until(lambda: len(insp.commits) >= 2 and insp.subscriptions, "the inspector to refresh")
+    def both_shown() -> bool:  # the last commit shown is the one to "b" (not the schema's)
+        writes = insp.commits[-1]["writes"] if insp.commits else []
+        return bool(writes) and writes[0]["keys"][0]["new"][0] == '"b"' and bool(insp.subscriptions)
+
+    wait_until(both_shown, "the inspector to refresh")
     wait_until(lambda: insp.subscriptions[0]["runs"] == 2, "the re-run to show")
     (live,) = insp.subscriptions
     assert live["function"] == "msgs" and live["reads"] == ["m.by_channel_n: channel == 'a'"]

@@ -1,13 +1,24 @@
-// A virtualized table over rows held by the kernel.
+// A virtualized table over rows held by the kernel (nbreactive/widgets/rows.py has
+// the messages).
 //
 // Only the rows near the viewport are in the DOM and in `cache` (index -> row);
-// missing ones are asked for with `request(start, end)`. `patch` applies the splices
-// sent after a commit (rows after each shift), and `reset` drops everything.
+// missing ones are asked for with `request(start, end, id)`, one request at a time.
+// `patch` applies the splices sent after a commit (rows after each shift), and
+// `reset` drops everything. Every message carries the kernel's row version: rows
+// older than what the table shows are dropped (and asked for again).
 
 export const ROW_HEIGHT = 24;
 const BUFFER = 60; // rows fetched beyond the viewport on each side
 const KEEP = 1500; // rows kept in the cache around the viewport
 const FLASH_MS = 1200;
+const decoder = new TextDecoder();
+
+/** @param {DataView | ArrayBuffer | Uint8Array} buf */
+export function decodeJson(buf) {
+  const bytes =
+    buf instanceof ArrayBuffer ? new Uint8Array(buf) : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  return JSON.parse(decoder.decode(bytes));
+}
 
 /**
  * @typedef {{ id: string, cells: string[][] }} Row
@@ -17,7 +28,7 @@ const FLASH_MS = 1200;
 export class VirtualTable {
   /**
    * @param {HTMLElement} parent
-   * @param {{ request: (start: number, end: number) => void, sort: (column: string) => void }} hooks
+   * @param {{ request: (start: number, end: number, id: number) => void, sort: (column: string) => void }} hooks
    */
   constructor(parent, hooks) {
     this.hooks = hooks;
@@ -32,7 +43,10 @@ export class VirtualTable {
     /** @type {string[] | null} */
     this.sort = null;
     this.rowCount = 0;
+    this.version = -1;
+    /** @type {number | null} the id of the window request in flight */
     this.pending = null;
+    this.requests = 0;
 
     this.scroll = document.createElement("div");
     this.scroll.className = "nbr-scroll";
@@ -122,7 +136,6 @@ export class VirtualTable {
   reset(rowCount) {
     this.cache.clear();
     this.rowCount = rowCount;
-    this.pending = null;
     this.render();
   }
 
@@ -130,8 +143,38 @@ export class VirtualTable {
   fill(start, rowCount, block) {
     this.rowCount = rowCount;
     block.ids.forEach((id, k) => this.cache.set(start + k, { id, cells: block.cells[k] }));
-    this.pending = null;
     this.render();
+  }
+
+  /**
+   * A row message from the kernel; returns its type if the table used it.
+   * @param {any} msg @param {DataView[]} buffers
+   * @returns {"rows" | "patch" | "reset" | null}
+   */
+  receive(msg, buffers) {
+    if (msg.type === "rows") {
+      const answered = msg.request === this.pending;
+      if (answered) this.pending = null;
+      if (msg.version < this.version) {
+        if (answered) this.render(); // stale rows: ask again
+        return null;
+      }
+      this.version = msg.version;
+      this.fill(msg.start, msg.row_count, decodeJson(buffers[0]));
+      return "rows";
+    }
+    if (msg.type === "patch") {
+      if (msg.version <= this.version) return null;
+      this.version = msg.version;
+      this.patch(msg, decodeJson(buffers[0]));
+      return "patch";
+    }
+    if (msg.type === "reset") {
+      this.version = msg.version;
+      this.reset(msg.row_count);
+      return "reset";
+    }
+    return null;
   }
 
   /**
@@ -159,7 +202,6 @@ export class VirtualTable {
     this.rowCount = msg.row_count;
     const until = performance.now() + FLASH_MS;
     for (const [id, kind] of msg.flash) this.flash.set(id, [kind, until]);
-    this.pending = null;
     this.render();
   }
 
@@ -184,8 +226,8 @@ export class VirtualTable {
     if (missing && this.pending === null) {
       const start = Math.max(0, first - BUFFER);
       const end = Math.min(this.rowCount, last + BUFFER);
-      this.pending = [start, end];
-      this.hooks.request(start, end);
+      this.pending = ++this.requests;
+      this.hooks.request(start, end, this.pending);
     }
     this.prune(first, last);
     const now = performance.now();

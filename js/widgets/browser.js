@@ -7,15 +7,6 @@
 import "./browser.css";
 import { ROW_HEIGHT, VirtualTable } from "../lib/table.js";
 
-const decoder = new TextDecoder();
-
-/** @param {DataView | ArrayBuffer | Uint8Array} buf */
-function decodeJson(buf) {
-  const bytes =
-    buf instanceof ArrayBuffer ? new Uint8Array(buf) : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  return JSON.parse(decoder.decode(bytes));
-}
-
 /**
  * @template {keyof HTMLElementTagNameMap} K
  * @param {K} tag @param {string} [cls] @param {string} [text]
@@ -122,9 +113,8 @@ function render({ model, el }) {
   body.append(tableHost, editor);
   main.append(head, schema, toolbar, fieldsBox, rangeError, note, body);
 
-  let version = -1;
   const table = new BrowserTable(tableHost, {
-    request: (start, end) => model.send({ type: "window", start, end }),
+    request: (start, end, id) => model.send({ type: "window", start, end, request: id }),
     sort: (column) => {
       const sort = model.get("sort") || [];
       const dir = sort[0] !== column ? "asc" : sort[1] === "asc" ? "desc" : null;
@@ -463,20 +453,9 @@ function render({ model, el }) {
   /** @param {any} msg @param {DataView[]} buffers */
   const onMessage = (msg, buffers) => {
     if (!msg || typeof msg !== "object") return;
-    if (msg.type === "rows") {
-      if (msg.version < version) return;
-      version = msg.version;
-      table.fill(msg.start, msg.row_count, decodeJson(buffers[0]));
-    } else if (msg.type === "patch") {
-      if (msg.version <= version) return;
-      version = msg.version;
-      table.patch(msg, decodeJson(buffers[0]));
-      pulse();
-    } else if (msg.type === "reset") {
-      version = msg.version;
-      table.reset(msg.row_count);
-      pulse();
-    } else if (msg.type === "doc") {
+    const used = table.receive(msg, buffers);
+    if (used === "patch" || used === "reset") pulse();
+    else if (msg.type === "doc") {
       onDoc(msg);
     } else if (msg.type === "result") {
       onResult(msg);

@@ -2,15 +2,6 @@
 import "./live.css";
 import { VirtualTable } from "../lib/table.js";
 
-const decoder = new TextDecoder();
-
-/** @param {DataView | ArrayBuffer | Uint8Array} buf */
-function decodeJson(buf) {
-  const bytes =
-    buf instanceof ArrayBuffer ? new Uint8Array(buf) : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  return JSON.parse(decoder.decode(bytes));
-}
-
 /** @type {import("@anywidget/types").Render<any>} */
 function render({ model, el }) {
   const root = document.createElement("div");
@@ -32,9 +23,8 @@ function render({ model, el }) {
   root.append(title, error, value, tableHost);
   el.append(root);
 
-  let version = -1;
   const table = new VirtualTable(tableHost, {
-    request: (start, end) => model.send({ type: "window", start, end }),
+    request: (start, end, id) => model.send({ type: "window", start, end, request: id }),
     sort: (column) => {
       const sort = model.get("sort") || [];
       const dir = sort[0] !== column ? "asc" : sort[1] === "asc" ? "desc" : null;
@@ -74,20 +64,8 @@ function render({ model, el }) {
   /** @param {any} msg @param {DataView[]} buffers */
   const onMessage = (msg, buffers) => {
     if (!msg || typeof msg !== "object") return;
-    if (msg.type === "rows") {
-      if (msg.version < version) return;
-      version = msg.version;
-      table.fill(msg.start, msg.row_count, decodeJson(buffers[0]));
-    } else if (msg.type === "patch") {
-      if (msg.version <= version) return;
-      version = msg.version;
-      table.patch(msg, decodeJson(buffers[0]));
-      pulse();
-    } else if (msg.type === "reset") {
-      version = msg.version;
-      table.reset(msg.row_count);
-      pulse();
-    }
+    const used = table.receive(msg, buffers);
+    if (used === "patch" || used === "reset") pulse();
   };
 
   const onChange = () => {

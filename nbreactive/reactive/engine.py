@@ -60,6 +60,11 @@ __all__ = ["CommitInfo", "QueryEntry", "ReadWatcher", "Reactor"]
 
 log = logging.getLogger("nbreactive")
 
+#: A round (re-runs and callbacks) at least this long is followed by as long a rest...
+REST_AFTER = 0.004
+#: ...of at most this long (see ``Reactor._pace``).
+MAX_REST = 0.05
+
 #: Writes listed per commit in the inspector's log (the count is always exact).
 MAX_LOGGED_WRITES = 50
 
@@ -235,6 +240,7 @@ class Reactor:
         self._to_dispatch: list[QueryEntry] = []
         self._fired: list[ReadWatcher] = []  # read watchers a commit touched
         self._stopping = False
+        self._last_round = 0.0  # how long the last round (runs and callbacks) took
         self._thread: threading.Thread | None = None
         self.stats = {"rounds": 0, "reruns": 0, "unchanged": 0, "cache_hits": 0, "cache_misses": 0}
         db.publish_hooks.append(self._on_publish)
@@ -604,8 +610,28 @@ class Reactor:
                                                 daemon=True)
                 self._thread.start()
 
+    def _pace(self, busy: float) -> None:
+        """After a round that took ``busy`` seconds while more commits arrived, rest
+        as long (at most ``MAX_REST``) before the next one, unless a caller is waiting:
+        under a sustained stream of commits the engine then holds the GIL half the
+        time at most, so the notebook's own cells stay responsive, and the next round
+        takes all the commits that arrived meanwhile at once. A short round
+        (``REST_AFTER``), or one with nothing waiting after it, is followed by no rest
+        at all: a commit after a quiet moment is never held back."""
+        if busy < REST_AFTER:
+            return
+        deadline = time.monotonic() + min(busy, MAX_REST)
+        with self._cond:
+            while not (self._requests or self._stopping):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+
     def _loop(self) -> None:
         while True:
+            if self._last_round:
+                self._pace(self._last_round)
             with self._cond:
                 while not (self._stale or self._requests or self._to_dispatch or self._fired
                            or self._stopping):
@@ -616,6 +642,7 @@ class Reactor:
                         req.done.set()
                     return
                 requests, self._requests = self._requests, []
+            started = time.perf_counter()
             try:
                 changed = self._round(requests) if (self._stale or requests) else []
             except BaseException as err:
@@ -651,6 +678,7 @@ class Reactor:
                         sub._deliver()
                     except BaseException:  # a callback's SystemExit must not stop the engine
                         log.exception("delivering a live query's result failed")
+            self._last_round = time.perf_counter() - started
 
     def _fail_stale(self, err: BaseException) -> list[QueryEntry]:
         """Give every stale live query ``err`` as its outcome (engine thread)."""

@@ -3,10 +3,15 @@ var ROW_HEIGHT = 24;
 var BUFFER = 60;
 var KEEP = 1500;
 var FLASH_MS = 1200;
+var decoder = new TextDecoder();
+function decodeJson(buf) {
+  const bytes = buf instanceof ArrayBuffer ? new Uint8Array(buf) : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  return JSON.parse(decoder.decode(bytes));
+}
 var VirtualTable = class {
   /**
    * @param {HTMLElement} parent
-   * @param {{ request: (start: number, end: number) => void, sort: (column: string) => void }} hooks
+   * @param {{ request: (start: number, end: number, id: number) => void, sort: (column: string) => void }} hooks
    */
   constructor(parent, hooks) {
     this.hooks = hooks;
@@ -16,7 +21,9 @@ var VirtualTable = class {
     this.widths = [];
     this.sort = null;
     this.rowCount = 0;
+    this.version = -1;
     this.pending = null;
+    this.requests = 0;
     this.scroll = document.createElement("div");
     this.scroll.className = "nbr-scroll";
     this.head = document.createElement("div");
@@ -101,15 +108,43 @@ var VirtualTable = class {
   reset(rowCount) {
     this.cache.clear();
     this.rowCount = rowCount;
-    this.pending = null;
     this.render();
   }
   /** @param {number} start @param {number} rowCount @param {RowBlock} block */
   fill(start, rowCount, block) {
     this.rowCount = rowCount;
     block.ids.forEach((id, k) => this.cache.set(start + k, { id, cells: block.cells[k] }));
-    this.pending = null;
     this.render();
+  }
+  /**
+   * A row message from the kernel; returns its type if the table used it.
+   * @param {any} msg @param {DataView[]} buffers
+   * @returns {"rows" | "patch" | "reset" | null}
+   */
+  receive(msg, buffers) {
+    if (msg.type === "rows") {
+      const answered = msg.request === this.pending;
+      if (answered) this.pending = null;
+      if (msg.version < this.version) {
+        if (answered) this.render();
+        return null;
+      }
+      this.version = msg.version;
+      this.fill(msg.start, msg.row_count, decodeJson(buffers[0]));
+      return "rows";
+    }
+    if (msg.type === "patch") {
+      if (msg.version <= this.version) return null;
+      this.version = msg.version;
+      this.patch(msg, decodeJson(buffers[0]));
+      return "patch";
+    }
+    if (msg.type === "reset") {
+      this.version = msg.version;
+      this.reset(msg.row_count);
+      return "reset";
+    }
+    return null;
   }
   /**
    * A change: each op `[at, removed, inserted, first, count]` replaces `removed` rows
@@ -135,7 +170,6 @@ var VirtualTable = class {
     this.rowCount = msg.row_count;
     const until = performance.now() + FLASH_MS;
     for (const [id, kind] of msg.flash) this.flash.set(id, [kind, until]);
-    this.pending = null;
     this.render();
   }
   visibleRange() {
@@ -158,8 +192,8 @@ var VirtualTable = class {
     if (missing && this.pending === null) {
       const start = Math.max(0, first - BUFFER);
       const end = Math.min(this.rowCount, last + BUFFER);
-      this.pending = [start, end];
-      this.hooks.request(start, end);
+      this.pending = ++this.requests;
+      this.hooks.request(start, end, this.pending);
     }
     this.prune(first, last);
     const now = performance.now();
@@ -205,11 +239,6 @@ function shortId(id) {
 }
 
 // js/widgets/browser.js
-var decoder = new TextDecoder();
-function decodeJson(buf) {
-  const bytes = buf instanceof ArrayBuffer ? new Uint8Array(buf) : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  return JSON.parse(decoder.decode(bytes));
-}
 function h(tag, cls, text) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
@@ -294,9 +323,8 @@ function render({ model, el }) {
   editor.append(edTitle, edMeta, edNotice, textarea, edError, edStatus, edButtons);
   body.append(tableHost, editor);
   main.append(head, schema, toolbar, fieldsBox, rangeError, note, body);
-  let version = -1;
   const table = new BrowserTable(tableHost, {
-    request: (start, end) => model.send({ type: "window", start, end }),
+    request: (start, end, id) => model.send({ type: "window", start, end, request: id }),
     sort: (column) => {
       const sort = model.get("sort") || [];
       const dir = sort[0] !== column ? "asc" : sort[1] === "asc" ? "desc" : null;
@@ -603,20 +631,9 @@ at ${e.path}` : ""}`;
   };
   const onMessage = (msg, buffers) => {
     if (!msg || typeof msg !== "object") return;
-    if (msg.type === "rows") {
-      if (msg.version < version) return;
-      version = msg.version;
-      table.fill(msg.start, msg.row_count, decodeJson(buffers[0]));
-    } else if (msg.type === "patch") {
-      if (msg.version <= version) return;
-      version = msg.version;
-      table.patch(msg, decodeJson(buffers[0]));
-      pulse();
-    } else if (msg.type === "reset") {
-      version = msg.version;
-      table.reset(msg.row_count);
-      pulse();
-    } else if (msg.type === "doc") {
+    const used = table.receive(msg, buffers);
+    if (used === "patch" || used === "reset") pulse();
+    else if (msg.type === "doc") {
       onDoc(msg);
     } else if (msg.type === "result") {
       onResult(msg);

@@ -191,7 +191,7 @@ class BrowserWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
     #: Documents in the range (more than ``row_count`` when capped at ``max_rows``).
     matched = traitlets.Int(0).tag(sync=True)
     max_rows = traitlets.Int(MAX_ROWS).tag(sync=True)
-    version = traitlets.Int(0).tag(sync=True)
+    version = traitlets.Int(0)  # of the rows; the front end gets it in each message
     sort: traitlets.List[Any] = traitlets.List().tag(sync=True)
     #: The selected table's definition as Python source (or why there is none).
     schema_text = traitlets.Unicode("").tag(sync=True)
@@ -601,7 +601,8 @@ class BrowserWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
         try:
             kind = content.get("type")
             if kind == "window":
-                self._send_window(int(content.get("start", 0)), int(content.get("end", 0)))
+                self._send_window(int(content.get("start", 0)), int(content.get("end", 0)),
+                                  content.get("request"))
             elif kind == "sort":
                 self._resort(content.get("column"), content.get("dir"))
             elif kind == "select":

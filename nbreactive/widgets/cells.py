@@ -113,15 +113,25 @@ def cell(value: Any) -> list[str]:
     return ["s", repr(value)]
 
 
+_SECONDS: dict[int, str] = {}  # whole seconds -> "YYYY-mm-dd HH:MM:SS." (rows share seconds)
+
+
 def creation_time_cell(ms: Any) -> list[str]:
     """``_creationTime`` as a UTC date and time (tag ``t``), milliseconds kept."""
     if type(ms) is not float or not math.isfinite(ms):
         return cell(ms)
-    try:
-        when = datetime.datetime.fromtimestamp(ms / 1000.0, tz=datetime.UTC)
-    except (OverflowError, OSError, ValueError):
-        return cell(ms)
-    return ["t", when.strftime("%Y-%m-%d %H:%M:%S.") + f"{when.microsecond // 1000:03d}"]
+    whole = int(ms // 1000)
+    prefix = _SECONDS.get(whole)
+    if prefix is None:
+        try:
+            when = datetime.datetime.fromtimestamp(whole, tz=datetime.UTC)
+        except (OverflowError, OSError, ValueError):
+            return cell(ms)
+        prefix = when.strftime("%Y-%m-%d %H:%M:%S.")
+        if len(_SECONDS) >= 4096:
+            _SECONDS.clear()
+        _SECONDS[whole] = prefix
+    return ["t", f"{prefix}{int(ms - whole * 1000):03d}"]
 
 
 def row_cells(doc: dict[str, Any], columns: list[str]) -> list[list[str]]:

@@ -31,7 +31,7 @@ import anywidget
 import traitlets
 
 from nbreactive.widgets.cells import columns_of, format_value, is_document_list
-from nbreactive.widgets.diff import splice
+from nbreactive.widgets.diff import hunks
 from nbreactive.widgets.pages import DEFAULT_PAGE_SIZE, LivePages, takes_pagination
 from nbreactive.widgets.rows import MAX_WINDOW_ROWS, RowsProtocol
 
@@ -62,7 +62,7 @@ class LiveWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
     kind = traitlets.Unicode("value").tag(sync=True)  # "table" or "value"
     columns = traitlets.List(traitlets.Unicode()).tag(sync=True)
     row_count = traitlets.Int(0).tag(sync=True)
-    version = traitlets.Int(0).tag(sync=True)
+    version = traitlets.Int(0)  # of the rows; the front end gets it in each message
     formatted = traitlets.Unicode("").tag(sync=True)
     error: traitlets.Dict[str, Any] | Any = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     sort: traitlets.List[Any] = traitlets.List().tag(sync=True)  # [] or [column, "asc" | "desc"]
@@ -189,15 +189,13 @@ class LiveWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
             if index == len(self._page_docs):  # the next page, loaded
                 self._page_docs.append(docs)
                 if not columns_changed and not reset:
-                    self._apply(len(self._result), 0, docs, flash=False)
+                    self._apply(len(self._result), [(0, 0, len(docs))], docs, flash=False)
             elif index < len(self._page_docs):  # a page changed
                 offset = sum(len(p) for p in self._page_docs[:index])
                 old = self._page_docs[index]
                 self._page_docs[index] = docs
                 if not columns_changed and not reset:
-                    at, removed, inserted = splice(old, docs)
-                    if removed or inserted:
-                        self._apply(offset + at, removed, docs[at : at + inserted])
+                    self._apply(offset, hunks(old, docs), docs)
             if columns_changed or reset:
                 self._install([d for p in self._page_docs for d in p], reset=True)
             self.value = list(self._result)
@@ -220,7 +218,8 @@ class LiveWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
         try:
             kind = content.get("type")
             if kind == "window":
-                self._send_window(int(content.get("start", 0)), int(content.get("end", 0)))
+                self._send_window(int(content.get("start", 0)), int(content.get("end", 0)),
+                                  content.get("request"))
             elif kind == "sort":
                 self._resort(content.get("column"), content.get("dir"))
         except Exception:

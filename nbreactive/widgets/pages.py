@@ -91,11 +91,11 @@ class LivePages:
         with self._more:
             self._closed = True
             self._more.notify_all()
-        for sub in self.subscriptions:
-            sub.unsubscribe()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=10)
+            thread.join(timeout=10)  # it stops after the page it may be subscribing to
+        for sub in self.subscriptions:
+            sub.unsubscribe()
 
     # -- loading ----------------------------------------------------------------------
 

@@ -3,9 +3,11 @@
 Both keep an ordered result in the kernel and answer the front end the same way
 (``js/lib/table.js`` is the other side):
 
-- front end → kernel ``{"type": "window", "start", "end"}``: the rows it shows;
-  kernel → front end ``{"type": "rows", "version", "start", "row_count"}`` + one
-  JSON buffer ``{"ids": [...], "cells": [[[tag, text], ...], ...]}``;
+- front end → kernel ``{"type": "window", "start", "end", "request"}``: the rows it
+  shows; kernel → front end ``{"type": "rows", "version", "start", "row_count",
+  "request"}`` + one JSON buffer ``{"ids": [...], "cells": [[[tag, text], ...], ...]}``
+  (one request in flight at a time; rows older than the front end's version are
+  dropped and asked for again);
 - after a change: ``{"type": "patch", "version", "row_count", "ops", "flash"}``
   + one buffer with the rows sent. Each op ``[at, removed, inserted, first, count]``
   replaces ``removed`` rows at ``at`` by ``inserted`` rows, of which the buffer holds
@@ -35,7 +37,7 @@ import orjson
 from nbreactive.values.keys import encode_value
 from nbreactive.values.model import UNDEFINED
 from nbreactive.widgets.cells import row_cells
-from nbreactive.widgets.diff import splice
+from nbreactive.widgets.diff import Hunk, hunks
 
 __all__ = ["MAX_WINDOW_ROWS", "RowsProtocol"]
 
@@ -108,14 +110,38 @@ class RowsProtocol:
 
     # -- changes --------------------------------------------------------------------
 
-    def _replace_range(self, at: int, removed: int, new: list[Doc]) -> list[Op] | None:
-        """Replace ``_result[at:at + removed]`` by ``new``; the ops that do the same to
-        the rows shown, or ``None`` when the view was rebuilt (send a reset)."""
-        old = self._result[at : at + removed]
-        self._result[at : at + removed] = new
-        if not self.sort:
-            return [(at, removed, new)] if removed or new else []
-        # Rows in both (a splice in the source's order may span unchanged rows) stay.
+    def _apply(self, offset: int, changes: list[Hunk], source: list[Doc], *, flash: bool = True) -> None:
+        """Apply ``changes`` (hunks of ``diff.hunks``, from ``source``) to ``_result``
+        from ``offset`` on, and send the patch (or a reset, if the view was rebuilt)."""
+        gone: set[str] = set()
+        ops: list[Op] = []
+        removed_all: list[Doc] = []
+        inserted_all: list[Doc] = []
+        for at, removed, inserted in changes:
+            start = offset + at
+            old = self._result[start : start + removed]
+            new = source[at : at + inserted]
+            self._result[start : start + removed] = new
+            if flash:
+                gone.update(str(d["_id"]) for d in old)
+            if self.sort:
+                removed_all += old
+                inserted_all += new
+            elif removed or new:
+                ops.append((start, removed, new))
+        if self.sort:
+            moved = self._move_sorted(removed_all, inserted_all)
+            if moved is None:
+                self._send_reset()
+                return
+            ops = moved
+        if ops:
+            self._send_ops(ops, gone if flash else None)
+
+    def _move_sorted(self, old: list[Doc], new: list[Doc]) -> list[Op] | None:
+        """Take ``old`` out of the sorted rows and put ``new`` in; the ops, or None when
+        so much moved that the rows were sorted again (send a reset)."""
+        # A row in both (a hunk may span unchanged rows, or a row moved) stays.
         before = {str(d["_id"]): d for d in old}
         after = {str(d["_id"]): d for d in new}
         old = [d for i, d in before.items() if after.get(i) != d]
@@ -151,19 +177,7 @@ class RowsProtocol:
             self._sort_all()
             self._send_reset()
             return
-        at, removed, inserted = splice(self._result, docs)
-        if removed == 0 and inserted == 0:
-            return
-        self._apply(at, removed, docs[at : at + inserted], flash=flash)
-
-    def _apply(self, at: int, removed: int, new: list[Doc], *, flash: bool = True) -> None:
-        """Replace ``_result[at:at + removed]`` by ``new`` and send the patch."""
-        gone = {str(d["_id"]) for d in self._result[at : at + removed]} if flash else set()
-        ops = self._replace_range(at, removed, new)
-        if ops is None:
-            self._send_reset()
-        elif ops:
-            self._send_ops(ops, gone if flash else None)
+        self._apply(0, hunks(self._result, docs), docs, flash=flash)
 
     def _send_reset(self) -> None:
         self.row_count = len(self._rows)
@@ -207,7 +221,7 @@ class RowsProtocol:
             {"ids": [str(d["_id"]) for d in docs], "cells": [row_cells(d, columns) for d in docs]}
         )
 
-    def _send_window(self, start: int, end: int) -> None:
+    def _send_window(self, start: int, end: int, request: Any = None) -> None:
         with self._lock:
             rows = self._rows
             start = max(0, start)
@@ -215,7 +229,8 @@ class RowsProtocol:
             self._window = (start, end)  # what the front end shows, also beyond the rows
             start, end = min(start, len(rows)), min(end, len(rows))
             self.send(
-                {"type": "rows", "version": self.version, "start": start, "row_count": len(rows)},
+                {"type": "rows", "version": self.version, "start": start, "row_count": len(rows),
+                 "request": request if type(request) is int else None},
                 buffers=[self._encode(rows[start:end])],
             )
 
