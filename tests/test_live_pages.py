@@ -252,3 +252,19 @@ def test_the_view_follows_any_changes(edits: list[tuple[str, int, int]], sort: l
         assert fe.row_count == len(want)
         for i, row in fe.rows.items():
             assert i < len(want) and row == want[i], f"row {i}"
+
+
+def test_paged_rows_read_like_a_list_of_copies() -> None:
+    from nbreactive.widgets.pages import PagedRows
+
+    pages = [[{"_id": "a", "n": 0}, {"_id": "b", "n": 1}], [], [{"_id": "c", "n": [2]}]]
+    rows = PagedRows(pages)
+    flat = [d for p in pages for d in p]
+    assert len(rows) == 3 and list(rows) == flat and rows == flat and rows == PagedRows(pages)
+    assert rows[0] == flat[0] and rows[-1] == flat[-1] and rows[1:] == flat[1:] and rows[::-1] == flat[::-1]
+    with pytest.raises(IndexError):
+        rows[3]
+    rows[2]["n"].append(3)  # a copy: the page is untouched
+    assert pages[2][0]["n"] == [2]
+    assert rows != PagedRows(pages[:1]) and "3 documents in 3 pages" in repr(rows)
+    assert len(PagedRows([])) == 0 and list(PagedRows([])) == []

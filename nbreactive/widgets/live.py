@@ -7,9 +7,9 @@ synced to the front end.
 
 A *paginated* query (one taking ``paginationOpts``) is a table of any size: its
 pages are loaded one after another in the background, each a live subscription
-(``nbreactive/widgets/pages.py``), and ``value`` is the list of all documents
-loaded. This is how a million-row table is shown: a query holds at most 8,192
-values, as in Convex.
+(``nbreactive/widgets/pages.py``), and ``value`` is a ``PagedRows``: all documents
+loaded, as a read-only sequence (``list(widget.value)`` for a list). This is how a
+million-row table is shown: a query holds at most 8,192 values, as in Convex.
 
 The front end is virtualized and incremental (``nbreactive/widgets/rows.py`` has
 the messages): it asks for the rows it shows, a commit sends only the rows that
@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
+from nbreactive.values.model import copy_value
 from nbreactive.widgets.cells import columns_of, format_value, is_document_list
 from nbreactive.widgets.diff import hunks
-from nbreactive.widgets.pages import DEFAULT_PAGE_SIZE, LivePages, takes_pagination
+from nbreactive.widgets.pages import DEFAULT_PAGE_SIZE, LivePages, PagedRows, takes_pagination
 from nbreactive.widgets.rows import MAX_WINDOW_ROWS, RowsProtocol
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ class LiveWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
             self._take_rows(value, reset=reset)
         else:
             self._show_value(value)
-        self.value = value
+        self.value = copy_value(value)  # the rows shown share the engine's result
 
     def _show_value(self, value: Any) -> None:
         self._init_rows()
@@ -176,7 +177,7 @@ class LiveWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
                 self._page_docs = []
                 self.error = None
                 self._show_value(value)
-                self.value = value
+                self.value = copy_value(value)
                 return
             docs: list[Doc] = page if page is not None and is_document_list(page) else []
             recovered = self._failing.pop(index, None) is not None and not self._failing
@@ -198,7 +199,7 @@ class LiveWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
                     self._apply(offset, hunks(old, docs), docs)
             if columns_changed or reset:
                 self._install([d for p in self._page_docs for d in p], reset=True)
-            self.value = list(self._result)
+            self.value = PagedRows(self._page_docs)
 
     def failed(self, index: int, error: BaseException) -> None:
         with self._lock:

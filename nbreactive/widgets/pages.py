@@ -17,16 +17,21 @@ the end of loading (``loaded(capped)``), always with no lock of ours held.
 from __future__ import annotations
 
 import inspect
+import itertools
 import logging
 import threading
-from typing import TYPE_CHECKING, Any, Protocol
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, overload
+
+from nbreactive.values.model import copy_document
 
 if TYPE_CHECKING:
     from nbreactive.app import App
     from nbreactive.functions.registry import RegisteredFunction
     from nbreactive.reactive.subscription import Subscription
 
-__all__ = ["DEFAULT_PAGE_SIZE", "LivePages", "takes_pagination"]
+__all__ = ["DEFAULT_PAGE_SIZE", "LivePages", "PagedRows", "takes_pagination"]
 
 log = logging.getLogger("nbreactive")
 
@@ -45,6 +50,60 @@ def takes_pagination(fn: RegisteredFunction) -> bool:
         return "paginationOpts" in inspect.signature(fn.handler).parameters
     except (TypeError, ValueError):
         return False
+
+
+Doc = dict[str, Any]
+
+
+class PagedRows(Sequence[Doc]):
+    """The documents of the pages loaded, as one read-only sequence (``LiveWidget.value``
+    for a paginated query).
+
+    Made in O(pages) after each change — never a list of a million documents per
+    commit — and each document read from it is a copy you may change. ``list(rows)``
+    makes a list; ``len``, indexing, slicing, iteration and ``==`` work as for a list.
+    """
+
+    __slots__ = ("_ends", "_pages")
+
+    def __init__(self, pages: Sequence[list[Doc]]) -> None:
+        self._pages = list(pages)  # the widget replaces a changed page, never mutates one
+        self._ends = list(itertools.accumulate(len(p) for p in self._pages))
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    @overload
+    def __getitem__(self, i: int) -> Doc: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Doc]: ...
+
+    def __getitem__(self, i: int | slice) -> Doc | list[Doc]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("PagedRows index out of range")
+        page = bisect_right(self._ends, i)
+        start = self._ends[page - 1] if page else 0
+        return copy_document(self._pages[page][i - start])
+
+    def __iter__(self) -> Iterator[Doc]:
+        return map(copy_document, itertools.chain.from_iterable(self._pages))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PagedRows):
+            return len(self) == len(other) and (self._pages == other._pages or list(self) == list(other))
+        if isinstance(other, list):
+            return len(self) == len(other) and list(self) == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<nbreactive.PagedRows: {len(self):,} documents in {len(self._pages)} pages>"
 
 
 class PageListener(Protocol):
