@@ -23,12 +23,13 @@ export function decodeJson(buf) {
 /**
  * @typedef {{ id: string, cells: string[][] }} Row
  * @typedef {{ ids: string[], cells: string[][][] }} RowBlock
+ * @typedef {{ request: (start: number, end: number, id: number) => void, sort: (column: string) => void }} TableHooks
  */
 
 export class VirtualTable {
   /**
    * @param {HTMLElement} parent
-   * @param {{ request: (start: number, end: number, id: number) => void, sort: (column: string) => void }} hooks
+   * @param {TableHooks} hooks
    */
   constructor(parent, hooks) {
     this.hooks = hooks;

@@ -26,7 +26,7 @@ function fmt(n) {
 
 /** The shared virtual table, plus a highlighted (selected) row. */
 class BrowserTable extends VirtualTable {
-  /** @param {HTMLElement} parent @param {any} hooks */
+  /** @param {HTMLElement} parent @param {import("../lib/table.js").TableHooks} hooks */
   constructor(parent, hooks) {
     super(parent, hooks);
     /** @type {string | null} */
