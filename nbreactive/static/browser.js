@@ -11,7 +11,7 @@ function decodeJson(buf) {
 var VirtualTable = class {
   /**
    * @param {HTMLElement} parent
-   * @param {{ request: (start: number, end: number, id: number) => void, sort: (column: string) => void }} hooks
+   * @param {TableHooks} hooks
    */
   constructor(parent, hooks) {
     this.hooks = hooks;
@@ -249,7 +249,7 @@ function fmt(n) {
   return n.toLocaleString();
 }
 var BrowserTable = class extends VirtualTable {
-  /** @param {HTMLElement} parent @param {any} hooks */
+  /** @param {HTMLElement} parent @param {import("../lib/table.js").TableHooks} hooks */
   constructor(parent, hooks) {
     super(parent, hooks);
     this.selected = null;

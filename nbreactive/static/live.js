@@ -11,7 +11,7 @@ function decodeJson(buf) {
 var VirtualTable = class {
   /**
    * @param {HTMLElement} parent
-   * @param {{ request: (start: number, end: number, id: number) => void, sort: (column: string) => void }} hooks
+   * @param {TableHooks} hooks
    */
   constructor(parent, hooks) {
     this.hooks = hooks;
