@@ -5,7 +5,8 @@
    the first row in the DOM. Beside it, the same for a 10-row table (what the page,
    the widget manager and the bundle cost whatever the size) — the ratio says what a
    million rows add. Also: how long the other pages take to load in the background,
-   and a kernel-side sort of the million rows.
+   jumps to random places of the million rows (scroll → rows drawn), and a
+   kernel-side sort of the million rows.
 2. A one-row commit into that result (the new order lands at row 0, on screen):
    Python's wall clock before ``run_mutation`` → the page's wall clock when the new
    row is in the DOM (a ``MutationObserver``), and the bytes sent to the front end
@@ -139,15 +140,30 @@ def commit_to_dom(static: Any, app: nr.App, w: Any, commits: int) -> dict[str, f
         page.wait_for_timeout(30)  # let the trailing trait updates arrive
         sent = [m for m in bridge.messages[before:] if m["comm_id"] == w.model_id]
         sizes.append(sum(len(json.dumps(m["data"])) + sum(len(b) * 3 // 4 for b in m["buffers"]) for m in sent))
-        if sizes[-1] > 4096:
-            print("big:", [(m["data"].get("method"), (m["data"].get("content") or {}).get("type"),
-                            str(m["data"])[:200]) for m in sent][:3], file=sys.stderr)
-            print("front end sent:", [m["data"] for m in page.evaluate("() => window.__nbr.sent")[-5:]],
-                  page.evaluate("() => { const t = document.querySelector('.nbr-scroll'); return [t.scrollTop, t.clientHeight, document.querySelectorAll('.nbr-tr').length]; }"), file=sys.stderr)
     latencies.sort()
     sizes.sort()
     return {"p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
             "max_ms": latencies[-1], "bytes_p50": percentile(sizes, 50), "bytes_max": sizes[-1]}
+
+
+def scroll_jumps(static: Any, rows: int, jumps: int = 20) -> dict[str, float]:
+    """Scroll to a random place in the table: ms until the rows there are drawn."""
+    import random
+
+    page = static.page
+    rng = random.Random(7)
+    times = []
+    for _ in range(jumps):
+        target = rng.randrange(rows - 50)
+        t0 = now()
+        page.evaluate(f"() => {{ const s = document.querySelector('.nbr-scroll'); s.scrollTop = {target} * 24; }}")
+        page.wait_for_selector(f'.nbr-tr[data-index="{target + 5}"][data-id]', timeout=10_000)
+        times.append((now() - t0) * 1000)
+    page.evaluate("() => { document.querySelector('.nbr-scroll').scrollTop = 0; }")
+    page.wait_for_selector(FIRST_ROW, timeout=10_000)
+    page.wait_for_timeout(500)  # the window requests of the jumps are all answered
+    times.sort()
+    return {"p50_ms": percentile(times, 50), "max_ms": times[-1]}
 
 
 def engine_latency(app: nr.App, commits: int) -> dict[str, float]:
@@ -285,6 +301,7 @@ def main() -> None:
             time.sleep(0.05)
         out["background_load_s"] = now() - t_load + paint_big
         out["loaded_rows"] = w.row_count
+        out["scroll"] = scroll_jumps(static, w.row_count)
         out["commit_to_dom"] = commit_to_dom(static, app, w, args.commits)
         out["engine"] = engine_latency(app, args.commits)
         t0 = now()
@@ -309,6 +326,7 @@ def main() -> None:
           f"(app.live returned after {fmt(fp['big_kernel_s'] * 1000)} ms); "
           f"10-row table: {fmt(fp['small_s'])} s; ratio {fmt(fp['ratio'])}x")
     print(f"all pages loaded in the background after {fmt(out['background_load_s'])} s ({out['loaded_rows']:,} rows)")
+    print(f"scrolling to a random row: drawn after p50 {fmt(out['scroll']['p50_ms'])} ms, max {fmt(out['scroll']['max_ms'])} ms")
     print(f"one-row commit -> DOM: p50 {fmt(cd['p50_ms'])} ms, p99 {fmt(cd['p99_ms'])} ms, "
           f"max {fmt(cd['max_ms'])} ms; bytes sent p50 {cd['bytes_p50']:.0f}, max {cd['bytes_max']:.0f}")
     print(f"  engine alone (commit -> on_change of the same page): p50 {fmt(en['p50_ms'])} ms, "

@@ -151,6 +151,13 @@ def test_a_large_change_sends_only_the_rows_near_the_window(app: nr.App) -> None
     assert fe.shown() == fe.expected()[: 30 + PATCH_MARGIN]
     fe.ask(2900, 3000)  # scrolled down: the rest comes on request
     assert [r[0] for r in fe.shown()[-100:]] == [r[0] for r in fe.expected()[-100:]]
+    # Back at the top over rows it holds, the front end only says where it is ("view"):
+    # the next commit's rows near there travel with the patch.
+    w._on_front_end_msg(w, {"type": "view", "start": 0, "end": 40}, [])
+    app.run_mutation("send", {"channel": "a", "body": "first", "n": -1})
+    wait_until(lambda: fe.row_count == 3001, "the insert")
+    assert fe.patches()[-1]["ops"] == [[0, 0, 1, 0, 1]]
+    assert fe.wrong_rows(fe.expected()) == []
     w.close()
 
 

@@ -23,7 +23,7 @@ export function decodeJson(buf) {
 /**
  * @typedef {{ id: string, cells: string[][] }} Row
  * @typedef {{ ids: string[], cells: string[][][] }} RowBlock
- * @typedef {{ request: (start: number, end: number, id: number) => void, sort: (column: string) => void }} TableHooks
+ * @typedef {{ request: (start: number, end: number, id: number) => void, view: (start: number, end: number) => void, sort: (column: string) => void }} TableHooks
  */
 
 export class VirtualTable {
@@ -48,6 +48,8 @@ export class VirtualTable {
     /** @type {number | null} the id of the window request in flight */
     this.pending = null;
     this.requests = 0;
+    /** the rows around the viewport the kernel last heard of (patches carry rows there) */
+    this.reported = [0, 0];
 
     this.scroll = document.createElement("div");
     this.scroll.className = "nbr-scroll";
@@ -224,11 +226,16 @@ export class VirtualTable {
         break;
       }
     }
+    const start = Math.max(0, first - BUFFER);
+    const end = Math.min(this.rowCount, last + BUFFER);
     if (missing && this.pending === null) {
-      const start = Math.max(0, first - BUFFER);
-      const end = Math.min(this.rowCount, last + BUFFER);
       this.pending = ++this.requests;
+      this.reported = [start, end];
       this.hooks.request(start, end, this.pending);
+    } else if (!missing && (first < this.reported[0] || last > this.reported[1])) {
+      // Scrolled over rows already here: say where, so commits bring the rows shown.
+      this.reported = [start, end];
+      this.hooks.view(start, end);
     }
     this.prune(first, last);
     const now = performance.now();

@@ -25,6 +25,7 @@ function render({ model, el }) {
 
   const table = new VirtualTable(tableHost, {
     request: (start, end, id) => model.send({ type: "window", start, end, request: id }),
+    view: (start, end) => model.send({ type: "view", start, end }),
     sort: (column) => {
       const sort = model.get("sort") || [];
       const dir = sort[0] !== column ? "asc" : sort[1] === "asc" ? "desc" : null;

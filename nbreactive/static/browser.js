@@ -24,6 +24,7 @@ var VirtualTable = class {
     this.version = -1;
     this.pending = null;
     this.requests = 0;
+    this.reported = [0, 0];
     this.scroll = document.createElement("div");
     this.scroll.className = "nbr-scroll";
     this.head = document.createElement("div");
@@ -189,11 +190,15 @@ var VirtualTable = class {
         break;
       }
     }
+    const start = Math.max(0, first - BUFFER);
+    const end = Math.min(this.rowCount, last + BUFFER);
     if (missing && this.pending === null) {
-      const start = Math.max(0, first - BUFFER);
-      const end = Math.min(this.rowCount, last + BUFFER);
       this.pending = ++this.requests;
+      this.reported = [start, end];
       this.hooks.request(start, end, this.pending);
+    } else if (!missing && (first < this.reported[0] || last > this.reported[1])) {
+      this.reported = [start, end];
+      this.hooks.view(start, end);
     }
     this.prune(first, last);
     const now = performance.now();
@@ -325,6 +330,7 @@ function render({ model, el }) {
   main.append(head, schema, toolbar, fieldsBox, rangeError, note, body);
   const table = new BrowserTable(tableHost, {
     request: (start, end, id) => model.send({ type: "window", start, end, request: id }),
+    view: (start, end) => model.send({ type: "view", start, end }),
     sort: (column) => {
       const sort = model.get("sort") || [];
       const dir = sort[0] !== column ? "asc" : sort[1] === "asc" ? "desc" : null;

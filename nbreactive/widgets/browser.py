@@ -603,6 +603,8 @@ class BrowserWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
             if kind == "window":
                 self._send_window(int(content.get("start", 0)), int(content.get("end", 0)),
                                   content.get("request"))
+            elif kind == "view":
+                self._note_view(int(content.get("start", 0)), int(content.get("end", 0)))
             elif kind == "sort":
                 self._resort(content.get("column"), content.get("dir"))
             elif kind == "select":

@@ -7,7 +7,8 @@ Both keep an ordered result in the kernel and answer the front end the same way
   shows; kernel → front end ``{"type": "rows", "version", "start", "row_count",
   "request"}`` + one JSON buffer ``{"ids": [...], "cells": [[[tag, text], ...], ...]}``
   (one request in flight at a time; rows older than the front end's version are
-  dropped and asked for again);
+  dropped and asked for again); ``{"type": "view", "start", "end"}`` when it scrolled
+  over rows it already holds, so that patches carry the rows it shows;
 - after a change: ``{"type": "patch", "version", "row_count", "ops", "flash"}``
   + one buffer with the rows sent. Each op ``[at, removed, inserted, first, count]``
   replaces ``removed`` rows at ``at`` by ``inserted`` rows, of which the buffer holds
@@ -233,6 +234,11 @@ class RowsProtocol:
                  "request": request if type(request) is int else None},
                 buffers=[self._encode(rows[start:end])],
             )
+
+    def _note_view(self, start: int, end: int) -> None:
+        with self._lock:
+            start = max(0, start)
+            self._window = (start, max(start, min(end, start + MAX_WINDOW_ROWS)))
 
     def _resort(self, column: Any, direction: Any) -> None:
         with self._lock:
