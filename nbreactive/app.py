@@ -6,7 +6,7 @@ import asyncio
 import contextvars
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import (
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from nbreactive.reactive.inspector import Inspection
     from nbreactive.reactive.subscription import Subscription
     from nbreactive.schema import Schema, SchemaCheckReport, SchemaDiff
+    from nbreactive.server import Server
     from nbreactive.widgets import LiveWidget
     from nbreactive.widgets.browser import BrowserWidget
     from nbreactive.widgets.form import FormWidget
@@ -378,6 +379,32 @@ class App:
             sub.unsubscribe()  # the first call failed: nothing is left watching
             raise
         return sub
+
+    def serve(self, port: int = 0, host: str = "127.0.0.1", *,
+              allowed_origins: Iterable[str] | None = None,
+              allowed_hosts: Iterable[str] | None = None, admin_key: str | None = None,
+              quiet: bool = False) -> Server:
+        """Serve this app to other processes and browsers, and return at once.
+
+        Speaks Convex's HTTP API and sync protocol, so the official Convex clients work
+        against it. Runs on its own thread and event loop (the notebook stays usable)
+        until ``server.stop()`` or ``app.close()``. Safe by default: listens on
+        ``host`` (loopback unless told otherwise), answers only requests addressed to
+        it by that name (DNS rebinding), accepts browser pages only from loopback
+        origins and ``allowed_origins``, and calls internal functions only for
+        requests carrying the admin key (``Authorization: Convex <server.admin_key>``,
+        printed at start unless ``quiet``).
+
+        Example::
+
+            server = app.serve()          # port=0: any free port
+            server.url                    # 'http://127.0.0.1:PORT'
+            server.stop()
+        """
+        from nbreactive.server import Server
+
+        return Server(self, host=host, port=port, allowed_origins=allowed_origins,
+                      allowed_hosts=allowed_hosts, admin_key=admin_key, quiet=quiet)
 
     def live(self, ref: Any, args: dict[str, Any] | None = None, *, page_size: int = 2000,
              max_rows: int | None = 2_000_000) -> LiveWidget:

@@ -1,0 +1,146 @@
+"""Calling an app's functions for a remote client: the path forms the official
+clients send, public vs internal functions, arguments from the wire, and errors in
+Convex's shapes (``shared/reference/convex-protocol.md`` §1, §4).
+
+Paths: clients send ``"mod:fn"``, ``"dir/mod:fn"``, a bare ``"mod"`` (the npm sync
+client makes it ``"mod:default"``) and, after a reconnect, the Rust client's
+``"mod.js:fn"``. All name the same registered function.
+
+Errors are function results, not transport failures (HTTP 200, ``QueryFailed``,
+``success: false``): ``RemoteError(message, data)`` carries ``errorMessage`` and, for
+``nr.AppError``, ``errorData`` (its data in the wire encoding).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from nbreactive.errors import AppError, ArgumentValidationError, NbReactiveError, ValidationError
+from nbreactive.values.wire import from_wire, to_wire
+
+if TYPE_CHECKING:
+    from nbreactive.app import App
+    from nbreactive.functions.registry import RegisteredFunction
+
+__all__ = ["RemoteError", "call", "decode_args", "find_function", "wire_error"]
+
+log = logging.getLogger("nbreactive.server")
+
+_KIND_NAMES = {"query": "Query", "mutation": "Mutation", "action": "Action"}
+
+
+class RemoteError(Exception):
+    """A function-level failure to report to the client (``errorMessage`` [+ ``errorData``])."""
+
+    def __init__(self, message: str, data: Any = None, has_data: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data  # already in the wire encoding
+        self.has_data = has_data
+
+
+def _candidates(path: str) -> list[str]:
+    from nbreactive.functions.registry import canonical_path
+
+    module, sep, name = path.rpartition(":")
+    if sep and module.endswith(".js"):
+        module = module[:-3]
+    elif not sep and path.endswith(".js"):
+        path = path[:-3]
+    out = [canonical_path(f"{module}:{name}" if sep else path)]
+    if sep and name == "default":
+        out.append(canonical_path(module))  # "mod:default" is the function registered as "mod"
+    elif not sep:
+        out.append(f"{out[0]}:default")
+    return out
+
+
+def find_function(app: App, path: Any, kind: str, *, admin: bool) -> RegisteredFunction:
+    """The function a client named, or ``RemoteError`` with Convex's message. Internal
+    functions are reachable only with the admin key, and otherwise look absent."""
+    if not isinstance(path, str) or not path:
+        raise RemoteError(f"The function path must be a non-empty string, got {path!r}.")
+    fn = None
+    for candidate in _candidates(path):
+        fn = app.functions.get(candidate)
+        if fn is not None:
+            break
+    if fn is None or (fn.internal and not admin):
+        raise RemoteError(f"Could not find public function for '{_candidates(path)[0]}'.")
+    if fn.kind != kind:
+        raise RemoteError(
+            f"Trying to execute {fn.path} as {_KIND_NAMES[kind]}, but it is defined as "
+            f"{_KIND_NAMES[fn.kind]}."
+        )
+    return fn
+
+
+def decode_args(raw: Any) -> dict[str, Any]:
+    """Arguments from the wire: an object, or (what the npm clients send) a list holding
+    one object. Numbers arrive as float64, int64 as ``{"$integer": ...}``."""
+    if isinstance(raw, list):
+        if len(raw) != 1:
+            raise RemoteError(
+                "ArgumentValidationError: expected the arguments as one object (or a list "
+                f"holding one object), got a list of {len(raw)} values."
+            )
+        raw = raw[0]
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise RemoteError(
+            "ArgumentValidationError: Expected to receive an object as the function's "
+            f"argument. Instead received: {raw!r}"
+        )
+    try:
+        args = from_wire(raw)
+    except (TypeError, ValueError, ValidationError) as e:
+        raise RemoteError(f"ArgumentValidationError: the arguments are not Convex values: {e}") from None
+    assert isinstance(args, dict)
+    return args
+
+
+def wire_error(error: BaseException, *, redact: bool) -> RemoteError:
+    """A function's exception as what the client is told."""
+    if isinstance(error, RemoteError):
+        return error
+    if isinstance(error, AppError):
+        try:
+            data = to_wire(error.data)
+        except (TypeError, ValueError):
+            data = to_wire(repr(error.data))
+        text = error.data if isinstance(error.data, str) else orjson.dumps(error.data, default=repr).decode()
+        message = "Server Error" if redact else f"Uncaught ConvexError: {text}"
+        return RemoteError(message, data, has_data=True)
+    if isinstance(error, ArgumentValidationError):
+        return RemoteError(f"ArgumentValidationError: {error}")
+    if redact:
+        return RemoteError("Server Error")
+    if isinstance(error, NbReactiveError):
+        return RemoteError(f"{type(error).__name__}: {error}")
+    return RemoteError(f"Uncaught {type(error).__name__}: {error}")
+
+
+@dataclass
+class Outcome:
+    """What a call gives back: a wire-encoded ``value``, or an ``error``."""
+
+    value: Any = None
+    error: RemoteError | None = None
+
+
+def call(app: App, kind: str, path: Any, raw_args: Any, *, admin: bool) -> Outcome:
+    """Run one remote call to completion (on a worker thread: it blocks)."""
+    try:
+        fn = find_function(app, path, kind, admin=admin)
+        args = decode_args(raw_args)
+        result = app._call(kind, fn, args, None)
+        return Outcome(value=to_wire(result))
+    except Exception as e:  # every failure is the client's answer, never a crash
+        if not isinstance(e, (RemoteError, NbReactiveError)):
+            log.info("%s %s failed", kind, path, exc_info=True)
+        return Outcome(error=wire_error(e, redact=app.redact_errors))

@@ -1,0 +1,171 @@
+"""The HTTP API of Convex (``shared/reference/convex-protocol.md`` §1).
+
+``POST /api/query``, ``/api/mutation``, ``/api/action`` with a JSON body
+``{"path", "args", "format"?}`` — ``args`` an object or a list holding one object,
+values in Convex's JSON encoding. Answers:
+
+- ``200 {"status": "success", "value": ...}``;
+- ``200 {"status": "error", "errorMessage": ..., "errorData"?: ...}`` when the function
+  failed (``errorData`` for ``nr.AppError``) — 200, as Convex does, since the legacy
+  Python client reads no body from other statuses;
+- ``4xx/5xx {"code", "message"}`` for everything else: a bad Host or Origin, malformed
+  JSON, a missing path, an unknown format, a body too large, an unknown route.
+
+``OPTIONS`` answers CORS preflights from allowed origins. ``POST /api/run/<dir/mod/fn>``
+(the backend's ``{args, format}`` form) runs any kind of public function.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import tornado.web
+
+from nbreactive.server.calls import Outcome, RemoteError, call, find_function
+
+if TYPE_CHECKING:
+    from nbreactive.app import App
+    from nbreactive.server.security import Policy
+
+__all__ = ["ApiHandler", "NotFoundHandler", "RunHandler", "StatusHandler"]
+
+log = logging.getLogger("nbreactive.server")
+
+_FORMATS = {None, "convex_encoded_json", "convex_json", "json"}
+
+
+class BaseHandler(tornado.web.RequestHandler):
+    app: App
+    policy: Policy
+    executor: Executor
+
+    def initialize(self, app: App, policy: Policy, executor: Executor) -> None:
+        self.app = app
+        self.policy = policy
+        self.executor = executor
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Cache-Control", "no-store")
+
+    def prepare(self) -> None:
+        if not self.policy.host_ok(self.request.headers.get("Host")):
+            self.fail(403, "HostNotAllowed",
+                      f"requests to this server must address it as 127.0.0.1:{self.policy.port} or "
+                      f"localhost:{self.policy.port}, not {self.request.headers.get('Host')!r} "
+                      "(a guard against DNS rebinding; see allowed_hosts=)")
+            return
+        origin = self.request.headers.get("Origin")
+        if not self.policy.origin_ok(origin):
+            self.fail(403, "OriginNotAllowed",
+                      f"the origin {origin!r} may not call this server: add it to allowed_origins= "
+                      "of app.serve()")
+            return
+        if origin is not None:
+            self.set_header("Access-Control-Allow-Origin", origin)
+            self.set_header("Access-Control-Allow-Credentials", "true")
+            self.set_header("Vary", "Origin")
+
+    def fail(self, status: int, code: str, message: str) -> None:
+        self.set_status(status)
+        self.finish(orjson.dumps({"code": code, "message": message}))
+
+    def options(self, *_args: Any) -> None:
+        requested = self.request.headers.get("Access-Control-Request-Headers")
+        self.set_header("Access-Control-Allow-Headers",
+                        requested or "Content-Type, Authorization, Convex-Client")
+        self.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+        self.set_header("Access-Control-Max-Age", "86400")
+        self.set_status(204)
+        self.finish()
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        reason = self._reason or "error"
+        self.finish(orjson.dumps({"code": reason.replace(" ", ""), "message": reason}))
+
+    def body_json(self) -> dict[str, Any] | None:
+        """The request's JSON object, or None after answering 400."""
+        try:
+            body = orjson.loads(self.request.body or b"null")
+        except orjson.JSONDecodeError as e:
+            self.fail(400, "BadJsonBody", f"the request body is not JSON: {e}")
+            return None
+        if not isinstance(body, dict):
+            self.fail(400, "BadJsonBody",
+                      'the request body must be a JSON object like {"path": "messages:list", "args": {}}')
+            return None
+        fmt = body.get("format")
+        if fmt not in _FORMATS:
+            self.fail(400, "BadFormat",
+                      f"unknown format {fmt!r}: use \"convex_encoded_json\" (the default) or \"json\"")
+            return None
+        return body
+
+    async def run_call(self, kind: str, path: Any, args: Any) -> None:
+        admin = self.policy.is_admin(self.request.headers.get("Authorization"))
+        loop = asyncio.get_running_loop()
+        outcome: Outcome = await loop.run_in_executor(
+            self.executor, lambda: call(self.app, kind, path, args, admin=admin)
+        )
+        if outcome.error is None:
+            self.finish(orjson.dumps({"status": "success", "value": outcome.value}))
+            return
+        err = outcome.error
+        body: dict[str, Any] = {"status": "error", "errorMessage": err.message}
+        if err.has_data:
+            body["errorData"] = err.data
+        self.finish(orjson.dumps(body))
+
+
+class ApiHandler(BaseHandler):
+    """``POST /api/(query|mutation|action)``."""
+
+    async def post(self, kind: str) -> None:
+        body = self.body_json()
+        if body is None:
+            return
+        if "path" not in body:
+            self.fail(400, "MissingPath", 'the request needs "path", the function to run, e.g. "messages:list"')
+            return
+        await self.run_call(kind, body["path"], body.get("args"))
+
+
+class RunHandler(BaseHandler):
+    """``POST /api/run/<dir/mod/fn>``: the backend's form; the function's kind decides."""
+
+    async def post(self, route: str) -> None:
+        body = self.body_json()
+        if body is None:
+            return
+        module, _, name = route.strip("/").rpartition("/")
+        path = f"{module}:{name}" if module else name
+        admin = self.policy.is_admin(self.request.headers.get("Authorization"))
+        kind = "query"
+        for k in ("query", "mutation", "action"):
+            try:
+                find_function(self.app, path, k, admin=admin)
+                kind = k
+                break
+            except RemoteError:
+                continue
+        await self.run_call(kind, path, body.get("args"))
+
+
+class StatusHandler(BaseHandler):
+    """``GET /api/status``: a liveness probe (``{"status": "ok"}``)."""
+
+    def get(self) -> None:
+        self.finish(orjson.dumps({"status": "ok", "functions": len(self.app.functions)}))
+
+
+class NotFoundHandler(BaseHandler):
+    def prepare(self) -> None:
+        super().prepare()
+        if not self._finished:
+            self.fail(404, "NotFound",
+                      f"no route {self.request.method} {self.request.path}: the API is POST "
+                      "/api/query, /api/mutation, /api/action and the WebSocket /api/sync")
