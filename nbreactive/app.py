@@ -265,7 +265,8 @@ class App:
         tx.sql_synced = sql_synced
         return tx
 
-    def _run_mutation(self, fn: RegisteredFunction, args: dict[str, Any], identity: Any) -> Any:
+    def _run_mutation(self, fn: RegisteredFunction, args: dict[str, Any], identity: Any,
+                      commit_ts: list[int] | None = None) -> Any:
         outer = _current_tx.get()
         if outer is not None:
             if not outer.writable:
@@ -290,6 +291,8 @@ class App:
                 assert tx.layer is not None
                 record = db.commit(tx.layer)
         db.wait(record)
+        if commit_ts is not None:
+            commit_ts.append(record.ts)
         return result
 
     def _run_action(self, fn: RegisteredFunction, args: dict[str, Any], identity: Any) -> Any:

@@ -241,6 +241,12 @@ class Reactor:
         self._fired: list[ReadWatcher] = []  # read watchers a commit touched
         self._stopping = False
         self._last_round = 0.0  # how long the last round (runs and callbacks) took
+        #: The snapshot (commit ts) of the last round: every live result is valid there.
+        self.round_ts = 0
+        self._tasks: deque[Callable[[], Any]] = deque()
+        #: Called on the engine thread after each round's callbacks (the server's
+        #: connections send their transitions from here).
+        self.round_listeners: list[Callable[[], Any]] = []
         self._thread: threading.Thread | None = None
         self.stats = {"rounds": 0, "reruns": 0, "unchanged": 0, "cache_hits": 0, "cache_misses": 0}
         db.publish_hooks.append(self._on_publish)
@@ -574,6 +580,7 @@ class Reactor:
         for _ in range(2):
             try:
                 with self._locked(sql):
+                    self.round_ts = self._db.base_ts
                     stale = [e for e in self._stale if e.subs]
                     outcomes = [(e, self._run(e.fn, e.args, e.identity, sql, e.journal)) for e in stale]
                     self._stale.clear()
@@ -610,6 +617,23 @@ class Reactor:
                                                 daemon=True)
                 self._thread.start()
 
+    def settled_ts(self) -> int:
+        """The latest commit ts at which every live result is current: the last
+        round's snapshot while some results wait for a re-run, else the latest commit.
+        Exact on the engine thread (between rounds); a lower bound elsewhere."""
+        with self._db.base_lock:
+            return self.round_ts if self._stale else max(self.round_ts, self._db.base_ts)
+
+    def call_soon(self, task: Callable[[], Any]) -> None:
+        """Run ``task`` on the engine thread after the current round's callbacks (or
+        at once when it is idle): there, every live result is at ``settled_ts()``."""
+        self._ensure_thread()
+        with self._cond:
+            if self._stopping:
+                raise RuntimeError("the App was closed")
+            self._tasks.append(task)
+            self._cond.notify()
+
     def _pace(self, busy: float) -> None:
         """After a round that took ``busy`` seconds while more commits arrived, rest
         as long (at most ``MAX_REST``) before the next one, unless a caller is waiting:
@@ -622,7 +646,7 @@ class Reactor:
             return
         deadline = time.monotonic() + min(busy, MAX_REST)
         with self._cond:
-            while not (self._requests or self._stopping):
+            while not (self._requests or self._tasks or self._stopping):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
@@ -634,7 +658,7 @@ class Reactor:
                 self._pace(self._last_round)
             with self._cond:
                 while not (self._stale or self._requests or self._to_dispatch or self._fired
-                           or self._stopping):
+                           or self._tasks or self._stopping):
                     self._cond.wait()
                 if self._stopping:
                     for req in self._requests:
@@ -678,6 +702,19 @@ class Reactor:
                         sub._deliver()
                     except BaseException:  # a callback's SystemExit must not stop the engine
                         log.exception("delivering a live query's result failed")
+            for listener in list(self.round_listeners):
+                try:
+                    listener()
+                except BaseException:
+                    log.exception("a round listener failed: %r", listener)
+            with self._cond:
+                tasks = list(self._tasks)
+                self._tasks.clear()
+            for task in tasks:
+                try:
+                    task()
+                except BaseException:
+                    log.exception("an engine task failed: %r", task)
             self._last_round = time.perf_counter() - started
 
     def _fail_stale(self, err: BaseException) -> list[QueryEntry]:

@@ -127,10 +127,12 @@ def wire_error(error: BaseException, *, redact: bool) -> RemoteError:
 
 @dataclass
 class Outcome:
-    """What a call gives back: a wire-encoded ``value``, or an ``error``."""
+    """What a call gives back: a wire-encoded ``value``, or an ``error``; ``ts`` is a
+    mutation's commit timestamp (the latest commit's for a mutation that wrote nothing)."""
 
     value: Any = None
     error: RemoteError | None = None
+    ts: int = 0
 
 
 def call(app: App, kind: str, path: Any, raw_args: Any, *, admin: bool) -> Outcome:
@@ -138,9 +140,14 @@ def call(app: App, kind: str, path: Any, raw_args: Any, *, admin: bool) -> Outco
     try:
         fn = find_function(app, path, kind, admin=admin)
         args = decode_args(raw_args)
+        if kind == "mutation":
+            app._check_open()
+            commit_ts: list[int] = []
+            result = app._run_mutation(fn, app._validate_args(fn, args), None, commit_ts)
+            return Outcome(value=to_wire(result), ts=commit_ts[0] if commit_ts else app._db.base_ts)
         result = app._call(kind, fn, args, None)
-        return Outcome(value=to_wire(result))
+        return Outcome(value=to_wire(result), ts=app._db.base_ts)
     except Exception as e:  # every failure is the client's answer, never a crash
         if not isinstance(e, (RemoteError, NbReactiveError)):
             log.info("%s %s failed", kind, path, exc_info=True)
-        return Outcome(error=wire_error(e, redact=app.redact_errors))
+        return Outcome(error=wire_error(e, redact=app.redact_errors), ts=app._db.base_ts)

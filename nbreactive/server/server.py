@@ -20,6 +20,7 @@ import tornado.web
 
 from nbreactive.server.http_api import ApiHandler, NotFoundHandler, RunHandler, StatusHandler
 from nbreactive.server.security import Policy, is_loopback
+from nbreactive.server.sync import SyncHandler, _Shared
 
 if TYPE_CHECKING:
     from nbreactive.app import App
@@ -64,6 +65,7 @@ class Server:
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{self.port}"
         self._executor = ThreadPoolExecutor(WORKERS, thread_name_prefix="nbreactive-server-fn")
+        self._shared = _Shared(app, self.policy, self._executor)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._http: tornado.httpserver.HTTPServer | None = None
         self._started = threading.Event()
@@ -87,8 +89,11 @@ class Server:
 
     def _application(self) -> tornado.web.Application:
         deps: dict[str, Any] = {"app": self.app, "policy": self.policy, "executor": self._executor}
+        sync = {"shared": self._shared}
         return tornado.web.Application(
             [
+                (r"/+api/sync/*", SyncHandler, sync),
+                (r"/+api/[^/]+/sync/*", SyncHandler, sync),
                 (r"/+api/(query|mutation|action)/*", ApiHandler, deps),
                 (r"/+api/run/(.+)", RunHandler, deps),
                 (r"/+api/status/*", StatusHandler, deps),
@@ -128,6 +133,8 @@ class Server:
         loop, http = self._loop, self._http
 
         async def shutdown() -> None:
+            for conn in list(self._shared.connections):
+                conn.handler.close(1001, "the server is stopping")
             if http is not None:
                 http.stop()
                 await http.close_all_connections()

@@ -1,0 +1,474 @@
+"""Convex's WebSocket sync protocol on ``/api/sync`` and ``/api/<version>/sync``
+(``shared/reference/convex-protocol.md`` §2).
+
+One ``Connection`` per socket. Its state — the query set, the versions it has sent,
+the mutations awaiting their transition — lives on nbreactive's engine thread: every
+message that changes it is handed there (``Reactor.call_soon``), and the engine calls
+``after_round`` once the callbacks of each round have run. There, between rounds, every
+live result is current at ``Reactor.settled_ts()``, so each ``Transition`` carries all
+of the connection's changed queries at one snapshot, and its ``startVersion`` is always
+exactly the version sent before (a wrong one wedges the npm client for good).
+
+Frames leave through the socket's event loop in the order they were made
+(``IOLoop.add_callback`` is FIFO). Mutations and actions run on the server's worker
+threads; a ``MutationResponse`` is always followed by a ``Transition`` that reaches
+its commit ts (the clients resolve a mutation only then). A resent mutation — same
+session, same request id, after a reconnect — gets its first answer again instead of
+running twice. A ``Ping`` goes out after 15 s of silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import struct
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import tornado.ioloop
+import tornado.websocket
+
+from nbreactive.server.calls import (
+    Outcome,
+    RemoteError,
+    call,
+    decode_args,
+    find_function,
+    wire_error,
+)
+from nbreactive.values.wire import to_wire
+
+if TYPE_CHECKING:
+    from nbreactive.app import App
+    from nbreactive.reactive.subscription import Subscription
+    from nbreactive.server.security import Policy
+
+__all__ = ["SyncHandler", "decode_ts", "encode_ts"]
+
+log = logging.getLogger("nbreactive.server")
+
+_U64 = struct.Struct("<Q")
+#: A Ping after this long without any other frame (Convex's heartbeat).
+HEARTBEAT_SECONDS = 15.0
+#: Answers kept per session for resent mutations.
+DEDUPE_PER_SESSION = 1000
+#: Sessions whose mutation answers are kept (the most recent ones).
+DEDUPE_SESSIONS = 10_000
+
+
+def encode_ts(ts: int) -> str:
+    """A u64 as Convex sends it: standard base64 of its 8 little-endian bytes."""
+    return base64.b64encode(_U64.pack(ts)).decode("ascii")
+
+
+def decode_ts(text: Any) -> int:
+    try:
+        raw = base64.b64decode(text, validate=True)
+        if len(raw) != 8:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ProtocolError(f"a timestamp must be base64 of 8 little-endian bytes, got {text!r}") from None
+    return int(_U64.unpack(raw)[0])
+
+
+class ProtocolError(Exception):
+    """The client broke the protocol: answered with a FatalError, then the socket closes."""
+
+
+@dataclass
+class _Query:
+    udf_path: str
+    sub: Subscription | None  # None: it failed before it could run (bad path or args)
+    error: RemoteError | None = None
+    sent: int = -1  # the entry version last sent
+
+
+@dataclass
+class _Version:
+    query_set: int = 0
+    identity: int = 0
+    ts: int = 0
+
+    def wire(self) -> dict[str, Any]:
+        return {"querySet": self.query_set, "identity": self.identity, "ts": encode_ts(self.ts)}
+
+
+class _Answers:
+    """Mutation answers by (session, request id), for resent mutations."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sessions: OrderedDict[str, OrderedDict[int, dict[str, Any] | threading.Event]] = OrderedDict()
+
+    def claim(self, session: str, request_id: int) -> dict[str, Any] | threading.Event | None:
+        """The stored answer, an event to wait on (it is running), or None: run it."""
+        with self._lock:
+            answers = self._sessions.get(session)
+            if answers is None:
+                answers = self._sessions[session] = OrderedDict()
+                while len(self._sessions) > DEDUPE_SESSIONS:
+                    self._sessions.popitem(last=False)
+            self._sessions.move_to_end(session)
+            found = answers.get(request_id)
+            if found is not None:
+                return found
+            answers[request_id] = threading.Event()
+            while len(answers) > DEDUPE_PER_SESSION:
+                answers.popitem(last=False)
+            return None
+
+    def store(self, session: str, request_id: int, answer: dict[str, Any]) -> None:
+        with self._lock:
+            answers = self._sessions.get(session)
+            event = answers.get(request_id) if answers is not None else None
+            if answers is not None:
+                answers[request_id] = answer
+        if isinstance(event, threading.Event):
+            event.set()
+
+
+@dataclass
+class _Shared:
+    """What all connections of one server share."""
+
+    app: App
+    policy: Policy
+    executor: Executor
+    answers: _Answers = field(default_factory=_Answers)
+    connections: set[Connection] = field(default_factory=set)
+
+
+class Connection:
+    """The protocol state of one socket (engine thread; see the module docstring)."""
+
+    def __init__(self, shared: _Shared, handler: SyncHandler) -> None:
+        self.shared = shared
+        self.reactor = shared.app._reactor
+        self.handler = handler
+        self.loop = tornado.ioloop.IOLoop.current()
+        self.session = ""
+        self.admin = False
+        self.queries: dict[int, _Query] = {}
+        self.removed: list[int] = []
+        self.sent = _Version()  # the endVersion of the last Transition
+        self.target = _Version()  # query set / identity versions granted, not yet sent
+        self.received_query_set = 0
+        self.received_identity = 0
+        self.need_ts = 0  # a mutation's ts the next Transition must reach
+        self.force = False  # send a Transition even with nothing in it
+        self.closed = False
+        self.last_send = time.monotonic()
+
+    # -- frames out (any thread) ---------------------------------------------------------
+
+    def send(self, message: dict[str, Any]) -> None:
+        frame = orjson.dumps(message).decode()
+        self.last_send = time.monotonic()
+        self.loop.add_callback(self.handler.write_frame, frame)
+
+    # -- engine thread -------------------------------------------------------------------
+
+    def after_round(self) -> None:
+        if self.closed:
+            return
+        if self.force or self.need_ts or any(
+            q.sub is not None and q.sub._entry.version != q.sent for q in self.queries.values()
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        """Send one Transition with every query that changed, at ``settled_ts``."""
+        ts = max(self.reactor.settled_ts(), self.sent.ts)
+        if self.need_ts and ts < self.need_ts:
+            return  # the mutation's commit is not re-run yet: the next round sends
+        mods: list[dict[str, Any]] = []
+        for qid, q in self.queries.items():
+            if q.sub is None:
+                if q.sent == -1 and q.error is not None:
+                    q.sent = 0
+                    mods.append({"type": "QueryFailed", "queryId": qid, "errorMessage": q.error.message,
+                                 "logLines": [], "journal": None,
+                                 **({"errorData": q.error.data} if q.error.has_data else {})})
+                continue
+            entry = q.sub._entry
+            if entry.version == q.sent:
+                continue
+            q.sent = entry.version
+            if entry.error is not None:
+                err = wire_error(entry.error, redact=self.shared.app.redact_errors)
+                mods.append({"type": "QueryFailed", "queryId": qid, "errorMessage": err.message,
+                             "logLines": [], "journal": entry.journal,
+                             **({"errorData": err.data} if err.has_data else {})})
+            else:
+                try:
+                    value = to_wire(entry.value)
+                except (TypeError, ValueError) as e:
+                    mods.append({"type": "QueryFailed", "queryId": qid, "logLines": [], "journal": None,
+                                 "errorMessage": f"the result cannot be sent to a client: {e}"})
+                    continue
+                mods.append({"type": "QueryUpdated", "queryId": qid, "value": value, "logLines": [],
+                             "journal": entry.journal})
+        for qid in self.removed:
+            mods.append({"type": "QueryRemoved", "queryId": qid})
+        self.removed = []
+        end = _Version(self.target.query_set, self.target.identity, ts)
+        if not mods and end == self.sent and not self.force:
+            self.need_ts = 0
+            return
+        self.send({"type": "Transition", "startVersion": self.sent.wire(), "endVersion": end.wire(),
+                   "modifications": mods, "serverTs": ts})
+        self.sent = end
+        self.need_ts = 0
+        self.force = False
+
+    def modify(self, new_version: int, modifications: list[dict[str, Any]]) -> None:
+        app = self.shared.app
+        for mod in modifications:
+            qid = mod["queryId"]
+            if mod["type"] == "Add":
+                try:
+                    fn = find_function(app, mod.get("udfPath"), "query", admin=self.admin)
+                    args = decode_args(mod.get("args"))
+                    sub = app._reactor.subscribe(fn, app._validate_args(fn, args), None)
+                    sub._share = True
+                    sub.on_change(_ignore, _ignore)  # delivery marks nothing: after_round compares versions
+                    self.queries[qid] = _Query(fn.path, sub)
+                except Exception as e:
+                    self.queries[qid] = _Query(str(mod.get("udfPath")), None,
+                                               wire_error(e, redact=app.redact_errors))
+            else:
+                q = self.queries.pop(qid, None)
+                if q is not None and q.sub is not None:
+                    q.sub.unsubscribe()
+                self.removed.append(qid)
+        self.target.query_set = new_version
+        self.force = True
+        self.flush()
+
+    def answered(self, message: dict[str, Any], ts: int) -> None:
+        """A mutation's or action's answer, then a Transition reaching ``ts``."""
+        self.send(message)
+        self.need_ts = max(self.need_ts, ts)
+        self.force = True
+        self.flush()
+
+    def authenticated(self, identity_version: int) -> None:
+        self.target.identity = identity_version
+        self.force = True
+        self.flush()
+
+    def close(self) -> None:
+        self.closed = True
+        for q in self.queries.values():
+            if q.sub is not None:
+                q.sub.unsubscribe()
+        self.queries.clear()
+        if self.after_round in self.reactor.round_listeners:
+            self.reactor.round_listeners.remove(self.after_round)
+
+
+def _ignore(_value: Any) -> None:
+    pass
+
+
+class SyncHandler(tornado.websocket.WebSocketHandler):
+    """One client socket (the IO side: parsing, checks, handing work to the engine)."""
+
+    shared: _Shared
+
+    def initialize(self, shared: _Shared) -> None:
+        self.shared = shared
+        self.conn: Connection | None = None
+        self.query_ids: set[int] = set()  # as the client sees them (IO thread)
+        self._ping: tornado.ioloop.PeriodicCallback | None = None
+
+    def prepare(self) -> None:
+        policy = self.shared.policy
+        if not policy.host_ok(self.request.headers.get("Host")):
+            self.set_status(403)
+            self.finish(orjson.dumps({"code": "HostNotAllowed",
+                                      "message": "this server answers only to its own address (DNS rebinding guard)"}))
+
+    def check_origin(self, origin: str) -> bool:
+        return self.shared.policy.origin_ok(origin)
+
+    def open(self, *_args: Any) -> None:
+        self.conn = Connection(self.shared, self)
+        self.shared.connections.add(self.conn)
+        self.shared.app._reactor.round_listeners.append(self.conn.after_round)
+        self._ping = tornado.ioloop.PeriodicCallback(self._heartbeat, 1000 * HEARTBEAT_SECONDS / 3)
+        self._ping.start()
+
+    def _heartbeat(self) -> None:
+        conn = self.conn
+        if conn is not None and time.monotonic() - conn.last_send >= HEARTBEAT_SECONDS:
+            conn.send({"type": "Ping"})
+
+    def write_frame(self, frame: str) -> None:
+        if self.ws_connection is None or self.ws_connection.is_closing():
+            return
+        try:
+            self.write_message(frame)
+        except tornado.websocket.WebSocketClosedError:
+            pass
+
+    def on_close(self) -> None:
+        if self._ping is not None:
+            self._ping.stop()
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            self.shared.connections.discard(conn)
+            try:
+                self.shared.app._reactor.call_soon(conn.close)
+            except RuntimeError:  # the app is closed
+                conn.close()
+
+    def fatal(self, message: str) -> None:
+        self.write_frame(orjson.dumps({"type": "FatalError", "error": message}).decode())
+        self.close(1008, message[:120])
+
+    def on_message(self, message: str | bytes) -> None:
+        conn = self.conn
+        if conn is None:
+            return
+        try:
+            msg = orjson.loads(message)
+            if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
+                raise ProtocolError('every message is a JSON object with a "type"')
+            handler = _HANDLERS.get(msg["type"])
+            if handler is None:
+                raise ProtocolError(f"unknown message type {msg['type']!r}: expected one of {', '.join(_HANDLERS)}")
+            handler(self, conn, msg)
+        except ProtocolError as e:
+            self.fatal(str(e))
+        except orjson.JSONDecodeError as e:
+            self.fatal(f"a message is not JSON: {e}")
+        except (KeyError, TypeError, ValueError) as e:
+            self.fatal(f"a malformed {type(e).__name__} in a message: {e}")
+        except RuntimeError as e:  # the app was closed under us
+            self.fatal(str(e))
+
+    # -- the messages -------------------------------------------------------------------
+
+    def _connect(self, conn: Connection, msg: dict[str, Any]) -> None:
+        session = msg.get("sessionId")
+        if not isinstance(session, str) or not session:
+            raise ProtocolError("Connect needs a sessionId")
+        conn.session = session
+
+    def _modify(self, conn: Connection, msg: dict[str, Any]) -> None:
+        base, new = msg.get("baseVersion"), msg.get("newVersion")
+        if base != conn.received_query_set or not isinstance(new, int) or new <= base:
+            raise ProtocolError(
+                f"ModifyQuerySet from version {base!r} to {new!r}, but this connection's query set "
+                f"is at version {conn.received_query_set}"
+            )
+        mods = msg.get("modifications")
+        if not isinstance(mods, list):
+            raise ProtocolError("ModifyQuerySet needs a list of modifications")
+        ids = set(self.query_ids)
+        for mod in mods:
+            if (not isinstance(mod, dict) or mod.get("type") not in ("Add", "Remove")
+                    or not isinstance(mod.get("queryId"), int)):
+                raise ProtocolError(
+                    f"a modification is {{'type': 'Add' | 'Remove', 'queryId': int, ...}}, got {mod!r}")
+            qid = mod["queryId"]
+            if mod["type"] == "Add":
+                if qid in ids:
+                    raise ProtocolError(f"query {qid} is added twice")
+                ids.add(qid)
+            elif qid not in ids:
+                raise ProtocolError(f"query {qid} is removed but was never added")
+            else:
+                ids.discard(qid)
+        self.query_ids = ids
+        conn.received_query_set = new
+        self._on_engine(lambda: conn.modify(new, mods))
+
+    def _mutation(self, conn: Connection, msg: dict[str, Any]) -> None:
+        self._run_request(conn, msg, "mutation")
+
+    def _action(self, conn: Connection, msg: dict[str, Any]) -> None:
+        self._run_request(conn, msg, "action")
+
+    def _run_request(self, conn: Connection, msg: dict[str, Any], kind: str) -> None:
+        request_id = msg.get("requestId")
+        if not isinstance(request_id, int):
+            raise ProtocolError(f"{kind.capitalize()} needs an integer requestId")
+        path, args, admin, shared = msg.get("udfPath"), msg.get("args"), conn.admin, self.shared
+        session = conn.session
+
+        def run() -> None:
+            if kind == "mutation" and session:
+                prior = shared.answers.claim(session, request_id)
+                if isinstance(prior, threading.Event):
+                    prior.wait(300)
+                    prior = shared.answers.claim(session, request_id)
+                if isinstance(prior, dict):
+                    self._on_engine(lambda: conn.answered(prior["message"], prior["ts"]))
+                    return
+            outcome: Outcome = call(shared.app, kind, path, args, admin=admin)
+            answer = _response(kind, request_id, outcome)
+            if kind == "mutation" and session:
+                shared.answers.store(session, request_id, {"message": answer, "ts": outcome.ts})
+            self._on_engine(lambda: conn.answered(answer, outcome.ts if kind == "mutation" else 0))
+
+        asyncio.get_running_loop().run_in_executor(shared.executor, run)
+
+    def _authenticate(self, conn: Connection, msg: dict[str, Any]) -> None:
+        base = msg.get("baseVersion")
+        if base != conn.received_identity:
+            raise ProtocolError(f"Authenticate from identity version {base!r}, but it is at {conn.received_identity}")
+        token_type = msg.get("tokenType")
+        if token_type == "Admin":
+            if not self.shared.policy.is_admin(f"Convex {msg.get('value', '')}"):
+                self.write_frame(orjson.dumps({"type": "AuthError", "error": "the admin key is not this server's",
+                                               "baseVersion": base, "authUpdateAttempted": True}).decode())
+                return
+            conn.admin = True
+        elif token_type in ("User", "None"):
+            conn.admin = False  # user identities are not verified yet: functions see none
+        else:
+            raise ProtocolError(f"Authenticate needs tokenType 'User', 'Admin' or 'None', got {token_type!r}")
+        conn.received_identity = base + 1
+        self._on_engine(lambda: conn.authenticated(base + 1))
+
+    def _event(self, conn: Connection, msg: dict[str, Any]) -> None:
+        pass  # client telemetry
+
+    def _on_engine(self, task: Any) -> None:
+        self.shared.app._reactor.call_soon(task)
+
+
+def _response(kind: str, request_id: int, outcome: Outcome) -> dict[str, Any]:
+    kind_name = "MutationResponse" if kind == "mutation" else "ActionResponse"
+    if outcome.error is None:
+        out: dict[str, Any] = {"type": kind_name, "requestId": request_id, "success": True,
+                               "result": outcome.value, "logLines": []}
+        if kind == "mutation":
+            out["ts"] = encode_ts(outcome.ts)
+        return out
+    err = outcome.error
+    out = {"type": kind_name, "requestId": request_id, "success": False, "result": err.message,
+           "logLines": []}
+    if err.has_data:
+        out["errorData"] = err.data
+    if kind == "mutation":
+        out["ts"] = None
+    return out
+
+
+_HANDLERS = {
+    "Connect": SyncHandler._connect,
+    "ModifyQuerySet": SyncHandler._modify,
+    "Mutation": SyncHandler._mutation,
+    "Action": SyncHandler._action,
+    "Authenticate": SyncHandler._authenticate,
+    "Event": SyncHandler._event,
+}

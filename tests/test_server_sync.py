@@ -1,0 +1,321 @@
+"""The sync protocol of ``app.serve()`` (``nbreactive/server/sync.py``): protocol-level
+tests of every message and error path over a raw WebSocket, the npm ``ConvexClient``, and
+the PyPI ``ConvexClient`` from another process."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import tornado.httpclient
+import tornado.websocket
+from convex_clients import SCRIPTS, pypi_convex, run_node
+
+import nbreactive as nr
+from nbreactive import v
+from nbreactive.server import Server
+
+ZERO = {"querySet": 0, "identity": 0, "ts": "AAAAAAAAAAA="}
+
+
+def ts_of(text: str) -> int:
+    return int(struct.unpack("<Q", base64.b64decode(text))[0])
+
+
+@pytest.fixture
+def app() -> Iterator[nr.App]:
+    a = nr.App()
+    a.set_schema(nr.define_schema({
+        "messages": nr.define_table({"channel": v.string(), "body": v.string()}).index("by_channel", ["channel"]),
+    }))
+
+    @a.query(name="messages:list", args={"channel": v.string()})
+    def list_(ctx, channel):
+        return ctx.db.query("messages").with_index("by_channel", lambda q: q.eq("channel", channel)).collect()
+
+    @a.query(name="messages:count")
+    def count(ctx):
+        return ctx.db.query("messages").count()
+
+    @a.query(name="messages:double", args={"n": v.int64()})
+    def double(ctx, n):
+        return n * 2
+
+    @a.mutation(name="messages:send", args={"channel": v.string(), "body": v.string()})
+    def send(ctx, channel, body):
+        return ctx.db.insert("messages", {"channel": channel, "body": body})
+
+    @a.mutation(name="messages:refuse")
+    def refuse(ctx):
+        raise nr.AppError({"code": "CLOSED"})
+
+    @a.action(name="messages:shout", args={"text": v.string()})
+    def shout(ctx, text):
+        return text.upper() + "!"
+
+    @a.internal_query(name="messages:secret")
+    def secret(ctx):
+        return "the secret"
+
+    yield a
+    a.close()
+
+
+@pytest.fixture
+def server(app: nr.App) -> Iterator[Server]:
+    s = app.serve(quiet=True)
+    yield s
+    s.stop()
+
+
+class Socket:
+    """A raw protocol client: send dicts, receive dicts (Pings skipped)."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+
+    @classmethod
+    async def open(cls, server: Server, path: str = "/api/1.48.0/sync", **headers: str) -> Socket:
+        req = tornado.httpclient.HTTPRequest(f"ws://127.0.0.1:{server.port}{path}", headers=headers)
+        return cls(await tornado.websocket.websocket_connect(req))
+
+    async def send(self, **msg: Any) -> None:
+        await self.ws.write_message(orjson.dumps(msg).decode())
+
+    async def recv(self, timeout: float = 10.0) -> dict[str, Any] | None:
+        while True:
+            frame = await asyncio.wait_for(self.ws.read_message(), timeout)
+            if frame is None:
+                return None
+            msg = orjson.loads(frame)
+            if msg["type"] != "Ping":
+                return msg
+
+    async def connect(self, session: str = "s-1") -> None:
+        await self.send(type="Connect", sessionId=session, connectionCount=0,
+                        lastCloseReason="InitialConnect", clientTs=0)
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+def run(coro: Any) -> Any:
+    """Run a client scenario on its own thread and loop (this thread may have a loop
+    running already: Playwright's sync API keeps one)."""
+    box: dict[str, Any] = {}
+
+    def main() -> None:
+        try:
+            box["value"] = asyncio.run(asyncio.wait_for(coro, 60))
+        except BaseException as e:
+            box["error"] = e
+
+    t = threading.Thread(target=main, name="sync-test-client")
+    t.start()
+    t.join(90)
+    assert not t.is_alive(), "the client scenario did not finish"
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def add(qid: int, path: str, args: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "Add", "queryId": qid, "udfPath": path, "args": [args]}
+
+
+def test_queries_transitions_and_exact_version_chaining(app: nr.App, server: Server) -> None:
+    async def scenario() -> None:
+        s = await Socket.open(server)
+        await s.connect()
+        await s.send(type="ModifyQuerySet", baseVersion=0, newVersion=1,
+                     modifications=[add(1, "messages:list", {"channel": "a"}), add(2, "messages:count", {})])
+        t = await s.recv()
+        assert t is not None and t["type"] == "Transition" and t["startVersion"] == ZERO
+        assert t["endVersion"]["querySet"] == 1 and t["endVersion"]["identity"] == 0
+        assert {m["queryId"]: m["value"] for m in t["modifications"]} == {1: [], 2: {"$integer": "AAAAAAAAAAA="}}
+        assert all(m["type"] == "QueryUpdated" and m["logLines"] == [] for m in t["modifications"])
+        version = t["endVersion"]
+        # One commit touching both queries: one Transition with both, chained exactly.
+        for n in range(3):
+            await asyncio.to_thread(app.run_mutation, "messages:send", {"channel": "a", "body": f"m{n}"})
+            t = await s.recv()
+            assert t is not None and t["startVersion"] == version
+            assert ts_of(t["endVersion"]["ts"]) > ts_of(version["ts"])
+            assert sorted(m["queryId"] for m in t["modifications"]) == [1, 2]
+            version = t["endVersion"]
+        # A commit elsewhere changes only the count
+        await asyncio.to_thread(app.run_mutation, "messages:send", {"channel": "b", "body": "x"})
+        t = await s.recv()
+        assert t is not None and [m["queryId"] for m in t["modifications"]] == [2]
+        # Remove: QueryRemoved, query set version 2
+        await s.send(type="ModifyQuerySet", baseVersion=1, newVersion=2,
+                     modifications=[{"type": "Remove", "queryId": 1}])
+        t = await s.recv()
+        assert t is not None and t["endVersion"]["querySet"] == 2
+        assert {"type": "QueryRemoved", "queryId": 1} in t["modifications"]
+        s.close()
+
+    run(scenario())
+
+
+def test_mutations_answer_then_a_transition_reaching_their_ts(app: nr.App, server: Server) -> None:
+    async def scenario() -> None:
+        s = await Socket.open(server, "/api/sync")
+        await s.connect("session-m")
+        await s.send(type="ModifyQuerySet", baseVersion=0, newVersion=1, modifications=[])
+        t0 = await s.recv()
+        assert t0 is not None and t0["type"] == "Transition" and t0["modifications"] == []
+        await s.send(type="Mutation", requestId=0, udfPath="messages:send",
+                     args=[{"channel": "a", "body": "hello"}])
+        resp = await s.recv()
+        assert resp is not None and resp["type"] == "MutationResponse" and resp["success"] is True
+        assert resp["requestId"] == 0 and isinstance(resp["result"], str)
+        t = await s.recv()
+        assert t is not None and t["type"] == "Transition" and t["startVersion"] == t0["endVersion"]
+        assert ts_of(t["endVersion"]["ts"]) >= ts_of(resp["ts"])
+        # the same request again (a reconnect resends it): the first answer, no second write
+        s2 = await Socket.open(server)
+        await s2.connect("session-m")
+        await s2.send(type="Mutation", requestId=0, udfPath="messages:send",
+                      args=[{"channel": "a", "body": "hello"}])
+        again = await s2.recv()
+        assert again is not None and again["result"] == resp["result"] and again["ts"] == resp["ts"]
+        assert len(await asyncio.to_thread(app.run_query, "messages:list", {"channel": "a"})) == 1
+        # a failed mutation: success false, errorData, ts null, and still a Transition
+        await s.send(type="Mutation", requestId=1, udfPath="messages:refuse", args=[{}])
+        fail = await s.recv()
+        assert fail is not None and fail["success"] is False and fail["ts"] is None
+        assert fail["errorData"] == {"code": "CLOSED"} and "ConvexError" in fail["result"]
+        after = await s.recv()
+        assert after is not None and after["type"] == "Transition"
+        # actions
+        await s.send(type="Action", requestId=2, udfPath="messages:shout", args=[{"text": "x"}])
+        act = await s.recv()
+        assert act is not None and act == {"type": "ActionResponse", "requestId": 2, "success": True,
+                                           "result": "X!", "logLines": []}
+        s.close()
+        s2.close()
+
+    run(scenario())
+
+
+def test_failed_queries_and_admin_authentication(server: Server) -> None:
+    async def scenario() -> None:
+        s = await Socket.open(server)
+        await s.connect()
+        await s.send(type="ModifyQuerySet", baseVersion=0, newVersion=1, modifications=[
+            add(1, "messages:nope", {}), add(2, "messages:double", {"n": 1.0}), add(3, "messages:secret", {})])
+        t = await s.recv()
+        assert t is not None
+        failed = {m["queryId"]: m["errorMessage"] for m in t["modifications"]}
+        assert failed[1] == "Could not find public function for 'messages:nope'."
+        assert failed[2].startswith("ArgumentValidationError:")
+        assert failed[3] == "Could not find public function for 'messages:secret'."
+        assert all(m["type"] == "QueryFailed" for m in t["modifications"])
+        # admin auth: a wrong key is an AuthError; the right one bumps the identity
+        await s.send(type="Authenticate", baseVersion=0, tokenType="Admin", value="not-the-key-123456")
+        err = await s.recv()
+        assert err is not None and err["type"] == "AuthError" and err["baseVersion"] == 0
+        await s.send(type="Authenticate", baseVersion=0, tokenType="Admin", value=server.admin_key)
+        t = await s.recv()
+        assert t is not None and t["endVersion"]["identity"] == 1 and t["startVersion"]["identity"] == 0
+        await s.send(type="ModifyQuerySet", baseVersion=1, newVersion=2, modifications=[add(4, "messages:secret", {})])
+        t = await s.recv()
+        assert t is not None and t["modifications"] == [
+            {"type": "QueryUpdated", "queryId": 4, "value": "the secret", "logLines": [], "journal": None}]
+        await s.send(type="Event", eventType="ClientConnect", event={})
+        s.close()
+
+    run(scenario())
+
+
+@pytest.mark.parametrize("frame, error", [
+    ("{not json", "not JSON"),
+    ('{"type": "Dance"}', "unknown message type 'Dance'"),
+    ('[1, 2]', 'with a "type"'),
+    ('{"type": "ModifyQuerySet", "baseVersion": 5, "newVersion": 6, "modifications": []}', "at version 0"),
+    ('{"type": "ModifyQuerySet", "baseVersion": 0, "newVersion": 1, "modifications": [{"type": "Remove", "queryId": 9}]}',
+     "never added"),
+    ('{"type": "Mutation", "requestId": "x", "udfPath": "messages:send", "args": [{}]}', "integer requestId"),
+    ('{"type": "Authenticate", "baseVersion": 3, "tokenType": "User", "value": "t"}', "identity version"),
+])
+def test_protocol_errors_are_fatal_errors_and_close_the_socket(server: Server, frame: str, error: str) -> None:
+    async def scenario() -> None:
+        s = await Socket.open(server)
+        await s.connect()
+        await s.ws.write_message(frame)
+        msg = await s.recv()
+        assert msg is not None and msg["type"] == "FatalError" and error in msg["error"]
+        assert await s.recv() is None  # closed
+        # the server is fine
+        s2 = await Socket.open(server)
+        await s2.connect()
+        await s2.send(type="ModifyQuerySet", baseVersion=0, newVersion=1, modifications=[add(1, "messages:count", {})])
+        assert (await s2.recv() or {})["type"] == "Transition"
+        s2.close()
+
+    run(scenario())
+
+
+def test_websocket_origin_and_host_checks(server: Server) -> None:
+    async def scenario() -> None:
+        for headers in ({"Origin": "https://evil.example"}, {"Host": "evil.example"}):
+            with pytest.raises(tornado.httpclient.HTTPClientError) as info:
+                await Socket.open(server, **headers)
+            assert info.value.code == 403
+        ok = await Socket.open(server, Origin=f"http://localhost:{server.port}")
+        ok.close()
+
+    run(scenario())
+
+
+def test_npm_convex_client(app: nr.App, server: Server) -> None:
+    steps = {s["step"]: s for s in run_node("sync_client.cjs", server.url)}
+    assert "crash" not in steps, steps.get("crash")
+    assert steps["mutation"]["ok"]
+    assert steps["read_your_writes"]["bodies"] == ["one", "two"]
+    assert steps["subscription"]["seen"][-1] == ["one", "two"]
+    assert steps["apperror"]["kind"] == "ConvexError" and steps["apperror"]["data"] == {"code": "CLOSED"}
+    assert "Could not find public function for 'messages:nope'" in steps["missing"]["message"]
+    assert steps["action"]["value"] == "WS!"
+    assert steps["int64"]["value"] == {"bigint": "10"}
+
+
+def test_pypi_convex_client_from_another_process(app: nr.App, server: Server) -> None:
+    pypi_convex()
+    proc = subprocess.Popen([sys.executable, str(SCRIPTS / "pypi_client.py"), server.url],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
+    steps: dict[str, Any] = {}
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        for line in proc.stdout:
+            msg = orjson.loads(line)
+            steps[msg["step"]] = msg
+            if msg["step"] == "ready":
+                app.run_mutation("messages:send", {"channel": "py-live", "body": "from the notebook"})
+                proc.stdin.write("go\n")
+                proc.stdin.flush()
+            if msg["step"] == "subscribe_next":
+                break
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert steps["query"]["value"] == []
+    assert steps["after"]["value"] == ["from pypi"]
+    assert steps["action"]["value"] == "RUST!"
+    assert steps["apperror"]["data"] == {"code": "CLOSED"}
+    assert steps["subscribe_first"]["value"] == []
+    assert steps["subscribe_next"]["value"] == ["from the notebook"], proc.stderr.read() if proc.stderr else ""
