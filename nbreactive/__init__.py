@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 from nbreactive.app import App
+from nbreactive.client import Client, ClientError, ClientSubscription
 from nbreactive.errors import (
     AppError,
     ArgumentValidationError,
@@ -62,6 +63,9 @@ __all__ = [
     "AppError",
     "ArgumentValidationError",
     "BulkImportError",
+    "Client",
+    "ClientError",
+    "ClientSubscription",
     "DocumentNotFoundError",
     "FilterEvalError",
     "FunctionError",

@@ -1,0 +1,389 @@
+"""``nr.Client(url)``: nbreactive's own Python client for a served app.
+
+Works from another process and from the server's own process (the official PyPI client
+holds the GIL while it waits, so it deadlocks there; this one never blocks the server).
+
+- ``query``, ``mutation``, ``action``: Convex's HTTP API (``POST /api/...``), one
+  request each; ``aquery``, ``amutation``, ``aaction`` are the ``async`` forms.
+- ``subscribe(ref, args)``: a live query over Convex's sync protocol, on one WebSocket
+  per client run by a background thread. The subscription has ``.value`` (raises the
+  query's error), ``.error``, ``.on_change(callback, on_error)``, ``.unsubscribe()``,
+  and is iterable (``for value in sub``: the current value, then each new one) and
+  async-iterable. The socket reconnects by itself (backoff up to 5 s) and re-adds the
+  live queries.
+
+Values use nbreactive's Python mapping (``int`` is int64, ``float`` float64, ``bytes``
+bytes); a function's ``nr.AppError`` arrives as ``nr.AppError`` with its data, other
+failures as ``nr.ClientError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import queue
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+from nbreactive.errors import AppError, NbReactiveError
+from nbreactive.values.wire import from_wire, to_wire
+
+__all__ = ["Client", "ClientError", "ClientSubscription"]
+
+log = logging.getLogger("nbreactive.client")
+
+_END = object()
+
+
+class ClientError(NbReactiveError):
+    """A call through ``nr.Client`` failed (the function's error, or the transport's)."""
+
+
+def _path(ref: Any) -> str:
+    path = getattr(ref, "path", ref)
+    if not isinstance(path, str) or not path:
+        raise TypeError(f"a function is named by its path like 'messages:list', got {ref!r}")
+    return path
+
+
+def _function_error(message: str, data: Any, has_data: bool) -> Exception:
+    if has_data:
+        err = AppError(from_wire(data))
+        err.args = (message,)
+        return err
+    return ClientError(message)
+
+
+class ClientSubscription:
+    """A live query of a ``Client`` (see the module docstring)."""
+
+    def __init__(self, client: Client, query_id: int, path: str, args: dict[str, Any]) -> None:
+        self._client = client
+        self.query_id = query_id
+        self.function = path
+        self.args = args
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._callbacks: list[tuple[Callable[[Any], Any], Callable[[BaseException], Any] | None]] = []
+        self._queues: list[queue.SimpleQueue[Any]] = []
+        self.active = True
+
+    def _update(self, value: Any, error: BaseException | None) -> None:
+        with self._lock:
+            self._value, self._error = value, error
+            callbacks = list(self._callbacks)
+            queues = list(self._queues)
+        self._ready.set()
+        for q in queues:
+            q.put((value, error))
+        for cb, on_error in callbacks:
+            try:
+                if error is None:
+                    cb(value)
+                elif on_error is not None:
+                    on_error(error)
+            except Exception:
+                log.exception("a client subscription callback failed")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the first result; whether it arrived."""
+        return self._ready.wait(self._client.timeout if timeout is None else timeout)
+
+    @property
+    def value(self) -> Any:
+        if not self.wait():
+            raise ClientError(f"no result for {self.function} within {self._client.timeout} s")
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    @property
+    def error(self) -> BaseException | None:
+        return self._error
+
+    def on_change(self, callback: Callable[[Any], Any],
+                  on_error: Callable[[BaseException], Any] | None = None) -> Callable[[Any], Any]:
+        if not callable(callback):
+            raise TypeError(f"on_change expects a callable, got {callback!r}")
+        with self._lock:
+            self._callbacks.append((callback, on_error))
+        return callback
+
+    def __iter__(self) -> Iterator[Any]:
+        q: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        with self._lock:
+            self._queues.append(q)
+            if self._ready.is_set():
+                q.put((self._value, self._error))
+        try:
+            while True:
+                item = q.get()
+                if item is _END:
+                    return
+                value, error = item
+                if error is not None:
+                    raise error
+                yield value
+        finally:
+            with self._lock:
+                if q in self._queues:
+                    self._queues.remove(q)
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        it = iter(self)
+        while True:
+            item = await asyncio.to_thread(next, it, _END)
+            if item is _END:
+                return
+            yield item
+
+    def unsubscribe(self) -> None:
+        if self.active:
+            self.active = False
+            self._client._remove(self)
+            with self._lock:
+                queues = list(self._queues)
+            for q in queues:
+                q.put(_END)
+
+    def __enter__(self) -> ClientSubscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.unsubscribe()
+
+    def __repr__(self) -> str:
+        return f"<nbreactive.ClientSubscription {self.function}({self.args!r})>"
+
+
+class Client:
+    """A client of a served nbreactive app (or any Convex-protocol server)."""
+
+    def __init__(self, url: str, *, admin_key: str | None = None, timeout: float = 30.0) -> None:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"nr.Client needs the server's URL like 'http://127.0.0.1:8187', got {url!r}")
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self._admin_key = admin_key
+        self._session = str(uuid.uuid4())
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._subs: dict[int, ClientSubscription] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ws: Any = None
+        self._closed = False
+        self._query_set = 0
+        self._live_ids: set[int] = set()  # queries the current connection has (client thread)
+        self._connected = threading.Event()
+
+    # -- one-shot calls (HTTP) --------------------------------------------------------
+
+    def _post(self, kind: str, ref: Any, args: dict[str, Any] | None) -> Any:
+        if self._closed:
+            raise ClientError("this client is closed")
+        body = json.dumps({"path": _path(ref), "args": to_wire(dict(args or {})),
+                           "format": "convex_encoded_json"}).encode()
+        headers = {"Content-Type": "application/json", "Convex-Client": "nbreactive-py"}
+        if self._admin_key:
+            headers["Authorization"] = f"Convex {self._admin_key}"
+        req = urllib.request.Request(f"{self.url}/api/{kind}", data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                out = json.loads(resp.read())
+        except urllib.error.HTTPError as e:
+            try:
+                detail = json.loads(e.read())
+                message = f"{e.code} {detail.get('code')}: {detail.get('message')}"
+            except ValueError:
+                message = f"{e.code} {e.reason}"
+            raise ClientError(f"{kind} {_path(ref)} was refused: {message}") from None
+        except OSError as e:
+            raise ClientError(f"cannot reach {self.url}: {e}") from None
+        if out.get("status") == "success":
+            return from_wire(out.get("value"))
+        raise _function_error(str(out.get("errorMessage")), out.get("errorData"), "errorData" in out)
+
+    def query(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
+        return self._post("query", ref, args)
+
+    def mutation(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
+        return self._post("mutation", ref, args)
+
+    def action(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
+        return self._post("action", ref, args)
+
+    async def aquery(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
+        return await asyncio.to_thread(self.query, ref, args)
+
+    async def amutation(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
+        return await asyncio.to_thread(self.mutation, ref, args)
+
+    async def aaction(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
+        return await asyncio.to_thread(self.action, ref, args)
+
+    # -- live queries (WebSocket) -------------------------------------------------------
+
+    def subscribe(self, ref: Any, args: dict[str, Any] | None = None) -> ClientSubscription:
+        if self._closed:
+            raise ClientError("this client is closed")
+        sub = ClientSubscription(self, next(self._ids), _path(ref), dict(args or {}))
+        with self._lock:
+            self._subs[sub.query_id] = sub
+        self._ensure_socket()
+        self._call_soon(self._send_modify, [self._add(sub)])
+        return sub
+
+    def _add(self, sub: ClientSubscription) -> dict[str, Any]:
+        return {"type": "Add", "queryId": sub.query_id, "udfPath": sub.function, "args": [to_wire(sub.args)]}
+
+    def _remove(self, sub: ClientSubscription) -> None:
+        with self._lock:
+            found = self._subs.pop(sub.query_id, None)
+        if found is not None and not self._closed:
+            self._call_soon(self._send_modify, [{"type": "Remove", "queryId": sub.query_id}])
+
+    def _call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(fn, *args)
+
+    def _ensure_socket(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            started = threading.Event()
+
+            def run() -> None:
+                loop = asyncio.new_event_loop()
+                self._loop = loop
+                started.set()
+                try:
+                    loop.run_until_complete(self._socket_loop())
+                finally:
+                    loop.close()
+
+            self._thread = threading.Thread(target=run, name="nbreactive-client", daemon=True)
+            self._thread.start()
+        started.wait(10)
+
+    def _send_modify(self, modifications: list[dict[str, Any]]) -> None:
+        """(client thread) Send the query-set changes this connection has not seen."""
+        ws = self._ws
+        if ws is None:
+            return  # not connected: the next connection re-adds every live query
+        wanted = []
+        for mod in modifications:
+            qid = mod["queryId"]
+            if mod["type"] == "Add" and qid not in self._live_ids:
+                self._live_ids.add(qid)
+                wanted.append(mod)
+            elif mod["type"] == "Remove" and qid in self._live_ids:
+                self._live_ids.discard(qid)
+                wanted.append(mod)
+        if not wanted:
+            return
+        modifications = wanted
+        base = self._query_set
+        self._query_set += 1
+        ws.write_message(json.dumps({"type": "ModifyQuerySet", "baseVersion": base,
+                                     "newVersion": base + 1, "modifications": modifications}))
+
+    async def _socket_loop(self) -> None:
+        import tornado.websocket
+
+        ws_url = "ws" + self.url[4:] + "/api/sync"
+        delay, attempt = 0.1, 0
+        while not self._closed:
+            try:
+                ws = await tornado.websocket.websocket_connect(ws_url, connect_timeout=self.timeout)
+            except Exception as e:
+                log.debug("nr.Client: connecting to %s failed: %s", ws_url, e)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self._query_set, version = 0, None
+            self._live_ids = set()
+            ws.write_message(json.dumps({"type": "Connect", "sessionId": self._session, "connectionCount": attempt,
+                                         "lastCloseReason": "InitialConnect" if attempt == 0 else "Reconnect",
+                                         "clientTs": 0}))
+            if self._admin_key:
+                ws.write_message(json.dumps({"type": "Authenticate", "baseVersion": 0, "tokenType": "Admin",
+                                             "value": self._admin_key}))
+            self._ws = ws
+            self._connected.set()
+            with self._lock:
+                subs = list(self._subs.values())
+            self._send_modify([self._add(s) for s in subs])
+            attempt += 1
+            while not self._closed:
+                frame = await ws.read_message()
+                if frame is None:
+                    break
+                msg = json.loads(frame)
+                kind = msg.get("type")
+                if kind == "Transition":
+                    if version is not None and msg["startVersion"] != version:
+                        log.warning("nr.Client: a transition out of order; reconnecting")
+                        ws.close()
+                        break
+                    version = msg["endVersion"]
+                    delay = 0.1
+                    for mod in msg.get("modifications", ()):
+                        self._apply(mod)
+                elif kind == "FatalError":
+                    log.error("nr.Client: the server ended the connection: %s", msg.get("error"))
+                    break
+            self._ws = None
+            self._connected.clear()
+            if not self._closed:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _apply(self, mod: dict[str, Any]) -> None:
+        with self._lock:
+            sub = self._subs.get(mod.get("queryId", -1))
+        if sub is None:
+            return
+        if mod["type"] == "QueryUpdated":
+            sub._update(from_wire(mod.get("value")), None)
+        elif mod["type"] == "QueryFailed":
+            sub._update(None, _function_error(str(mod.get("errorMessage")), mod.get("errorData"),
+                                              "errorData" in mod))
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the socket and end every subscription (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._lock:
+            subs = list(self._subs.values())
+        for sub in subs:
+            sub.unsubscribe()
+        ws = self._ws
+        if ws is not None:
+            self._call_soon(ws.close)
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(5)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<nbreactive.Client {self.url}{' closed' if self._closed else ''}>"

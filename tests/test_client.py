@@ -1,0 +1,196 @@
+"""``nr.Client``: in the server's own process and from another one, HTTP calls,
+live subscriptions (callbacks, iteration, async iteration), reconnecting after the
+server restarts, and ``nbreactive serve``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import nbreactive as nr
+from nbreactive import v
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def wait_until(predicate: Any, what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def make_app(path: str | None = None) -> nr.App:
+    a = nr.App(path)
+
+    @a.query(name="notes:list", args={"tag": v.string()})
+    def list_(ctx, tag):
+        return [d["text"] for d in ctx.db.query("notes").collect() if d["tag"] == tag]
+
+    @a.mutation(name="notes:add", args={"tag": v.string(), "text": v.string()})
+    def add(ctx, tag, text):
+        return ctx.db.insert("notes", {"tag": tag, "text": text})
+
+    @a.mutation(name="notes:refuse")
+    def refuse(ctx):
+        raise nr.AppError({"why": "closed"})
+
+    @a.action(name="notes:echo", args={"x": v.any()})
+    def echo(ctx, x):
+        return x
+
+    @a.internal_query(name="notes:secret")
+    def secret(ctx):
+        return 42
+
+    return a
+
+
+@pytest.fixture
+def app() -> Iterator[nr.App]:
+    a = make_app()
+    yield a
+    a.close()
+
+
+def test_calls_in_the_servers_own_process(app: nr.App) -> None:
+    with app.serve(quiet=True) as server, nr.Client(server.url) as client:
+        note = client.mutation("notes:add", {"tag": "a", "text": "hello"})
+        assert isinstance(note, str) and client.query("notes:list", {"tag": "a"}) == ["hello"]
+        value = {"i": 3, "f": 2.5, "b": b"\x00\x01", "l": [1, None, True]}
+        assert client.action("notes:echo", {"x": value}) == value  # int stays int64, bytes bytes
+        with pytest.raises(nr.AppError) as info:
+            client.mutation("notes:refuse")
+        assert info.value.data == {"why": "closed"}
+        with pytest.raises(nr.ClientError, match="Could not find public function for 'notes:secret'"):
+            client.query("notes:secret")
+        assert nr.Client(server.url, admin_key=server.admin_key).query("notes:secret") == 42
+        assert asyncio.run(client.aquery("notes:list", {"tag": "a"})) == ["hello"]
+    with pytest.raises(nr.ClientError, match="cannot reach"):
+        nr.Client(server.url, timeout=2).query("notes:list", {"tag": "a"})
+    with pytest.raises(ValueError, match="needs the server's URL"):
+        nr.Client("127.0.0.1:1")
+
+
+def test_subscriptions_follow_commits_from_anywhere(app: nr.App) -> None:
+    with app.serve(quiet=True) as server, nr.Client(server.url) as client:
+        sub = client.subscribe("notes:list", {"tag": "t"})
+        assert sub.value == []
+        seen: list[list[str]] = []
+        sub.on_change(seen.append)
+        app.run_mutation("notes:add", {"tag": "t", "text": "from the notebook"})
+        wait_until(lambda: seen and seen[-1] == ["from the notebook"], "the notebook's commit")
+        client.mutation("notes:add", {"tag": "t", "text": "from the client"})
+        wait_until(lambda: sub.value == ["from the notebook", "from the client"], "the client's commit")
+        # iteration: the current value first, then each change
+        it = iter(sub)
+        assert next(it) == ["from the notebook", "from the client"]
+        threading.Timer(0.2, app.run_mutation, ("notes:add", {"tag": "t", "text": "third"})).start()
+        assert next(it)[-1] == "third"
+
+        async def first_two() -> list[Any]:
+            out = []
+            async for value in client.subscribe("notes:list", {"tag": "t"}):
+                out.append(value)
+                if len(out) == 1:
+                    await asyncio.to_thread(app.run_mutation, "notes:add", {"tag": "t", "text": "fourth"})
+                else:
+                    return out
+            return out
+
+        values = asyncio.run(asyncio.wait_for(first_two(), 20))
+        assert values[-1][-1] == "fourth"
+        failing = client.subscribe("notes:nope", {})
+        failing.wait()
+        assert isinstance(failing.error, nr.ClientError)
+        with pytest.raises(nr.ClientError, match="Could not find public function"):
+            failing.value
+        sub.unsubscribe()
+        assert len(list(it)) <= 1  # unsubscribing ends the iteration (after what was queued)
+
+
+def test_reconnects_after_a_server_restart(tmp_path: Path) -> None:
+    path = str(tmp_path / "notes.duckdb")
+    app = make_app(path)
+    server = app.serve(quiet=True)
+    port = server.port
+    client = nr.Client(server.url)
+    sub = client.subscribe("notes:list", {"tag": "r"})
+    assert sub.value == []
+    server.stop()
+    app.close()
+    app = make_app(path)  # the notebook restarts; the data is in the file
+    app.run_mutation("notes:add", {"tag": "r", "text": "after the restart"})
+    server = app.serve(port=port, quiet=True)
+    try:
+        wait_until(lambda: sub.error is None and sub._value == ["after the restart"], "the re-added query", 20)
+    finally:
+        client.close()
+        server.stop()
+        app.close()
+
+
+def test_from_another_process_and_nbreactive_serve(tmp_path: Path) -> None:
+    app_file = tmp_path / "notes_app.py"
+    app_file.write_text(textwrap.dedent("""
+        import nbreactive as nr
+        from nbreactive import v
+        app = nr.App()
+
+        @app.mutation(name="notes:add", args={"text": v.string()})
+        def add(ctx, text):
+            return ctx.db.insert("notes", {"text": text})
+
+        @app.query(name="notes:all")
+        def all_(ctx):
+            return [d["text"] for d in ctx.db.query("notes").collect()]
+    """))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "nbreactive.cli", "serve", str(app_file), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith(f"nbreactive serving {app_file} at http://127.0.0.1:"), first
+        url = first.rsplit(" ", 1)[1].strip()
+        assert "notes:add" in proc.stdout.readline()
+        client_script = textwrap.dedent(f"""
+            import nbreactive as nr
+            c = nr.Client({url!r})
+            sub = c.subscribe("notes:all")
+            assert sub.value == []
+            c.mutation("notes:add", {{"text": "from a script"}})
+            import time
+            deadline = time.monotonic() + 15
+            while sub._value != ["from a script"] and time.monotonic() < deadline:
+                time.sleep(0.01)
+            print(sub._value)
+            c.close()
+        """)
+        out = subprocess.run([sys.executable, "-c", client_script], capture_output=True, text=True,
+                             timeout=60, env=env)
+        assert out.stdout.strip() == "['from a script']", out.stderr
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    assert proc.returncode == 0
+    assert "stopped" in (proc.stdout.read() if proc.stdout else "")
+    bad = subprocess.run([sys.executable, "-m", "nbreactive.cli", "serve", str(tmp_path / "none.py")],
+                         capture_output=True, text=True, timeout=60, env=env)
+    assert bad.returncode != 0 and "is not a file" in bad.stderr
