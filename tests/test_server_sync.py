@@ -11,6 +11,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -319,3 +320,56 @@ def test_pypi_convex_client_from_another_process(app: nr.App, server: Server) ->
     assert steps["apperror"]["data"] == {"code": "CLOSED"}
     assert steps["subscribe_first"]["value"] == []
     assert steps["subscribe_next"]["value"] == ["from the notebook"], proc.stderr.read() if proc.stderr else ""
+
+
+def test_npm_convex_client_reconnects_after_a_server_restart(tmp_path: Path) -> None:
+    from convex_clients import npm_modules
+
+    modules = npm_modules()
+    path = str(tmp_path / "r.duckdb")
+
+    def open_app() -> nr.App:
+        a = nr.App(path)
+
+        @a.query(name="messages:list", args={"channel": v.string()})
+        def list_(ctx, channel):
+            return ctx.db.query("messages").filter(lambda q: q.eq(q.field("channel"), channel)).collect()
+
+        @a.mutation(name="messages:send", args={"channel": v.string(), "body": v.string()})
+        def send(ctx, channel, body):
+            return ctx.db.insert("messages", {"channel": channel, "body": body})
+
+        return a
+
+    app = open_app()
+    server = app.serve(quiet=True)
+    port = server.port
+    proc = subprocess.Popen(["node", str(SCRIPTS / "reconnect_client.cjs"), server.url], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "NODE_PATH": str(modules)})
+    steps: dict[str, Any] = {}
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if not line.startswith("{"):
+                continue  # the client's own logging
+            msg = orjson.loads(line)
+            steps[msg["step"]] = msg
+            if msg["step"] == "ready":
+                server.stop()
+                app.close()
+                time.sleep(0.3)  # the client sees the socket close and starts reconnecting
+                app = open_app()
+                app.run_mutation("messages:send", {"channel": "r", "body": "after the restart"})
+                server = app.serve(port=port, quiet=True)
+            if msg["step"] in ("mutation", "crash"):
+                break
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        server.stop()
+        app.close()
+    assert "crash" not in steps, steps.get("crash")
+    assert steps["after_restart"]["seen"] == ["after the restart"]
+    assert steps["mutation"]["seen"] == ["after the restart", "from node again"]

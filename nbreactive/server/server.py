@@ -133,8 +133,17 @@ class Server:
         loop, http = self._loop, self._http
 
         async def shutdown() -> None:
-            for conn in list(self._shared.connections):
-                conn.handler.close(1001, "the server is stopping")
+            handlers = [conn.handler for conn in list(self._shared.connections)]
+            for handler in handlers:
+                handler.close(1001, "the server is stopping")
+            deadline = asyncio.get_running_loop().time() + 1.0
+            while self._shared.connections and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.01)  # the clients answer the close
+            for handler in handlers:  # the others: drop the TCP connection
+                ws = handler.ws_connection
+                stream = getattr(ws, "stream", None)
+                if stream is not None and not stream.closed():
+                    stream.close()
             if http is not None:
                 http.stop()
                 await http.close_all_connections()
