@@ -373,3 +373,61 @@ def test_npm_convex_client_reconnects_after_a_server_restart(tmp_path: Path) -> 
     assert "crash" not in steps, steps.get("crash")
     assert steps["after_restart"]["seen"] == ["after the restart"]
     assert steps["mutation"]["seen"] == ["after the restart", "from node again"]
+
+
+def test_pings_keep_a_quiet_connection_alive(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nbreactive.server import sync
+
+    monkeypatch.setattr(sync, "HEARTBEAT_SECONDS", 0.3)
+
+    async def scenario() -> None:
+        s = await Socket.open(server)
+        await s.connect()
+        frame = await asyncio.wait_for(s.ws.read_message(), 5)
+        assert frame is not None and orjson.loads(frame) == {"type": "Ping"}
+        s.close()
+
+    run(scenario())
+
+
+def test_timestamps_keep_growing_across_restarts(tmp_path: Path) -> None:
+    path = str(tmp_path / "ts.duckdb")
+    seen = []
+    for _ in range(2):
+        a = nr.App(path)
+
+        @a.mutation(name="m:add")
+        def add(ctx):
+            return ctx.db.insert("t", {"x": 1})
+
+        with a.serve(quiet=True) as s:
+            async def scenario(server: Server = s) -> int:
+                sock = await Socket.open(server)
+                await sock.connect()
+                await sock.send(type="Mutation", requestId=0, udfPath="m:add", args=[{}])
+                resp = await sock.recv()
+                assert resp is not None and resp["success"]
+                sock.close()
+                return ts_of(resp["ts"])
+
+            seen.append(run(scenario()))
+        a.close()
+    assert seen[1] > seen[0]
+
+
+def test_messages_beyond_the_size_limit_close_the_socket(server: Server) -> None:
+    async def scenario() -> None:
+        s = await Socket.open(server)
+        await s.connect()
+        try:
+            await s.ws.write_message("x" * (18 * 1024 * 1024))
+            assert await s.recv() is None  # closed by the server (1009: message too big)
+        except tornado.websocket.WebSocketClosedError:
+            pass  # closed while we were still writing it
+        s2 = await Socket.open(server)  # the server is fine
+        await s2.connect()
+        await s2.send(type="ModifyQuerySet", baseVersion=0, newVersion=1, modifications=[])
+        assert (await s2.recv() or {})["type"] == "Transition"
+        s2.close()
+
+    run(scenario())
