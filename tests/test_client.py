@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from async_util import run_async
 
 import nbreactive as nr
 from nbreactive import v
@@ -77,7 +78,7 @@ def test_calls_in_the_servers_own_process(app: nr.App) -> None:
         with pytest.raises(nr.ClientError, match="Could not find public function for 'notes:secret'"):
             client.query("notes:secret")
         assert nr.Client(server.url, admin_key=server.admin_key).query("notes:secret") == 42
-        assert asyncio.run(client.aquery("notes:list", {"tag": "a"})) == ["hello"]
+        assert run_async(client.aquery("notes:list", {"tag": "a"})) == ["hello"]
     with pytest.raises(nr.ClientError, match="cannot reach"):
         nr.Client(server.url, timeout=2).query("notes:list", {"tag": "a"})
     with pytest.raises(ValueError, match="needs the server's URL"):
@@ -110,7 +111,7 @@ def test_subscriptions_follow_commits_from_anywhere(app: nr.App) -> None:
                     return out
             return out
 
-        values = asyncio.run(asyncio.wait_for(first_two(), 20))
+        values = run_async(first_two(), 20)
         assert values[-1][-1] == "fourth"
         failing = client.subscribe("notes:nope", {})
         failing.wait()

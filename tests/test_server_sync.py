@@ -10,7 +10,6 @@ import os
 import struct
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ import orjson
 import pytest
 import tornado.httpclient
 import tornado.websocket
+from async_util import run_async
 from convex_clients import SCRIPTS, pypi_convex, run_node
 
 import nbreactive as nr
@@ -111,23 +111,7 @@ class Socket:
 
 
 def run(coro: Any) -> Any:
-    """Run a client scenario on its own thread and loop (this thread may have a loop
-    running already: Playwright's sync API keeps one)."""
-    box: dict[str, Any] = {}
-
-    def main() -> None:
-        try:
-            box["value"] = asyncio.run(asyncio.wait_for(coro, 60))
-        except BaseException as e:
-            box["error"] = e
-
-    t = threading.Thread(target=main, name="sync-test-client")
-    t.start()
-    t.join(90)
-    assert not t.is_alive(), "the client scenario did not finish"
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
+    return run_async(coro)
 
 
 def add(qid: int, path: str, args: dict[str, Any]) -> dict[str, Any]:
