@@ -172,6 +172,7 @@ class _Request:
     args: dict[str, Any]
     identity: dict[str, Any] | None
     key: tuple[Any, ...]
+    journal: str | None = None
     done: threading.Event = field(default_factory=threading.Event)
     result: Subscription | None = None
     error: BaseException | None = None
@@ -496,12 +497,16 @@ class Reactor:
     # -- subscriptions ---------------------------------------------------------------------
 
     def subscribe(self, fn: RegisteredFunction, args: dict[str, Any],
-                  identity: dict[str, Any] | None) -> Subscription:
-        key = (fn.path, encode_value(args), identity_key(identity))
+                  identity: dict[str, Any] | None, journal: str | None = None) -> Subscription:
+        """A subscription to ``fn(args)``. ``journal``: a paginated query's page end from
+        an earlier run (a reconnecting client's ``Add``), so the page keeps its bounds."""
+        key: tuple[Any, ...] = (fn.path, encode_value(args), identity_key(identity))
+        if journal is not None:
+            key = (*key, journal)  # a page with its own end is its own entry
         self._ensure_thread()
         if self._on_reactor_thread():
             # From a callback: run the round here (the thread is between dispatches).
-            req = _Request(fn, args, identity, key)
+            req = _Request(fn, args, identity, key, journal)
             self._to_dispatch.extend(self._round([req]))
             if req.error is not None:
                 raise req.error
@@ -511,12 +516,12 @@ class Reactor:
             try:
                 with self._db.base_lock:
                     if not self._stale:  # every live result is at the current snapshot
-                        return self._attach(self._entry_for(key, fn, args, identity, False))
+                        return self._attach(self._entry_for(key, fn, args, identity, False, journal))
             except SqlNeedsSync:
                 pass
         # Stale results are waiting for a round (or the query reads SQL): join the
         # engine thread's next round, so the new result is at the same snapshot.
-        req = _Request(fn, args, identity, key)
+        req = _Request(fn, args, identity, key, journal)
         with self._cond:
             self._requests.append(req)
             self._cond.notify()
@@ -538,11 +543,11 @@ class Reactor:
         return req.result
 
     def _entry_for(self, key: tuple[Any, ...], fn: RegisteredFunction, args: dict[str, Any],
-                   identity: dict[str, Any] | None, sql: bool) -> QueryEntry:
+                   identity: dict[str, Any] | None, sql: bool, journal: str | None = None) -> QueryEntry:
         e = self.entries.get(key)
         if e is not None and not e.stale:
             return e
-        out = self._run(fn, args, identity, sql, None if e is None else e.journal)
+        out = self._run(fn, args, identity, sql, journal if e is None else e.journal)
         if e is not None:  # stale and unsubscribed cannot be (dropped); stale live: re-run it
             self._stale.discard(e)
             if self._install(e, out):
@@ -596,7 +601,7 @@ class Reactor:
                             continue
                         try:
                             req.result = self._attach(self._entry_for(req.key, req.fn, req.args,
-                                                                      req.identity, sql))
+                                                                      req.identity, sql, req.journal))
                         except SqlNeedsSync:
                             raise
                         except BaseException as err:

@@ -235,7 +235,9 @@ class Connection:
                 try:
                     fn = find_function(app, mod.get("udfPath"), "query", admin=self.admin)
                     args = decode_args(mod.get("args"))
-                    sub = app._reactor.subscribe(fn, app._validate_args(fn, args), None)
+                    journal = mod.get("journal")  # a reconnecting client's page end
+                    sub = app._reactor.subscribe(fn, app._validate_args(fn, args), None,
+                                                 journal if isinstance(journal, str) else None)
                     sub._share = True
                     sub.on_change(_ignore, _ignore)  # delivery marks nothing: after_round compares versions
                     self.queries[qid] = _Query(fn.path, sub)
