@@ -434,8 +434,16 @@ class SyncHandler(tornado.websocket.WebSocketHandler):
                                                "baseVersion": base, "authUpdateAttempted": True}).decode())
                 return
             conn.admin = True
-        elif token_type in ("User", "None"):
-            conn.admin = False  # user identities are not verified yet: functions see none
+        elif token_type == "User":
+            # As a Convex deployment without auth providers: a user token cannot be verified.
+            self.write_frame(orjson.dumps({
+                "type": "AuthError", "baseVersion": base, "authUpdateAttempted": True,
+                "error": "No auth provider found matching the given token: this nbreactive server "
+                         "has no user authentication configured",
+            }).decode())
+            return
+        elif token_type == "None":
+            conn.admin = False
         else:
             raise ProtocolError(f"Authenticate needs tokenType 'User', 'Admin' or 'None', got {token_type!r}")
         conn.received_identity = base + 1
