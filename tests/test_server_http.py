@@ -251,3 +251,30 @@ def test_pypi_legacy_http_client(app: nr.App, server: Server) -> None:
     assert info.value.data == {"code": "CLOSED", "retry": {"$integer": "AwAAAAAAAAA="}}
     with pytest.raises(Exception, match="Could not find public function"):
         client.query("messages:nope", {})
+
+
+def test_a_busy_main_thread_does_not_stall_the_server(app: nr.App, server: Server) -> None:
+    """A notebook cell computing in pure Python (holding the GIL between switches) while
+    another process calls the server: answers keep coming."""
+    import subprocess
+    import sys
+
+    script = (
+        "import json, time, urllib.request\n"
+        f"url = {server.url!r} + '/api/query'\n"
+        "worst = 0.0\n"
+        "for _ in range(40):\n"
+        "    t0 = time.monotonic()\n"
+        "    req = urllib.request.Request(url, data=b'{\"path\": \"stats\"}', headers={'Content-Type': 'application/json'})\n"
+        "    urllib.request.urlopen(req, timeout=10).read()\n"
+        "    worst = max(worst, time.monotonic() - t0)\n"
+        "    time.sleep(0.02)\n"
+        "print(worst)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    n = 0
+    while proc.poll() is None and time.monotonic() < deadline:  # the busy "cell"
+        n += sum(i * i for i in range(10_000))
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and float(out) < 1.0, f"the slowest answer took {out.strip()} s"
