@@ -62,8 +62,10 @@ log = logging.getLogger("nbreactive")
 
 #: A round (re-runs and callbacks) at least this long is followed by as long a rest...
 REST_AFTER = 0.004
-#: ...of at most this long (see ``Reactor._pace``).
+#: ...of at most this long (see ``Reactor._pace``)...
 MAX_REST = 0.05
+#: ...when the engine was busy at least half of this many seconds before.
+BUSY_WINDOW = 0.25
 
 #: Writes listed per commit in the inspector's log (the count is always exact).
 MAX_LOGGED_WRITES = 50
@@ -242,6 +244,7 @@ class Reactor:
         self._fired: list[ReadWatcher] = []  # read watchers a commit touched
         self._stopping = False
         self._last_round = 0.0  # how long the last round (runs and callbacks) took
+        self._recent_rounds: deque[tuple[float, float]] = deque(maxlen=4096)  # (start, end)
         #: The snapshot (commit ts) of the last round: every live result is valid there.
         self.round_ts = 0
         self._tasks: deque[Callable[[], Any]] = deque()
@@ -640,14 +643,21 @@ class Reactor:
             self._cond.notify()
 
     def _pace(self, busy: float) -> None:
-        """After a round that took ``busy`` seconds while more commits arrived, rest
-        as long (at most ``MAX_REST``) before the next one, unless a caller is waiting:
-        under a sustained stream of commits the engine then holds the GIL half the
-        time at most, so the notebook's own cells stay responsive, and the next round
-        takes all the commits that arrived meanwhile at once. A short round
-        (``REST_AFTER``), or one with nothing waiting after it, is followed by no rest
-        at all: a commit after a quiet moment is never held back."""
+        """Under sustained load — the engine busy at least half of the last
+        ``BUSY_WINDOW`` seconds — rest after a round as long as it took (at most
+        ``MAX_REST``, and not while a caller waits): the engine then holds the GIL half
+        the time at most, so the notebook's own cells stay responsive, and the next
+        round takes all the commits that arrived meanwhile at once. A short round
+        (``REST_AFTER``), or a long one after a quiet moment, is followed by no rest."""
         if busy < REST_AFTER:
+            return
+        now = time.perf_counter()
+        horizon = now - BUSY_WINDOW
+        rounds = self._recent_rounds
+        while rounds and rounds[0][1] < horizon:
+            rounds.popleft()
+        worked = sum(end - max(start, horizon) for start, end in rounds)
+        if worked < BUSY_WINDOW / 2:
             return
         deadline = time.monotonic() + min(busy, MAX_REST)
         with self._cond:
@@ -720,7 +730,9 @@ class Reactor:
                     task()
                 except BaseException:
                     log.exception("an engine task failed: %r", task)
-            self._last_round = time.perf_counter() - started
+            ended = time.perf_counter()
+            self._last_round = ended - started
+            self._recent_rounds.append((started, ended))
 
     def _fail_stale(self, err: BaseException) -> list[QueryEntry]:
         """Give every stale live query ``err`` as its outcome (engine thread)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbreactive.values.model import copy_value
@@ -43,13 +44,12 @@ class Subscription:
         self._reactor = reactor
         self._entry = entry
         self._delivered = entry.version
-        self._callbacks: list[Callback] = []
-        self._error_callbacks: list[Callback] = []
+        self._callbacks: list[_Callback] = []
         self._lock = threading.Lock()
+        # Callbacks of one subscription run one at a time, each never seeing an older
+        # result after a newer one (the engine's delivery and a watch's catch-up race).
+        self._calls = threading.RLock()
         self.active = True
-        #: Hand callbacks the engine's own result instead of a copy: only for
-        #: nbreactive's widgets, which never change what they are given.
-        self._share = False
 
     # -- the current result ------------------------------------------------------
 
@@ -103,36 +103,33 @@ class Subscription:
         if on_error is not None and not callable(on_error):
             raise TypeError(f"on_error expects a callable, got {on_error!r}")
         with self._lock:
-            self._callbacks.append(callback)
-            if on_error is not None:
-                self._error_callbacks.append(on_error)
+            self._callbacks.append(_Callback(callback, on_error, False, self._entry.version))
         return callback
 
-    def _watch(self, callback: Callback, on_error: Callback | None) -> None:
+    def _watch(self, callback: Callback, on_error: Callback | None, *, share: bool = False) -> None:
         """``app.watch``: call ``callback`` with the current value now (on the caller's
-        thread), then register it, catching up if a change slipped in between."""
+        thread), then with every newer one. ``share``: hand it the engine's own result,
+        not a copy (nbreactive's widgets only, which never change what they get)."""
+        cb = _Callback(callback, on_error, share, -1)
+        with self._calls:
+            self._run(cb)
+            with self._lock:
+                self._callbacks.append(cb)
+            self._run(cb)  # a change delivered while it was not registered yet
+
+    def _run(self, cb: _Callback) -> None:
+        """Call ``cb`` with the entry's current outcome unless it has seen it (under
+        ``_calls``)."""
         entry = self._entry
         with self._lock:
-            # The value handed over now counts as delivered: the engine will not repeat it.
-            seen = self._delivered = max(self._delivered, entry.version)
-            error, value = entry.error, entry.value
-        copy = _same if self._share else copy_value
+            version, error, value = entry.version, entry.error, entry.value
+        if version <= cb.seen:
+            return
+        cb.seen = version
         if error is None:
-            callback(copy(value))
-        elif on_error is not None:
-            on_error(error)
-        with self._lock:
-            self._callbacks.append(callback)
-            if on_error is not None:
-                self._error_callbacks.append(on_error)
-            # The engine delivered a newer result while there was no callback yet.
-            missed = self._delivered > seen
-            error, value = entry.error, entry.value
-        if missed:
-            if error is None:
-                _call(callback, copy(value))
-            elif on_error is not None:
-                _call(on_error, error)
+            _call(cb.on_value, value if cb.share else copy_value(value))
+        elif cb.on_error is not None:
+            _call(cb.on_error, error)
 
     def unsubscribe(self) -> None:
         """Stop receiving changes. Idempotent. The query stops re-running when its
@@ -163,21 +160,20 @@ class Subscription:
                 return
             self._delivered = entry.version
             callbacks = list(self._callbacks)
-            error_callbacks = list(self._error_callbacks)
-            error, value = entry.error, entry.value
-        if error is not None:
-            if not error_callbacks and callbacks:
-                log.warning("live query %s failed: %s: %s", self.function, type(error).__name__, error)
-            for cb in error_callbacks:
-                _call(cb, error)
-            return
-        copy = _same if self._share else copy_value
-        for cb in callbacks:
-            _call(cb, copy(value))
+            error = entry.error
+        if error is not None and callbacks and all(cb.on_error is None for cb in callbacks):
+            log.warning("live query %s failed: %s: %s", self.function, type(error).__name__, error)
+        with self._calls:
+            for cb in callbacks:
+                self._run(cb)
 
 
-def _same(value: Any) -> Any:
-    return value
+@dataclass(eq=False)
+class _Callback:
+    on_value: Callback
+    on_error: Callback | None
+    share: bool
+    seen: int  # the entry version it was last called for
 
 
 def _call(cb: Callback, arg: Any) -> None:

@@ -238,8 +238,7 @@ class Connection:
                     journal = mod.get("journal")  # a reconnecting client's page end
                     sub = app._reactor.subscribe(fn, app._validate_args(fn, args), None,
                                                  journal if isinstance(journal, str) else None)
-                    sub._share = True
-                    sub.on_change(_ignore, _ignore)  # delivery marks nothing: after_round compares versions
+                    # no callback: after_round compares entry versions with what was sent
                     self.queries[qid] = _Query(fn.path, sub)
                 except Exception as e:
                     self.queries[qid] = _Query(str(mod.get("udfPath")), None,
@@ -273,10 +272,6 @@ class Connection:
         self.queries.clear()
         if self.after_round in self.reactor.round_listeners:
             self.reactor.round_listeners.remove(self.after_round)
-
-
-def _ignore(_value: Any) -> None:
-    pass
 
 
 class SyncHandler(tornado.websocket.WebSocketHandler):

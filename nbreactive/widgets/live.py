@@ -97,11 +97,10 @@ class LiveWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
             self._pages.start()  # the first page now, the others in the background
             return
         sub = app.subscribe(ref, args)
-        sub._share = True  # the widget only reads results
         self._sub = sub
         self.function = sub.function
         self.args_text = format_value(sub.args, limit=500)
-        sub._watch(self._changed, self._failed)
+        sub._watch(self._changed, self._failed, share=True)  # the widget only reads results
 
     # -- results (reactivity thread) ------------------------------------------------
 

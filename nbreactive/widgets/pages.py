@@ -94,11 +94,17 @@ class PagedRows(Sequence[Doc]):
         return map(copy_document, itertools.chain.from_iterable(self._pages))
 
     def __eq__(self, other: object) -> bool:
+        # Compares the documents held, never copies (traitlets compares on every commit).
         if isinstance(other, PagedRows):
-            return len(self) == len(other) and (self._pages == other._pages or list(self) == list(other))
+            if self._ends == other._ends:
+                return self._pages == other._pages
+            return len(self) == len(other) and self._flat() == other._flat()
         if isinstance(other, list):
-            return len(self) == len(other) and list(self) == other
+            return len(self) == len(other) and self._flat() == other
         return NotImplemented
+
+    def _flat(self) -> list[Doc]:
+        return list(itertools.chain.from_iterable(self._pages))
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -150,11 +156,14 @@ class LivePages:
         with self._more:
             self._closed = True
             self._more.notify_all()
+            subs = list(self.subscriptions)
+        for sub in subs:
+            sub.unsubscribe()  # a page subscribed after this unsubscribes itself
         thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=10)  # it stops after the page it may be subscribing to
-        for sub in self.subscriptions:
-            sub.unsubscribe()
+        if thread is not None and thread is not threading.current_thread() and \
+                not self._app._reactor._on_reactor_thread():
+            # (never from the engine thread: the loader may be waiting for it)
+            thread.join(timeout=10)
 
     # -- loading ----------------------------------------------------------------------
 
@@ -162,11 +171,15 @@ class LivePages:
         index = len(self.subscriptions)
         args = {**self._args, "paginationOpts": {"numItems": self.page_size, "cursor": cursor}}
         sub = self._app.subscribe(self._fn, args)
-        sub._share = True  # we only read the pages
-        self.subscriptions.append(sub)
-        self._sizes.append(0)
-        self._state.append(None)
-        sub._watch(lambda value: self._heard(index, value), lambda error: self._failed(index, error))
+        with self._more:
+            if self._closed:
+                sub.unsubscribe()
+                return
+            self.subscriptions.append(sub)
+            self._sizes.append(0)
+            self._state.append(None)
+        sub._watch(lambda value: self._heard(index, value), lambda error: self._failed(index, error),
+                   share=True)  # the pages are only read
 
     def _heard(self, index: int, value: Any) -> None:
         if isinstance(value, dict) and isinstance(value.get("page"), list):
@@ -174,10 +187,11 @@ class LivePages:
             state = (bool(value.get("isDone", True)), value.get("continueCursor"))
         else:  # not a page: nothing more to load
             state = (True, None)
+        # The listener hears of this page before the loader may go on to the next one.
+        self._listener.page(index, value)
         with self._more:
             self._state[index] = state
             self._more.notify_all()
-        self._listener.page(index, value)
 
     def _failed(self, index: int, error: BaseException) -> None:
         self._listener.failed(index, error)

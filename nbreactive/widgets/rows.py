@@ -29,7 +29,7 @@ same list when unsorted), ``_keys`` the sort keys of ``_rows`` when sorted.
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from typing import Any
 
@@ -142,20 +142,28 @@ class RowsProtocol:
     def _move_sorted(self, old: list[Doc], new: list[Doc]) -> list[Op] | None:
         """Take ``old`` out of the sorted rows and put ``new`` in; the ops, or None when
         so much moved that the rows were sorted again (send a reset)."""
-        # A row in both (a hunk may span unchanged rows, or a row moved) stays.
-        before = {str(d["_id"]): d for d in old}
-        after = {str(d["_id"]): d for d in new}
-        old = [d for i, d in before.items() if after.get(i) != d]
-        new = [d for i, d in after.items() if before.get(i) != d]
-        if len(old) + len(new) > MAX_MOVES:
+        # A row in both (a hunk may span unchanged rows, or a row moved) stays. Rows are
+        # matched as a multiset (a result may list one document twice).
+        kept: dict[str, list[Doc]] = {}
+        for d in new:
+            kept.setdefault(str(d["_id"]), []).append(d)
+        gone: list[Doc] = []
+        for d in old:
+            same = kept.get(str(d["_id"]), [])
+            match = next((j for j, c in enumerate(same) if c is d or c == d), None)
+            if match is None:
+                gone.append(d)
+            else:
+                del same[match]
+        new = [d for ds in kept.values() for d in ds]
+        if len(gone) + len(new) > MAX_MOVES:
             self._sort_all()
             return None
         ops: list[Op] = []
-        for doc in old:
-            key = self._sort_key(doc)
-            i = self._position(key) - (0 if self.sort[1] == "asc" else 1)
-            if not (0 <= i < len(self._keys) and self._keys[i] == key):  # pragma: no cover
-                self._sort_all()  # the key changed under us (a mutated document): rebuild
+        for doc in gone:
+            i = self._index_in_sorted(doc)
+            if i is None:  # pragma: no cover - the key changed under us (a mutated document)
+                self._sort_all()
                 return None
             del self._rows[i], self._keys[i]
             ops.append((i, 1, []))
@@ -169,6 +177,23 @@ class RowsProtocol:
             else:
                 ops.append((i, 0, [doc]))
         return ops
+
+    def _index_in_sorted(self, doc: Doc) -> int | None:
+        """Where ``doc`` itself is in the sorted rows. Keys are not unique — an edit seen
+        page by page may briefly hold a document's old and new versions, with one key —
+        so among equal keys the row that *is* ``doc`` wins, then one equal to it."""
+        key = self._sort_key(doc)
+        ascending = self._ascending()
+        lo, hi = bisect_left(ascending, key), bisect_right(ascending, key)
+        n = len(self._keys)
+        span = range(lo, hi) if self.sort[1] == "asc" else range(n - hi, n - lo)
+        for i in span:
+            if self._rows[i] is doc:
+                return i
+        for i in span:
+            if self._rows[i] == doc:
+                return i
+        return span[0] if len(span) else None
 
     def _install(self, docs: list[Doc], *, flash: bool = True, reset: bool = False) -> None:
         """Make ``docs`` the result and tell the front end what changed (as a patch,
@@ -200,12 +225,8 @@ class RowsProtocol:
             else:
                 first = last = at
             wire.append([at, removed, len(docs), first, last - first])
-            delta = len(docs) - removed
-            if at + removed <= ws:  # before the window: it moves with the rows
-                ws, we = ws + delta, we + delta
-            elif at < we:
-                we = max(ws, we + delta)
-        self._window = (max(0, ws), max(0, we))
+        # The window stays at its indexes: the front end keeps its scroll position, so
+        # after rows arrive above it, it shows other rows at the same indexes.
         self.row_count = len(self._rows)
         self.version += 1
         self.send(
