@@ -64,8 +64,10 @@ log = logging.getLogger("nbreactive")
 REST_AFTER = 0.004
 #: ...of at most this long (see ``Reactor._pace``)...
 MAX_REST = 0.05
-#: ...when the engine was busy at least half of this many seconds before.
+#: ...when the engine was busy for a good part (``BUSY_SHARE``) of this many seconds...
 BUSY_WINDOW = 0.25
+#: ...the share of it that counts as sustained load.
+BUSY_SHARE = 0.3
 
 #: Writes listed per commit in the inspector's log (the count is always exact).
 MAX_LOGGED_WRITES = 50
@@ -643,8 +645,8 @@ class Reactor:
             self._cond.notify()
 
     def _pace(self, busy: float) -> None:
-        """Under sustained load — the engine busy at least half of the last
-        ``BUSY_WINDOW`` seconds — rest after a round as long as it took (at most
+        """Under sustained load — the engine busy for ``BUSY_SHARE`` of the last
+        ``BUSY_WINDOW`` seconds or more — rest after a round as long as it took (at most
         ``MAX_REST``, and not while a caller waits): the engine then holds the GIL half
         the time at most, so the notebook's own cells stay responsive, and the next
         round takes all the commits that arrived meanwhile at once. A short round
@@ -657,7 +659,7 @@ class Reactor:
         while rounds and rounds[0][1] < horizon:
             rounds.popleft()
         worked = sum(end - max(start, horizon) for start, end in rounds)
-        if worked < BUSY_WINDOW / 2:
+        if worked < BUSY_WINDOW * BUSY_SHARE:
             return
         deadline = time.monotonic() + min(busy, MAX_REST)
         with self._cond:
