@@ -220,6 +220,8 @@ class LiveWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
             if kind == "window":
                 self._send_window(int(content.get("start", 0)), int(content.get("end", 0)),
                                   content.get("request"))
+                if self._pages is not None:
+                    self._pages.shown.set()  # the first page is on screen: load the rest
             elif kind == "view":
                 self._note_view(int(content.get("start", 0)), int(content.get("end", 0)))
             elif kind == "sort":

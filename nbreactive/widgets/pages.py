@@ -20,6 +20,7 @@ import inspect
 import itertools
 import logging
 import threading
+import time
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, overload
@@ -37,6 +38,10 @@ log = logging.getLogger("nbreactive")
 
 #: Documents per page (a changed page re-runs whole: a few milliseconds).
 DEFAULT_PAGE_SIZE = 2000
+#: Longest wait for the first page to be shown before loading the others (seconds).
+FIRST_PAINT_WAIT = 1.0
+#: A pause between pages while loading (seconds): the GIL goes to other threads.
+LOAD_PAUSE = 0.002
 
 
 def takes_pagination(fn: RegisteredFunction) -> bool:
@@ -140,6 +145,10 @@ class LivePages:
         self._closed = False
         self._more = threading.Condition()  # the loader waits here for a failing last page
         self._thread: threading.Thread | None = None
+        #: Set once the first page is on screen (the front end's first window was
+        #: answered): the loader waits for it (``FIRST_PAINT_WAIT`` at most), so the
+        #: first paint does not compete with loading for the GIL.
+        self.shown = threading.Event()
 
     @property
     def first(self) -> Subscription:
@@ -208,6 +217,7 @@ class LivePages:
 
     def _load(self) -> None:
         capped = False
+        self.shown.wait(FIRST_PAINT_WAIT)
         try:
             while True:
                 cursor = self._next_cursor()
@@ -217,6 +227,7 @@ class LivePages:
                     capped = True
                     break
                 self._subscribe(cursor)
+                time.sleep(LOAD_PAUSE)  # let the kernel's other threads (comms, cells) in
         except Exception:
             if not self._closed:
                 log.exception("loading the pages of %s failed", self._fn.path)
