@@ -130,6 +130,11 @@ def test_function_errors_are_200_with_convex_messages(server: Server) -> None:
     assert out["errorMessage"].startswith("ArgumentValidationError: the arguments are not Convex values")
 
 
+def test_user_tokens_are_refused_as_by_a_deployment_without_auth_providers(server: Server) -> None:
+    status, out = post(server, "/api/query", {"path": "stats"}, headers={"Authorization": "Bearer a.b.c"})
+    assert status == 401 and out["code"] == "NoAuthProvider"
+
+
 def test_the_admin_key_reaches_internal_functions(server: Server) -> None:
     body = {"path": "messages:secret", "args": {}}
     assert post(server, "/api/query", body, headers={"Authorization": "Convex wrong-key-0123456789"})[1]["status"] == "error"

@@ -106,7 +106,14 @@ class BaseHandler(tornado.web.RequestHandler):
         return body
 
     async def run_call(self, kind: str, path: Any, args: Any) -> None:
-        admin = self.policy.is_admin(self.request.headers.get("Authorization"))
+        authorization = self.request.headers.get("Authorization")
+        if authorization and authorization.startswith("Bearer "):
+            # As a Convex deployment without auth providers: a user token cannot be verified.
+            self.fail(401, "NoAuthProvider",
+                      "No auth provider found matching the given token: this nbreactive server has "
+                      "no user authentication configured (send no Authorization header)")
+            return
+        admin = self.policy.is_admin(authorization)
         loop = asyncio.get_running_loop()
         outcome: Outcome = await loop.run_in_executor(
             self.executor, lambda: call(self.app, kind, path, args, admin=admin)
