@@ -4,7 +4,9 @@ Works from another process and from the server's own process (the official PyPI 
 holds the GIL while it waits, so it deadlocks there; this one never blocks the server).
 
 - ``query``, ``mutation``, ``action``: Convex's HTTP API (``POST /api/...``), one
-  request each; ``aquery``, ``amutation``, ``aaction`` are the ``async`` forms.
+  request each; ``aquery``, ``amutation``, ``aaction`` are the ``async`` forms. Once the
+  client has live queries, ``mutation`` goes over their socket instead and returns only
+  when they reflect it (read your writes), as the official clients do.
 - ``subscribe(ref, args)``: a live query over Convex's sync protocol, on one WebSocket
   per client run by a background thread. The subscription has ``.value`` (raises the
   query's error), ``.error``, ``.on_change(callback, on_error)``, ``.unsubscribe()``,
@@ -59,6 +61,23 @@ def _function_error(message: str, data: Any, has_data: bool) -> Exception:
         err.args = (message,)
         return err
     return ClientError(message)
+
+
+class _Pending:
+    """A mutation or action sent over the socket, until its answer is visible."""
+
+    def __init__(self, frame: dict[str, Any]) -> None:
+        self.frame = frame
+        self.answer: dict[str, Any] | None = None
+        self.ts: int | None = None  # a mutation's commit ts, from its answer
+        self.done = threading.Event()
+
+
+def _u64(text: Any) -> int:
+    import base64
+    import struct
+
+    return int(struct.unpack("<Q", base64.b64decode(text))[0])
 
 
 class ClientSubscription:
@@ -185,6 +204,9 @@ class Client:
         self._closed = False
         self._query_set = 0
         self._live_ids: set[int] = set()  # queries the current connection has (client thread)
+        self._request_ids = itertools.count()
+        self._pending: dict[int, _Pending] = {}  # (client thread)
+        self._seen_ts = 0  # the ts of the last Transition (client thread)
         self._connected = threading.Event()
 
     # -- one-shot calls (HTTP) --------------------------------------------------------
@@ -218,10 +240,53 @@ class Client:
         return self._post("query", ref, args)
 
     def mutation(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
+        """Run a mutation. With live queries open, it goes over their socket and returns
+        once they reflect it (read your writes); otherwise over HTTP."""
+        if self._connected.is_set():
+            return self._over_socket("Mutation", ref, args)
         return self._post("mutation", ref, args)
 
     def action(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
         return self._post("action", ref, args)
+
+    def _over_socket(self, kind: str, ref: Any, args: dict[str, Any] | None) -> Any:
+        frame = {"type": kind, "requestId": next(self._request_ids), "udfPath": _path(ref),
+                 "args": [to_wire(dict(args or {}))]}
+        pending = _Pending(frame)
+        self._call_soon(self._send_request, pending)
+        if not pending.done.wait(self.timeout):
+            raise ClientError(f"no answer to {kind.lower()} {_path(ref)} within {self.timeout} s")
+        answer = pending.answer
+        assert answer is not None
+        if answer.get("success"):
+            return from_wire(answer.get("result"))
+        raise _function_error(str(answer.get("result")), answer.get("errorData"), "errorData" in answer)
+
+    def _send_request(self, pending: _Pending) -> None:
+        """(client thread) Send, or keep until connected: a reconnect resends it (the
+        server answers a resent mutation once)."""
+        self._pending[pending.frame["requestId"]] = pending
+        if self._ws is not None:
+            self._ws.write_message(json.dumps(pending.frame))
+
+    def _answered(self, msg: dict[str, Any]) -> None:
+        pending = self._pending.get(msg.get("requestId", -1))
+        if pending is None:
+            return
+        pending.answer = msg
+        if msg.get("success") and msg.get("ts") is not None:
+            pending.ts = _u64(msg["ts"])
+            if pending.ts > self._seen_ts:
+                return  # done when a transition reaches it
+        del self._pending[msg["requestId"]]
+        pending.done.set()
+
+    def _reached(self, ts: int) -> None:
+        self._seen_ts = max(self._seen_ts, ts)
+        for rid, pending in list(self._pending.items()):
+            if pending.ts is not None and pending.ts <= ts:
+                del self._pending[rid]
+                pending.done.set()
 
     async def aquery(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
         return await asyncio.to_thread(self.query, ref, args)
@@ -325,6 +390,9 @@ class Client:
             with self._lock:
                 subs = list(self._subs.values())
             self._send_modify([self._add(s) for s in subs])
+            for pending in list(self._pending.values()):
+                if pending.answer is None:
+                    ws.write_message(json.dumps(pending.frame))  # resent: answered once
             attempt += 1
             while not self._closed:
                 frame = await ws.read_message()
@@ -341,6 +409,9 @@ class Client:
                     delay = 0.1
                     for mod in msg.get("modifications", ()):
                         self._apply(mod)
+                    self._reached(_u64(version["ts"]))
+                elif kind in ("MutationResponse", "ActionResponse"):
+                    self._answered(msg)
                 elif kind == "FatalError":
                     log.error("nr.Client: the server ended the connection: %s", msg.get("error"))
                     break
@@ -368,6 +439,10 @@ class Client:
         if self._closed:
             return
         self._closed = True
+        for pending in list(self._pending.values()):
+            if not pending.done.is_set():
+                pending.answer = pending.answer or {"success": False, "result": "the client was closed"}
+                pending.done.set()
         with self._lock:
             subs = list(self._subs.values())
         for sub in subs:

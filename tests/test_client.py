@@ -122,6 +122,21 @@ def test_subscriptions_follow_commits_from_anywhere(app: nr.App) -> None:
         assert len(list(it)) <= 1  # unsubscribing ends the iteration (after what was queued)
 
 
+def test_mutations_read_your_writes_once_live_queries_are_open(app: nr.App) -> None:
+    with app.serve(quiet=True) as server, nr.Client(server.url) as client:
+        sub = client.subscribe("notes:list", {"tag": "ryw"})
+        assert sub.value == []
+        for n in range(20):
+            client.mutation("notes:add", {"tag": "ryw", "text": f"n{n}"})
+            assert sub.value[-1] == f"n{n}"  # no waiting: the mutation returned after it
+        with pytest.raises(nr.AppError) as info:
+            client.mutation("notes:refuse")
+        assert info.value.data == {"why": "closed"}
+        with pytest.raises(nr.ClientError, match="Could not find public function"):
+            client.mutation("notes:nope")
+        assert len(app.run_query("notes:list", {"tag": "ryw"})) == 20
+
+
 def test_reconnects_after_a_server_restart(tmp_path: Path) -> None:
     path = str(tmp_path / "notes.duckdb")
     app = make_app(path)
