@@ -98,6 +98,7 @@ class App:
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
+        self._servers: list[Server] = []  # running app.serve() servers
         self._loop_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -292,7 +293,9 @@ class App:
                 record = db.commit(tx.layer)
         db.wait(record)
         if commit_ts is not None:
-            commit_ts.append(record.ts)
+            # A mutation that wrote nothing is visible at the snapshot it read.
+            wrote = bool(record.writes or record.whole_tables)
+            commit_ts.append(record.ts if wrote else min(record.ts, db.base_ts))
         return result
 
     def _run_action(self, fn: RegisteredFunction, args: dict[str, Any], identity: Any) -> Any:
@@ -617,6 +620,8 @@ class App:
         Live subscriptions stop receiving changes.
         """
         _not_inside_a_function("app.close")
+        for server in list(self._servers):  # first: clients must not see the engine gone
+            server.stop()
         self._reactor.close()
         with self._loop_lock:
             if self._loop is not None:

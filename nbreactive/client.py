@@ -242,7 +242,8 @@ class Client:
     def mutation(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
         """Run a mutation. With live queries open, it goes over their socket and returns
         once they reflect it (read your writes); otherwise over HTTP."""
-        if self._connected.is_set():
+        # (from a callback — the socket's own thread — it cannot wait for the socket)
+        if self._connected.is_set() and threading.current_thread() is not self._thread:
             return self._over_socket("Mutation", ref, args)
         return self._post("mutation", ref, args)
 
@@ -255,6 +256,8 @@ class Client:
         pending = _Pending(frame)
         self._call_soon(self._send_request, pending)
         if not pending.done.wait(self.timeout):
+            # forgotten, so a reconnect does not send it again after the caller gave up
+            self._call_soon(self._pending.pop, pending.frame["requestId"], None)
             raise ClientError(f"no answer to {kind.lower()} {_path(ref)} within {self.timeout} s")
         answer = pending.answer
         assert answer is not None

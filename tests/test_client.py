@@ -136,6 +136,19 @@ def test_mutations_read_your_writes_once_live_queries_are_open(app: nr.App) -> N
             client.mutation("notes:nope")
         assert len(app.run_query("notes:list", {"tag": "ryw"})) == 20
 
+        @app.mutation(name="notes:noop")
+        def noop(ctx):
+            return "nothing"
+
+        assert client.mutation("notes:noop") == "nothing"  # no write, still answered
+        # a mutation from a callback (the client's own thread) goes over HTTP
+        done: list[Any] = []
+        sub.on_change(lambda value: done.append(client.mutation("notes:add", {"tag": "other", "text": "cb"}))
+                      if not done else None)
+        client.mutation("notes:add", {"tag": "ryw", "text": "trigger"})
+        wait_until(lambda: bool(done), "the callback's mutation")
+        assert app.run_query("notes:list", {"tag": "other"}) == ["cb"]
+
 
 def test_reconnects_after_a_server_restart(tmp_path: Path) -> None:
     path = str(tmp_path / "notes.duckdb")

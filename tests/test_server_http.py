@@ -183,6 +183,8 @@ def test_allowed_origins_and_hosts_are_configurable(app: nr.App) -> None:
         app.serve(quiet=True, allowed_origins=["example.com"])
     with pytest.raises(ValueError, match="port must be an int"):
         app.serve(port=70000)
+    with pytest.raises(ValueError, match="without ':'"):
+        app.serve(quiet=True, admin_key="0123456789abcdef:x")
 
 
 def test_a_body_too_large_is_refused_and_the_server_lives_on(server: Server) -> None:

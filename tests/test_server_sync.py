@@ -423,3 +423,61 @@ def test_messages_beyond_the_size_limit_close_the_socket(server: Server) -> None
         s2.close()
 
     run(scenario())
+
+
+def test_a_mutation_that_writes_nothing_still_gets_its_transition(app: nr.App, server: Server) -> None:
+    @app.mutation(name="m:noop")
+    def noop(ctx):
+        return "nothing written"
+
+    async def scenario() -> None:
+        s = await Socket.open(server)
+        await s.connect()
+        await s.send(type="ModifyQuerySet", baseVersion=0, newVersion=1, modifications=[])
+        t0 = await s.recv()
+        assert t0 is not None
+        await s.send(type="Mutation", requestId=0, udfPath="m:noop", args=[{}])
+        resp = await s.recv()
+        assert resp is not None and resp["success"] and resp["result"] == "nothing written"
+        t = await s.recv()
+        assert t is not None and t["type"] == "Transition"
+        assert ts_of(t["endVersion"]["ts"]) >= ts_of(resp["ts"])
+        # and the connection goes on
+        await s.send(type="ModifyQuerySet", baseVersion=1, newVersion=2, modifications=[add(1, "messages:count", {})])
+        t = await s.recv()
+        assert t is not None and t["endVersion"]["querySet"] == 2
+        s.close()
+
+    run(scenario())
+
+
+def test_one_session_per_socket(server: Server) -> None:
+    async def scenario() -> None:
+        s = await Socket.open(server)
+        await s.connect("first")
+        await s.connect("second")
+        msg = await s.recv()
+        assert msg is not None and msg["type"] == "FatalError" and "connects once" in msg["error"]
+
+    run(scenario())
+
+
+def test_closing_the_app_closes_sockets_without_a_fatal_error(app: nr.App) -> None:
+    server = app.serve(quiet=True)
+
+    async def scenario() -> None:
+        s = await Socket.open(server)
+        await s.connect()
+        await s.send(type="ModifyQuerySet", baseVersion=0, newVersion=1, modifications=[add(1, "messages:count", {})])
+        assert (await s.recv() or {})["type"] == "Transition"
+        await asyncio.to_thread(app.close)
+        frames = []
+        while True:
+            frame = await asyncio.wait_for(s.ws.read_message(), 10)
+            if frame is None:
+                break
+            frames.append(orjson.loads(frame)["type"])
+        assert "FatalError" not in frames and s.ws.close_code == 1001
+
+    run(scenario())
+    assert "stopped" in repr(server)

@@ -70,8 +70,10 @@ class Policy:
             raise ValueError(f"allowed_origins are origins like 'https://app.example.com' or '*', got {bad}")
         self.any_origin = "*" in origins
         self.origins = {o.rstrip("/").lower() for o in origins if o != "*"}
-        if admin_key is not None and (not isinstance(admin_key, str) or len(admin_key) < 16):
-            raise ValueError("admin_key must be a string of at least 16 characters")
+        if admin_key is not None and (not isinstance(admin_key, str) or len(admin_key) < 16
+                                      or ":" in admin_key or admin_key != admin_key.strip()):
+            raise ValueError("admin_key must be a string of at least 16 characters, without ':' "
+                             "or surrounding spaces")
         self.admin_key = admin_key or new_admin_key()
 
     def host_ok(self, host_header: str | None) -> bool:

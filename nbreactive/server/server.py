@@ -77,7 +77,7 @@ class Server:
         self._started.wait(30)
         if self._error is not None:
             raise self._error
-        app._db.close_hooks.append(self.stop)
+        app._servers.append(self)
         if not quiet:
             where = "" if is_loopback(host) else " (reachable from other machines)"
             print(f"nbreactive server at {self.url}{where}; admin key: {self.policy.admin_key}")
@@ -157,9 +157,8 @@ class Server:
         if self._thread is not threading.current_thread():
             self._thread.join(10)
         self._executor.shutdown(wait=False, cancel_futures=True)
-        hooks = self.app._db.close_hooks
-        if self.stop in hooks:
-            hooks.remove(self.stop)
+        if self in self.app._servers:
+            self.app._servers.remove(self)
 
     def __enter__(self) -> Server:
         return self

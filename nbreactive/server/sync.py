@@ -56,10 +56,12 @@ log = logging.getLogger("nbreactive.server")
 _U64 = struct.Struct("<Q")
 #: A Ping after this long without any other frame (Convex's heartbeat).
 HEARTBEAT_SECONDS = 15.0
-#: Answers kept per session for resent mutations.
+#: Answers kept per session for resent mutations...
 DEDUPE_PER_SESSION = 1000
-#: Sessions whose mutation answers are kept (the most recent ones).
-DEDUPE_SESSIONS = 10_000
+#: ...for this long (a client resends after a reconnect: seconds, not hours)...
+ANSWER_SECONDS = 600.0
+#: ...within this many bytes for all sessions together.
+ANSWER_BYTES = 64 * 1024 * 1024
 
 
 def encode_ts(ts: int) -> str:
@@ -100,37 +102,69 @@ class _Version:
 
 
 class _Answers:
-    """Mutation answers by (session, request id), for resent mutations."""
+    """Mutation answers by (session, request id), for resent mutations: kept for
+    ``ANSWER_SECONDS`` and within ``ANSWER_BYTES`` in all (oldest sessions go first)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._sessions: OrderedDict[str, OrderedDict[int, dict[str, Any] | threading.Event]] = OrderedDict()
+        self._sessions: OrderedDict[str, OrderedDict[int, Any]] = OrderedDict()
+        self._bytes = 0
 
     def claim(self, session: str, request_id: int) -> dict[str, Any] | threading.Event | None:
         """The stored answer, an event to wait on (it is running), or None: run it."""
         with self._lock:
+            self._expire()
             answers = self._sessions.get(session)
             if answers is None:
                 answers = self._sessions[session] = OrderedDict()
-                while len(self._sessions) > DEDUPE_SESSIONS:
-                    self._sessions.popitem(last=False)
             self._sessions.move_to_end(session)
             found = answers.get(request_id)
             if found is not None:
-                return found
+                return found if isinstance(found, threading.Event) else found[0]
             answers[request_id] = threading.Event()
             while len(answers) > DEDUPE_PER_SESSION:
-                answers.popitem(last=False)
+                self._forget(answers.popitem(last=False)[1])
             return None
 
+    def peek(self, session: str, request_id: int) -> dict[str, Any] | None:
+        with self._lock:
+            answers = self._sessions.get(session)
+            found = answers.get(request_id) if answers is not None else None
+            return None if found is None or isinstance(found, threading.Event) else found[0]
+
     def store(self, session: str, request_id: int, answer: dict[str, Any]) -> None:
+        size = len(orjson.dumps(answer["message"]))
         with self._lock:
             answers = self._sessions.get(session)
             event = answers.get(request_id) if answers is not None else None
-            if answers is not None:
-                answers[request_id] = answer
+            if answers is not None and size <= ANSWER_BYTES // 4:
+                answers[request_id] = (answer, size, time.monotonic())
+                self._bytes += size
+            elif answers is not None:
+                answers.pop(request_id, None)  # too large to keep: a resend runs again
+            while self._bytes > ANSWER_BYTES and self._sessions:
+                for entry in self._sessions.popitem(last=False)[1].values():
+                    self._forget(entry)
         if isinstance(event, threading.Event):
             event.set()
+
+    def _forget(self, entry: Any) -> None:
+        if isinstance(entry, threading.Event):
+            entry.set()  # a waiter must not wait for an answer that is gone
+        else:
+            self._bytes -= entry[1]
+
+    def _expire(self) -> None:
+        horizon = time.monotonic() - ANSWER_SECONDS
+        for session in list(self._sessions):
+            answers = self._sessions[session]
+            for rid, entry in list(answers.items()):
+                if not isinstance(entry, threading.Event) and entry[2] < horizon:
+                    self._forget(answers.pop(rid))
+            if not answers:
+                del self._sessions[session]
+            else:
+                break  # sessions are in least-recent order: the rest are newer
 
 
 @dataclass
@@ -348,15 +382,17 @@ class SyncHandler(tornado.websocket.WebSocketHandler):
             self.fatal(f"a message is not JSON: {e}")
         except (KeyError, TypeError, ValueError) as e:
             self.fatal(f"a malformed {type(e).__name__} in a message: {e}")
-        except RuntimeError as e:  # the app was closed under us
-            self.fatal(str(e))
+        except RuntimeError:  # the app is closing: a plain close, so clients reconnect
+            self.close(1012, "the app is closing")
 
     # -- the messages -------------------------------------------------------------------
 
     def _connect(self, conn: Connection, msg: dict[str, Any]) -> None:
         session = msg.get("sessionId")
-        if not isinstance(session, str) or not session:
-            raise ProtocolError("Connect needs a sessionId")
+        if not isinstance(session, str) or not session or len(session) > 128:
+            raise ProtocolError("Connect needs a sessionId (a string of at most 128 characters)")
+        if conn.session and conn.session != session:
+            raise ProtocolError("a socket connects once: open a new socket for another session")
         conn.session = session
 
     def _modify(self, conn: Connection, msg: dict[str, Any]) -> None:
@@ -404,9 +440,12 @@ class SyncHandler(tornado.websocket.WebSocketHandler):
         def run() -> None:
             if kind == "mutation" and session:
                 prior = shared.answers.claim(session, request_id)
-                if isinstance(prior, threading.Event):
+                if isinstance(prior, threading.Event):  # the first send is still running
                     prior.wait(300)
-                    prior = shared.answers.claim(session, request_id)
+                    prior = shared.answers.peek(session, request_id)
+                    if prior is None:  # never run it twice
+                        prior = {"ts": 0, "message": _response(kind, request_id, Outcome(
+                            error=RemoteError("this mutation's first run gave no answer to repeat")))}
                 if isinstance(prior, dict):
                     self._on_engine(lambda: conn.answered(prior["message"], prior["ts"]))
                     return
@@ -425,17 +464,17 @@ class SyncHandler(tornado.websocket.WebSocketHandler):
         token_type = msg.get("tokenType")
         if token_type == "Admin":
             if not self.shared.policy.is_admin(f"Convex {msg.get('value', '')}"):
-                self.write_frame(orjson.dumps({"type": "AuthError", "error": "the admin key is not this server's",
-                                               "baseVersion": base, "authUpdateAttempted": True}).decode())
+                conn.send({"type": "AuthError", "error": "the admin key is not this server's",
+                           "baseVersion": base, "authUpdateAttempted": True})
                 return
             conn.admin = True
         elif token_type == "User":
             # As a Convex deployment without auth providers: a user token cannot be verified.
-            self.write_frame(orjson.dumps({
+            conn.send({
                 "type": "AuthError", "baseVersion": base, "authUpdateAttempted": True,
                 "error": "No auth provider found matching the given token: this nbreactive server "
                          "has no user authentication configured",
-            }).decode())
+            })
             return
         elif token_type == "None":
             conn.admin = False
