@@ -219,14 +219,20 @@ def test_failed_queries_and_admin_authentication(server: Server) -> None:
         assert t is not None and t["modifications"] == [
             {"type": "QueryUpdated", "queryId": 4, "value": "the secret", "logLines": [], "journal": None}]
         await s.send(type="Event", eventType="ClientConnect", event={})
-        # user tokens cannot be verified (no auth providers, as in Convex): AuthError
-        await s.send(type="Authenticate", baseVersion=1, tokenType="User", value="a.b.c")
-        err = await s.recv()
-        assert err is not None and err["type"] == "AuthError" and "No auth provider" in err["error"]
-        # signing out is fine
+        # signing out: the internal query fails again; signing in: it runs again
         await s.send(type="Authenticate", baseVersion=1, tokenType="None")
         t = await s.recv()
         assert t is not None and t["endVersion"]["identity"] == 2
+        assert [(m["queryId"], m["type"]) for m in t["modifications"]] == [(3, "QueryFailed"), (4, "QueryFailed")]
+        await s.send(type="Authenticate", baseVersion=2, tokenType="Admin", value=server.admin_key)
+        t = await s.recv()
+        assert t is not None and t["endVersion"]["identity"] == 3
+        assert sorted((m["queryId"], m["type"]) for m in t["modifications"]) == [
+            (3, "QueryUpdated"), (4, "QueryUpdated")]
+        # user tokens cannot be verified (no auth providers, as in Convex): AuthError
+        await s.send(type="Authenticate", baseVersion=3, tokenType="User", value="a.b.c")
+        err = await s.recv()
+        assert err is not None and err["type"] == "AuthError" and "No auth provider" in err["error"]
         s.close()
 
     run(scenario())

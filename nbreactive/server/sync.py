@@ -89,6 +89,8 @@ class _Query:
     sub: Subscription | None  # None: it failed before it could run (bad path or args)
     error: RemoteError | None = None
     sent: int = -1  # the entry version last sent
+    mod: dict[str, Any] = field(default_factory=dict)  # its Add, to add again
+    internal: bool = False  # reachable only with the admin key
 
 
 @dataclass
@@ -187,7 +189,8 @@ class Connection:
         self.handler = handler
         self.loop = tornado.ioloop.IOLoop.current()
         self.session = ""
-        self.admin = False
+        self.admin = False  # as the IO thread last heard (requests run with it)
+        self.engine_admin = False  # as the query set was last changed under (engine thread)
         self.queries: dict[int, _Query] = {}
         self.removed: list[int] = []
         self.sent = _Version()  # the endVersion of the last Transition
@@ -261,22 +264,12 @@ class Connection:
         self.need_ts = 0
         self.force = False
 
-    def modify(self, new_version: int, modifications: list[dict[str, Any]]) -> None:
-        app = self.shared.app
+    def modify(self, new_version: int, modifications: list[dict[str, Any]], admin: bool) -> None:
+        self.engine_admin = admin
         for mod in modifications:
             qid = mod["queryId"]
             if mod["type"] == "Add":
-                try:
-                    fn = find_function(app, mod.get("udfPath"), "query", admin=self.admin)
-                    args = decode_args(mod.get("args"))
-                    journal = mod.get("journal")  # a reconnecting client's page end
-                    sub = app._reactor.subscribe(fn, app._validate_args(fn, args), None,
-                                                 journal if isinstance(journal, str) else None)
-                    # no callback: after_round compares entry versions with what was sent
-                    self.queries[qid] = _Query(fn.path, sub)
-                except Exception as e:
-                    self.queries[qid] = _Query(str(mod.get("udfPath")), None,
-                                               wire_error(e, redact=app.redact_errors))
+                self.queries[qid] = self._add(mod)
             else:
                 q = self.queries.pop(qid, None)
                 if q is not None and q.sub is not None:
@@ -286,6 +279,19 @@ class Connection:
         self.force = True
         self.flush()
 
+    def _add(self, mod: dict[str, Any]) -> _Query:
+        app = self.shared.app
+        try:
+            fn = find_function(app, mod.get("udfPath"), "query", admin=self.engine_admin)
+            args = decode_args(mod.get("args"))
+            journal = mod.get("journal")  # a reconnecting client's page end
+            sub = app._reactor.subscribe(fn, app._validate_args(fn, args), None,
+                                         journal if isinstance(journal, str) else None)
+            # no callback: after_round compares entry versions with what was sent
+            return _Query(fn.path, sub, mod=mod, internal=fn.internal)
+        except Exception as e:
+            return _Query(str(mod.get("udfPath")), None, wire_error(e, redact=app.redact_errors), mod=mod)
+
     def answered(self, message: dict[str, Any], ts: int) -> None:
         """A mutation's or action's answer, then a Transition reaching ``ts``."""
         self.send(message)
@@ -293,7 +299,26 @@ class Connection:
         self.force = True
         self.flush()
 
-    def authenticated(self, identity_version: int) -> None:
+    def authenticated(self, identity_version: int, admin: bool) -> None:
+        """A new identity: queries are added again, so that what it may read is what
+        the next Transition shows (an internal query fails without the admin key, and a
+        query that failed for want of it runs now)."""
+        changed = admin != self.engine_admin
+        self.engine_admin = admin
+        if changed:
+            for qid, q in list(self.queries.items()):
+                if q.sub is None:  # failed: again only if for want of the admin key
+                    try:
+                        fn = find_function(self.shared.app, q.mod.get("udfPath"), "query", admin=True)
+                    except RemoteError:
+                        continue
+                    if not fn.internal:
+                        continue
+                elif not q.internal:
+                    continue  # public queries read the same under either identity
+                else:
+                    q.sub.unsubscribe()
+                self.queries[qid] = self._add(q.mod)
         self.target.identity = identity_version
         self.force = True
         self.flush()
@@ -422,7 +447,8 @@ class SyncHandler(tornado.websocket.WebSocketHandler):
                 ids.discard(qid)
         self.query_ids = ids
         conn.received_query_set = new
-        self._on_engine(lambda: conn.modify(new, mods))
+        admin = conn.admin  # the identity this query set was sent under
+        self._on_engine(lambda: conn.modify(new, mods, admin))
 
     def _mutation(self, conn: Connection, msg: dict[str, Any]) -> None:
         self._run_request(conn, msg, "mutation")
@@ -481,7 +507,8 @@ class SyncHandler(tornado.websocket.WebSocketHandler):
         else:
             raise ProtocolError(f"Authenticate needs tokenType 'User', 'Admin' or 'None', got {token_type!r}")
         conn.received_identity = base + 1
-        self._on_engine(lambda: conn.authenticated(base + 1))
+        admin = conn.admin
+        self._on_engine(lambda: conn.authenticated(base + 1, admin))
 
     def _event(self, conn: Connection, msg: dict[str, Any]) -> None:
         pass  # client telemetry
