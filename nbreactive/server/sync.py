@@ -54,6 +54,9 @@ __all__ = ["SyncHandler", "decode_ts", "encode_ts"]
 log = logging.getLogger("nbreactive.server")
 
 _U64 = struct.Struct("<Q")
+#: A connection whose client has not taken this many bytes gets no new Transition until it
+#: does (the next one carries every change meanwhile): a stalled reader costs bounded memory.
+MAX_UNSENT_BYTES = 8 * 1024 * 1024
 #: A Ping after this long without any other frame (Convex's heartbeat).
 HEARTBEAT_SECONDS = 15.0
 #: Answers kept per session for resent mutations...
@@ -214,6 +217,8 @@ class Connection:
     def after_round(self) -> None:
         if self.closed:
             return
+        if self.handler.unsent_bytes() > MAX_UNSENT_BYTES:
+            return  # a client not reading: its next Transition carries all that changed
         if self.force or self.need_ts or any(
             q.sub is not None and q.sub._entry.version != q.sent for q in self.queries.values()
         ):
@@ -365,6 +370,14 @@ class SyncHandler(tornado.websocket.WebSocketHandler):
         conn = self.conn
         if conn is not None and time.monotonic() - conn.last_send >= HEARTBEAT_SECONDS:
             conn.send({"type": "Ping"})
+
+    def unsent_bytes(self) -> int:
+        """Bytes written to the socket that the client has not taken yet (a lower
+        bound read from another thread: good enough to hold back a slow reader)."""
+        stream = getattr(self.ws_connection, "stream", None)
+        if stream is None:
+            return 0
+        return int(getattr(stream, "_total_write_index", 0) - getattr(stream, "_total_write_done_index", 0))
 
     def write_frame(self, frame: str) -> None:
         if self.ws_connection is None or self.ws_connection.is_closing():
