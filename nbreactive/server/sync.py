@@ -203,6 +203,7 @@ class Connection:
         self.need_ts = 0  # a mutation's ts the next Transition must reach
         self.force = False  # send a Transition even with nothing in it
         self.closed = False
+        self.held = False  # Transitions held back from a client that does not read
         self.last_send = time.monotonic()
 
     # -- frames out (any thread) ---------------------------------------------------------
@@ -218,7 +219,9 @@ class Connection:
         if self.closed:
             return
         if self.handler.unsent_bytes() > MAX_UNSENT_BYTES:
-            return  # a client not reading: its next Transition carries all that changed
+            self.held = True  # a client not reading: its next Transition carries all that changed
+            return
+        self.held = False
         if self.force or self.need_ts or any(
             q.sub is not None and q.sub._entry.version != q.sent for q in self.queries.values()
         ):
@@ -363,12 +366,19 @@ class SyncHandler(tornado.websocket.WebSocketHandler):
         self.conn = Connection(self.shared, self)
         self.shared.connections.add(self.conn)
         self.shared.app._reactor.round_listeners.append(self.conn.after_round)
-        self._ping = tornado.ioloop.PeriodicCallback(self._heartbeat, 1000 * HEARTBEAT_SECONDS / 3)
+        self._ping = tornado.ioloop.PeriodicCallback(self._heartbeat, 1000 * min(HEARTBEAT_SECONDS / 3, 1.0))
         self._ping.start()
 
     def _heartbeat(self) -> None:
         conn = self.conn
-        if conn is not None and time.monotonic() - conn.last_send >= HEARTBEAT_SECONDS:
+        if conn is None:
+            return
+        if conn.held and self.unsent_bytes() <= MAX_UNSENT_BYTES // 2:
+            try:
+                self._on_engine(conn.after_round)  # it caught up: send what changed meanwhile
+            except RuntimeError:  # the app is closing
+                pass
+        if time.monotonic() - conn.last_send >= HEARTBEAT_SECONDS:
             conn.send({"type": "Ping"})
 
     def unsent_bytes(self) -> int:
