@@ -1,6 +1,7 @@
 """The ``nbreactive`` command.
 
-    nbreactive serve APP.py [--port N] [--host H] [--allow-origin URL ...] [--admin-key KEY]
+    nbreactive serve APP.py [--port N] [--host H] [--allow-origin URL ...] [--allow-host NAME ...]
+                            [--admin-key KEY]
 
 runs the app defined in ``APP.py`` (a module-level ``app = nr.App(...)`` with its
 functions) behind the same server as ``app.serve()``, prints its URL and admin key, and
@@ -10,6 +11,7 @@ serves until Ctrl-C or SIGTERM, then closes the app (flushing a database file).
 from __future__ import annotations
 
 import argparse
+import os
 import runpy
 import signal
 import sys
@@ -49,7 +51,9 @@ def _serve(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     try:
         server = app.serve(port=args.port, host=args.host, allowed_origins=args.allow_origin or None,
-                           admin_key=args.admin_key, quiet=True)
+                           allowed_hosts=args.allow_host or None,
+                           admin_key=args.admin_key or os.environ.get("NBREACTIVE_ADMIN_KEY") or None,
+                           quiet=True)
     except (OSError, ValueError) as e:
         app.close()
         raise SystemExit(f"nbreactive serve: cannot serve on {args.host}:{args.port}: {e}") from e
@@ -89,7 +93,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--allow-origin", action="append", metavar="URL",
                        help="a browser origin allowed besides loopback pages, e.g. https://app.example.com "
                        "(repeatable; '*' allows any)")
-    serve.add_argument("--admin-key", help="the admin key (default: a new random one, printed at start)")
+    serve.add_argument("--allow-host", action="append", metavar="NAME",
+                       help="a Host name requests may use, e.g. notebook.example.com (repeatable; with "
+                       "--host 0.0.0.0 and none given, any Host is accepted)")
+    serve.add_argument("--admin-key", help="the admin key (default: $NBREACTIVE_ADMIN_KEY, else a new random "
+                       "one, printed at start; the variable keeps it out of the process list)")
     return parser
 
 
