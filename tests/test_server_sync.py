@@ -21,6 +21,7 @@ import tornado.httpclient
 import tornado.websocket
 from async_util import run_async
 from convex_clients import SCRIPTS, pypi_convex, run_node
+from server_app import messages_app
 
 import nbreactive as nr
 from nbreactive import v
@@ -35,39 +36,7 @@ def ts_of(text: str) -> int:
 
 @pytest.fixture
 def app() -> Iterator[nr.App]:
-    a = nr.App()
-    a.set_schema(nr.define_schema({
-        "messages": nr.define_table({"channel": v.string(), "body": v.string()}).index("by_channel", ["channel"]),
-    }))
-
-    @a.query(name="messages:list", args={"channel": v.string()})
-    def list_(ctx, channel):
-        return ctx.db.query("messages").with_index("by_channel", lambda q: q.eq("channel", channel)).collect()
-
-    @a.query(name="messages:count")
-    def count(ctx):
-        return ctx.db.query("messages").count()
-
-    @a.query(name="messages:double", args={"n": v.int64()})
-    def double(ctx, n):
-        return n * 2
-
-    @a.mutation(name="messages:send", args={"channel": v.string(), "body": v.string()})
-    def send(ctx, channel, body):
-        return ctx.db.insert("messages", {"channel": channel, "body": body})
-
-    @a.mutation(name="messages:refuse")
-    def refuse(ctx):
-        raise nr.AppError({"code": "CLOSED"})
-
-    @a.action(name="messages:shout", args={"text": v.string()})
-    def shout(ctx, text):
-        return text.upper() + "!"
-
-    @a.internal_query(name="messages:secret")
-    def secret(ctx):
-        return "the secret"
-
+    a = messages_app()
     yield a
     a.close()
 
@@ -180,7 +149,8 @@ def test_mutations_answer_then_a_transition_reaching_their_ts(app: nr.App, serve
         await s.send(type="Mutation", requestId=1, udfPath="messages:refuse", args=[{}])
         fail = await s.recv()
         assert fail is not None and fail["success"] is False and fail["ts"] is None
-        assert fail["errorData"] == {"code": "CLOSED"} and "ConvexError" in fail["result"]
+        assert fail["errorData"] == {"code": "CLOSED", "retry": {"$integer": "AwAAAAAAAAA="}}
+        assert "ConvexError" in fail["result"]
         after = await s.recv()
         assert after is not None and after["type"] == "Transition"
         # actions
@@ -284,7 +254,8 @@ def test_npm_convex_client(app: nr.App, server: Server) -> None:
     assert steps["mutation"]["ok"]
     assert steps["read_your_writes"]["bodies"] == ["one", "two"]
     assert steps["subscription"]["seen"][-1] == ["one", "two"]
-    assert steps["apperror"]["kind"] == "ConvexError" and steps["apperror"]["data"] == {"code": "CLOSED"}
+    assert steps["apperror"]["kind"] == "ConvexError"
+    assert steps["apperror"]["data"] == {"code": "CLOSED", "retry": {"bigint": "3"}}  # an int64: 3n
     assert "Could not find public function for 'messages:nope'" in steps["missing"]["message"]
     assert steps["action"]["value"] == "WS!"
     assert steps["int64"]["value"] == {"bigint": "10"}
@@ -315,7 +286,7 @@ def test_pypi_convex_client_from_another_process(app: nr.App, server: Server) ->
     assert steps["query"]["value"] == []
     assert steps["after"]["value"] == ["from pypi"]
     assert steps["action"]["value"] == "RUST!"
-    assert steps["apperror"]["data"] == {"code": "CLOSED"}
+    assert steps["apperror"]["data"] == {"code": "CLOSED", "retry": "ConvexInt64(3)"}  # (its repr, printed)
     assert steps["subscribe_first"]["value"] == []
     assert steps["subscribe_next"]["value"] == ["from the notebook"], proc.stderr.read() if proc.stderr else ""
 
