@@ -197,14 +197,16 @@ class App:
                 f"this App is closed ({self.path or 'in memory'}); open it again with nr.App(...)"
             )
 
-    def _call(self, kind: str, ref: Any, args: Any, identity: dict[str, Any] | None) -> Any:
+    def _call(self, kind: str, ref: Any, args: Any, identity: dict[str, Any] | None,
+              commit_ts: list[int] | None = None) -> Any:
+        """Run a function; ``commit_ts`` receives a mutation's commit timestamp."""
         self._check_open()
         fn = self.resolve(ref, kind)
         validated = self._validate_args(fn, args)
         if kind == "query":
             return self._run_query(fn, validated, identity)
         if kind == "mutation":
-            return self._run_mutation(fn, validated, identity)
+            return self._run_mutation(fn, validated, identity, commit_ts)
         return self._run_action(fn, validated, identity)
 
     def _validate_args(self, fn: RegisteredFunction, args: Any) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from nbreactive.errors import AppError, NbReactiveError
-from nbreactive.values.wire import from_wire, to_wire
+from nbreactive.values.wire import from_wire, timestamp_from_wire, to_wire
 
 __all__ = ["Client", "ClientError", "ClientSubscription"]
 
@@ -71,13 +71,6 @@ class _Pending:
         self.answer: dict[str, Any] | None = None
         self.ts: int | None = None  # a mutation's commit ts, from its answer
         self.done = threading.Event()
-
-
-def _u64(text: Any) -> int:
-    import base64
-    import struct
-
-    return int(struct.unpack("<Q", base64.b64decode(text))[0])
 
 
 class ClientSubscription:
@@ -278,7 +271,7 @@ class Client:
             return
         pending.answer = msg
         if msg.get("success") and msg.get("ts") is not None:
-            pending.ts = _u64(msg["ts"])
+            pending.ts = timestamp_from_wire(msg["ts"])
             if pending.ts > self._seen_ts:
                 return  # done when a transition reaches it
         del self._pending[msg["requestId"]]
@@ -412,7 +405,7 @@ class Client:
                     delay = 0.1
                     for mod in msg.get("modifications", ()):
                         self._apply(mod)
-                    self._reached(_u64(version["ts"]))
+                    self._reached(timestamp_from_wire(version["ts"]))
                 elif kind in ("MutationResponse", "ActionResponse"):
                     self._answered(msg)
                 elif kind == "FatalError":

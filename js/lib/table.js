@@ -26,6 +26,24 @@ export function decodeJson(buf) {
  * @typedef {{ request: (start: number, end: number, id: number) => void, view: (start: number, end: number) => void, sort: (column: string) => void }} TableHooks
  */
 
+/**
+ * The hooks that tie a table to its widget model: the row messages of
+ * nbreactive/widgets/rows.py (sorting cycles a column asc → desc → unsorted).
+ * @param {{ get: (name: string) => any, send: (content: any) => void }} model
+ * @returns {TableHooks}
+ */
+export function modelHooks(model) {
+  return {
+    request: (start, end, id) => model.send({ type: "window", start, end, request: id }),
+    view: (start, end) => model.send({ type: "view", start, end }),
+    sort: (column) => {
+      const sort = model.get("sort") || [];
+      const dir = sort[0] !== column ? "asc" : sort[1] === "asc" ? "desc" : null;
+      model.send({ type: "sort", column: dir ? column : null, dir });
+    },
+  };
+}
+
 export class VirtualTable {
   /**
    * @param {HTMLElement} parent

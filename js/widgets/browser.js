@@ -5,7 +5,7 @@
 // schema, an index chooser with range inputs, and an editor (insert / save / delete,
 // with the kernel's validation errors shown inline).
 import "./browser.css";
-import { ROW_HEIGHT, VirtualTable } from "../lib/table.js";
+import { ROW_HEIGHT, VirtualTable, modelHooks } from "../lib/table.js";
 
 /**
  * @template {keyof HTMLElementTagNameMap} K
@@ -113,15 +113,7 @@ function render({ model, el }) {
   body.append(tableHost, editor);
   main.append(head, schema, toolbar, fieldsBox, rangeError, note, body);
 
-  const table = new BrowserTable(tableHost, {
-    request: (start, end, id) => model.send({ type: "window", start, end, request: id }),
-    view: (start, end) => model.send({ type: "view", start, end }),
-    sort: (column) => {
-      const sort = model.get("sort") || [];
-      const dir = sort[0] !== column ? "asc" : sort[1] === "asc" ? "desc" : null;
-      model.send({ type: "sort", column: dir ? column : null, dir });
-    },
-  });
+  const table = new BrowserTable(tableHost, modelHooks(model));
 
   tableHost.append(empty); // below the table's header
 

@@ -1,6 +1,6 @@
 // The front end of `app.live(...)`: a live query's result (nbreactive/widgets/live.py).
 import "./live.css";
-import { VirtualTable } from "../lib/table.js";
+import { VirtualTable, modelHooks } from "../lib/table.js";
 
 /** @type {import("@anywidget/types").Render<any>} */
 function render({ model, el }) {
@@ -23,15 +23,7 @@ function render({ model, el }) {
   root.append(title, error, value, tableHost);
   el.append(root);
 
-  const table = new VirtualTable(tableHost, {
-    request: (start, end, id) => model.send({ type: "window", start, end, request: id }),
-    view: (start, end) => model.send({ type: "view", start, end }),
-    sort: (column) => {
-      const sort = model.get("sort") || [];
-      const dir = sort[0] !== column ? "asc" : sort[1] === "asc" ? "desc" : null;
-      model.send({ type: "sort", column: dir ? column : null, dir });
-    },
-  });
+  const table = new VirtualTable(tableHost, modelHooks(model));
 
   const pulse = () => {
     dot.classList.remove("nbr-pulse");

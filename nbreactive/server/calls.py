@@ -140,13 +140,9 @@ def call(app: App, kind: str, path: Any, raw_args: Any, *, admin: bool) -> Outco
     try:
         fn = find_function(app, path, kind, admin=admin)
         args = decode_args(raw_args)
-        if kind == "mutation":
-            app._check_open()
-            commit_ts: list[int] = []
-            result = app._run_mutation(fn, app._validate_args(fn, args), None, commit_ts)
-            return Outcome(value=to_wire(result), ts=commit_ts[0] if commit_ts else app._db.base_ts)
-        result = app._call(kind, fn, args, None)
-        return Outcome(value=to_wire(result), ts=app._db.base_ts)
+        commit_ts: list[int] = []
+        result = app._call(kind, fn, args, None, commit_ts)
+        return Outcome(value=to_wire(result), ts=commit_ts[0] if commit_ts else app._db.base_ts)
     except Exception as e:  # every failure is the client's answer, never a crash
         if not isinstance(e, (RemoteError, NbReactiveError)):
             log.info("%s %s failed", kind, path, exc_info=True)

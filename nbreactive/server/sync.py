@@ -20,9 +20,7 @@ running twice. A ``Ping`` goes out after 15 s of silence.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
-import struct
 import threading
 import time
 from collections import OrderedDict
@@ -42,18 +40,17 @@ from nbreactive.server.calls import (
     find_function,
     wire_error,
 )
-from nbreactive.values.wire import to_wire
+from nbreactive.values.wire import timestamp_to_wire, to_wire
 
 if TYPE_CHECKING:
     from nbreactive.app import App
     from nbreactive.reactive.subscription import Subscription
     from nbreactive.server.security import Policy
 
-__all__ = ["SyncHandler", "decode_ts", "encode_ts"]
+__all__ = ["SyncHandler"]
 
 log = logging.getLogger("nbreactive.server")
 
-_U64 = struct.Struct("<Q")
 #: A connection whose client has not taken this many bytes gets no new Transition until it
 #: does (the next one carries every change meanwhile): a stalled reader costs bounded memory.
 MAX_UNSENT_BYTES = 8 * 1024 * 1024
@@ -65,21 +62,6 @@ DEDUPE_PER_SESSION = 1000
 ANSWER_SECONDS = 600.0
 #: ...within this many bytes for all sessions together.
 ANSWER_BYTES = 64 * 1024 * 1024
-
-
-def encode_ts(ts: int) -> str:
-    """A u64 as Convex sends it: standard base64 of its 8 little-endian bytes."""
-    return base64.b64encode(_U64.pack(ts)).decode("ascii")
-
-
-def decode_ts(text: Any) -> int:
-    try:
-        raw = base64.b64decode(text, validate=True)
-        if len(raw) != 8:
-            raise ValueError
-    except (TypeError, ValueError):
-        raise ProtocolError(f"a timestamp must be base64 of 8 little-endian bytes, got {text!r}") from None
-    return int(_U64.unpack(raw)[0])
 
 
 class ProtocolError(Exception):
@@ -103,7 +85,7 @@ class _Version:
     ts: int = 0
 
     def wire(self) -> dict[str, Any]:
-        return {"querySet": self.query_set, "identity": self.identity, "ts": encode_ts(self.ts)}
+        return {"querySet": self.query_set, "identity": self.identity, "ts": timestamp_to_wire(self.ts)}
 
 
 class _Answers:
@@ -546,7 +528,7 @@ def _response(kind: str, request_id: int, outcome: Outcome) -> dict[str, Any]:
         out: dict[str, Any] = {"type": kind_name, "requestId": request_id, "success": True,
                                "result": outcome.value, "logLines": []}
         if kind == "mutation":
-            out["ts"] = encode_ts(outcome.ts)
+            out["ts"] = timestamp_to_wire(outcome.ts)
         return out
     err = outcome.error
     out = {"type": kind_name, "requestId": request_id, "success": False, "result": err.message,

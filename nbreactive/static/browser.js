@@ -8,6 +8,17 @@ function decodeJson(buf) {
   const bytes = buf instanceof ArrayBuffer ? new Uint8Array(buf) : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   return JSON.parse(decoder.decode(bytes));
 }
+function modelHooks(model) {
+  return {
+    request: (start, end, id) => model.send({ type: "window", start, end, request: id }),
+    view: (start, end) => model.send({ type: "view", start, end }),
+    sort: (column) => {
+      const sort = model.get("sort") || [];
+      const dir = sort[0] !== column ? "asc" : sort[1] === "asc" ? "desc" : null;
+      model.send({ type: "sort", column: dir ? column : null, dir });
+    }
+  };
+}
 var VirtualTable = class {
   /**
    * @param {HTMLElement} parent
@@ -328,15 +339,7 @@ function render({ model, el }) {
   editor.append(edTitle, edMeta, edNotice, textarea, edError, edStatus, edButtons);
   body.append(tableHost, editor);
   main.append(head, schema, toolbar, fieldsBox, rangeError, note, body);
-  const table = new BrowserTable(tableHost, {
-    request: (start, end, id) => model.send({ type: "window", start, end, request: id }),
-    view: (start, end) => model.send({ type: "view", start, end }),
-    sort: (column) => {
-      const sort = model.get("sort") || [];
-      const dir = sort[0] !== column ? "asc" : sort[1] === "asc" ? "desc" : null;
-      model.send({ type: "sort", column: dir ? column : null, dir });
-    }
-  });
+  const table = new BrowserTable(tableHost, modelHooks(model));
   tableHost.append(empty);
   const pulse = () => {
     dot.classList.remove("nbr-pulse");

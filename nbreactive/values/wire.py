@@ -28,15 +28,32 @@ from nbreactive.values.model import (
     short_repr,
 )
 
-__all__ = ["from_wire", "to_wire"]
+__all__ = ["from_wire", "timestamp_from_wire", "timestamp_to_wire", "to_wire"]
 
 _F64_LE = struct.Struct("<d")
+_U64_LE = struct.Struct("<Q")
 _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
 
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+def timestamp_to_wire(ts: int) -> str:
+    """A u64 timestamp as the sync protocol sends it: base64 of 8 little-endian bytes."""
+    return _b64(_U64_LE.pack(ts))
+
+
+def timestamp_from_wire(text: Any) -> int:
+    """The inverse of ``timestamp_to_wire``; ValueError for anything else."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (TypeError, binascii.Error) as e:
+        raise ValueError(f"a timestamp is base64 of 8 little-endian bytes, got {text!r}") from e
+    if len(raw) != 8:
+        raise ValueError(f"a timestamp is base64 of 8 little-endian bytes, got {text!r}")
+    return int(_U64_LE.unpack(raw)[0])
 
 
 def _unb64(text: Any, what: str) -> bytes:

@@ -599,15 +599,10 @@ class BrowserWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
         if not isinstance(content, dict):
             return
         try:
+            if self._row_request(content):
+                return
             kind = content.get("type")
-            if kind == "window":
-                self._send_window(int(content.get("start", 0)), int(content.get("end", 0)),
-                                  content.get("request"))
-            elif kind == "view":
-                self._note_view(int(content.get("start", 0)), int(content.get("end", 0)))
-            elif kind == "sort":
-                self._resort(content.get("column"), content.get("dir"))
-            elif kind == "select":
+            if kind == "select":
                 table = content.get("table")
                 if isinstance(table, str) and table:
                     self._submit(lambda: self._show(_View(table)))

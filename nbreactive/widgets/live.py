@@ -216,16 +216,9 @@ class LiveWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
         if not isinstance(content, dict):
             return
         try:
-            kind = content.get("type")
-            if kind == "window":
-                self._send_window(int(content.get("start", 0)), int(content.get("end", 0)),
-                                  content.get("request"))
-                if self._pages is not None:
-                    self._pages.shown.set()  # the first page is on screen: load the rest
-            elif kind == "view":
-                self._note_view(int(content.get("start", 0)), int(content.get("end", 0)))
-            elif kind == "sort":
-                self._resort(content.get("column"), content.get("dir"))
+            self._row_request(content)
+            if content.get("type") == "window" and self._pages is not None:
+                self._pages.shown.set()  # the first page is on screen: load the rest
         except Exception:
             log.exception("a live widget could not answer its front end: %r", content)
 

@@ -237,6 +237,21 @@ class RowsProtocol:
 
     # -- the front end's requests -------------------------------------------------------
 
+    def _row_request(self, content: dict[str, Any]) -> bool:
+        """Answer a row message of the front end (``window``, ``view``, ``sort``); whether
+        ``content`` was one."""
+        kind = content.get("type")
+        if kind == "window":
+            self._send_window(int(content.get("start", 0)), int(content.get("end", 0)),
+                              content.get("request"))
+        elif kind == "view":
+            self._note_view(int(content.get("start", 0)), int(content.get("end", 0)))
+        elif kind == "sort":
+            self._resort(content.get("column"), content.get("dir"))
+        else:
+            return False
+        return True
+
     def _encode(self, docs: list[Doc]) -> bytes:
         columns = list(self.columns)
         return orjson.dumps(
