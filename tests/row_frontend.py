@@ -60,6 +60,13 @@ class RowFrontEnd:
     def ask(self, start: int, end: int) -> None:
         self.widget._on_front_end_msg(self.widget, {"type": "window", "start": start, "end": end}, [])
 
+    def expected(self) -> list[Row]:
+        """The rows the widget shows, as the front end would hold them."""
+        from nbreactive.widgets.cells import row_cells
+
+        cols = list(self.widget.columns)
+        return [(str(d["_id"]), row_cells(d, cols)) for d in self.widget._rows]
+
     def shown(self) -> list[Row]:
         with self.lock:
             return [self.rows[i] for i in range(self.row_count) if i in self.rows]

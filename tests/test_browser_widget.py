@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
+from waiting import wait_until
 
 pytest.importorskip("anywidget")
 
@@ -30,12 +31,6 @@ from nbreactive.widgets.cells import row_cells
 WAIT = 10.0
 
 
-def wait_until(predicate: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
 
 
 class FrontEnd(RowFrontEnd):

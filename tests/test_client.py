@@ -11,13 +11,13 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from async_util import run_async
+from waiting import wait_until
 
 import nbreactive as nr
 from nbreactive import v
@@ -25,12 +25,6 @@ from nbreactive import v
 REPO = Path(__file__).resolve().parent.parent
 
 
-def wait_until(predicate: Any, what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 def make_app(path: str | None = None) -> nr.App:

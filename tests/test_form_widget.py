@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from waiting import wait_until
 
 pytest.importorskip("anywidget")
 
@@ -23,12 +24,6 @@ from nbreactive.widgets.form import FormWidget, parse_json_text
 WAIT = 10.0
 
 
-def wait_until(predicate: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
 
 
 def submit(w: FormWidget, values: dict[str, Any]) -> None:

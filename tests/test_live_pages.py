@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from waiting import wait_until
 
 pytest.importorskip("anywidget")
 
@@ -22,23 +23,9 @@ from nbreactive.widgets.cells import row_cells
 from nbreactive.widgets.live import LiveWidget
 from nbreactive.widgets.rows import RowsProtocol
 
-WAIT = 20.0
-
-
-def wait_until(predicate: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
-
 
 class FrontEnd(RowFrontEnd):
     widget: LiveWidget
-
-    def expected(self) -> list[tuple[str, list[list[str]]]]:
-        cols = list(self.widget.columns)
-        return [(str(d["_id"]), row_cells(d, cols)) for d in self.widget._rows]
 
 
 @pytest.fixture
