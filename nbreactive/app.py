@@ -17,15 +17,18 @@ from nbreactive.errors import (
     StorageError,
     ValidationError,
 )
+from nbreactive.functions import requests
 from nbreactive.functions.context import ActionCtx, MutationCtx, QueryCtx
 from nbreactive.functions.limits import TransactionLimits
 from nbreactive.functions.registry import RegisteredFunction, canonical_path
+from nbreactive.functions.requests import Request
 from nbreactive.functions.sandbox import sandboxed
 from nbreactive.functions.transaction import Transaction
 from nbreactive.reactive.engine import Reactor
 from nbreactive.reactive.readset import ReadSet
 from nbreactive.reactive.tracking import record as record_reads
 from nbreactive.reactive.tracking import tracking
+from nbreactive.schema.system import is_system_table
 from nbreactive.storage.database import Database
 from nbreactive.values.model import MAX_VALUE_NESTING, normalize_value
 
@@ -198,15 +201,16 @@ class App:
             )
 
     def _call(self, kind: str, ref: Any, args: Any, identity: dict[str, Any] | None,
-              commit_ts: list[int] | None = None) -> Any:
-        """Run a function; ``commit_ts`` receives a mutation's commit timestamp."""
+              commit_ts: list[int] | None = None, request: Request | None = None) -> Any:
+        """Run a function; ``commit_ts`` receives a mutation's commit timestamp; a
+        mutation with a ``request`` (sync protocol) runs once per request."""
         self._check_open()
         fn = self.resolve(ref, kind)
         validated = self._validate_args(fn, args)
         if kind == "query":
             return self._run_query(fn, validated, identity)
         if kind == "mutation":
-            return self._run_mutation(fn, validated, identity, commit_ts)
+            return self._run_mutation(fn, validated, identity, commit_ts, request)
         return self._run_action(fn, validated, identity)
 
     def _validate_args(self, fn: RegisteredFunction, args: Any) -> dict[str, Any]:
@@ -269,7 +273,7 @@ class App:
         return tx
 
     def _run_mutation(self, fn: RegisteredFunction, args: dict[str, Any], identity: Any,
-                      commit_ts: list[int] | None = None) -> Any:
+                      commit_ts: list[int] | None = None, request: Request | None = None) -> Any:
         outer = _current_tx.get()
         if outer is not None:
             if not outer.writable:
@@ -290,8 +294,12 @@ class App:
             with db.base_lock:
                 tx = Transaction(db, writable=True, limits=self.limits, now=now,
                                  seed=f"{fn.path}|{now!r}")
-                result = self._run_in_tx(fn, MutationCtx(tx, identity), args, tx)
                 assert tx.layer is not None
+                ran, result = requests.find(tx, request) if request is not None else (False, None)
+                if not ran:
+                    result = self._run_in_tx(fn, MutationCtx(tx, identity), args, tx)
+                    if request is not None and tx.layer.docs:
+                        requests.record(tx, request, result)
                 record = db.commit(tx.layer)
         db.wait(record)
         if commit_ts is not None:
@@ -531,7 +539,8 @@ class App:
         from nbreactive.schema import infer_schema
 
         with self._db.base_lock:
-            docs = {n: list(t.docs.values()) for n, t in self._db.base.tables.items() if t.docs}
+            docs = {n: list(t.docs.values()) for n, t in self._db.base.tables.items()
+                    if t.docs and not is_system_table(n)}
         return infer_schema(docs, resolve_id=self._db.table_of_id)
 
     def diff_schema(self, new: Schema) -> SchemaDiff:
@@ -543,7 +552,8 @@ class App:
     # -- data ---------------------------------------------------------------------
 
     def tables(self) -> list[str]:
-        """The names of the tables that exist: in the schema, stored, or holding documents.
+        """The names of the app's tables that exist: in the schema, stored, or holding
+        documents (system tables, named ``_...``, are not listed; ``app.sql`` reads them).
 
         A table first written by a mutation that then failed does not exist.
         """
@@ -551,7 +561,7 @@ class App:
         names = {n for n, t in db.base.tables.items() if t.docs} | (db.store.tables & set(db.table_numbers))
         if self._db.schema is not None:
             names |= set(self._db.schema.tables)
-        return sorted(names)
+        return sorted(n for n in names if not is_system_table(n))
 
     def count(self, table: str) -> int:
         """The number of documents in ``table`` (from the working set; no scan)."""

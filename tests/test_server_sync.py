@@ -143,7 +143,8 @@ def test_mutations_answer_then_a_transition_reaching_their_ts(app: nr.App, serve
         await s2.send(type="Mutation", requestId=0, udfPath="messages:send",
                       args=[{"channel": "a", "body": "hello"}])
         again = await s2.recv()
-        assert again is not None and again["result"] == resp["result"] and again["ts"] == resp["ts"]
+        assert again is not None and again["result"] == resp["result"]
+        assert ts_of(again["ts"]) >= ts_of(resp["ts"])
         assert len(await asyncio.to_thread(app.run_query, "messages:list", {"channel": "a"})) == 1
         # a failed mutation: success false, errorData, ts null, and still a Transition
         await s.send(type="Mutation", requestId=1, udfPath="messages:refuse", args=[{}])
@@ -362,7 +363,7 @@ def test_pings_keep_a_quiet_connection_alive(server: Server, monkeypatch: pytest
 def test_timestamps_keep_growing_across_restarts(tmp_path: Path) -> None:
     path = str(tmp_path / "ts.duckdb")
     seen = []
-    for _ in range(2):
+    for run_number in range(2):
         a = nr.App(path)
 
         @a.mutation(name="m:add")
@@ -370,9 +371,9 @@ def test_timestamps_keep_growing_across_restarts(tmp_path: Path) -> None:
             return ctx.db.insert("t", {"x": 1})
 
         with a.serve(quiet=True) as s:
-            async def scenario(server: Server = s) -> int:
+            async def scenario(server: Server = s, session: str = f"s-{run_number}") -> int:
                 sock = await Socket.open(server)
-                await sock.connect()
+                await sock.connect(session)
                 await sock.send(type="Mutation", requestId=0, udfPath="m:add", args=[{}])
                 resp = await sock.recv()
                 assert resp is not None and resp["success"]
@@ -458,3 +459,101 @@ def test_closing_the_app_closes_sockets_without_a_fatal_error(app: nr.App) -> No
 
     run(scenario())
     assert "stopped" in repr(server)
+
+
+def _counter_app(path: str) -> nr.App:
+    a = nr.App(path)
+
+    @a.mutation(name="m:add", args={"n": nr.v.number()})
+    def add(ctx, n):
+        ctx.db.insert("t", {"n": n})
+        return {"n": n, "total": float(len(ctx.db.query("t").collect()))}
+
+    @a.mutation(name="m:fail")
+    def fail(ctx):
+        ctx.db.insert("t", {"n": -1})
+        raise nr.AppError("no")
+
+    @a.mutation(name="m:read")
+    def read(ctx):
+        return float(len(ctx.db.query("t").collect()))
+
+    return a
+
+
+async def _send_mutation(server: Server, session: str, request_id: int, path: str,
+                         args: dict[str, Any]) -> dict[str, Any]:
+    sock = await Socket.open(server)
+    await sock.connect(session)
+    await sock.send(type="Mutation", requestId=request_id, udfPath=path, args=[args])
+    resp = await sock.recv()
+    sock.close()
+    assert resp is not None and resp["type"] == "MutationResponse"
+    return resp
+
+
+def test_a_resent_mutation_runs_once_across_an_app_restart(tmp_path: Path) -> None:
+    """The (session, request id) record commits with the mutation's writes: a client that
+    resends after the server and the app restarted gets the first answer, and no second
+    write happens. Failed and write-free mutations leave no record (they may run again)."""
+    path = str(tmp_path / "dedupe.duckdb")
+    a = _counter_app(path)
+    with a.serve(quiet=True) as s:
+        first = run(_send_mutation(s, "sess-A", 7, "m:add", {"n": 1}))
+        assert first["success"] and first["result"] == {"n": 1, "total": 1}
+        failed = run(_send_mutation(s, "sess-A", 8, "m:fail", {}))
+        assert failed["success"] is False
+        read = run(_send_mutation(s, "sess-A", 9, "m:read", {}))
+        assert read["result"] == 1
+    a.close()
+
+    b = _counter_app(path)
+    assert b.count("t") == 1
+    with b.serve(quiet=True) as s:
+        again = run(_send_mutation(s, "sess-A", 7, "m:add", {"n": 1}))
+        assert again["success"] and again["result"] == {"n": 1, "total": 1}
+        assert ts_of(again["ts"]) >= ts_of(first["ts"])
+        assert b.count("t") == 1  # not run twice
+        # same request id, another session: a different mutation
+        other = run(_send_mutation(s, "sess-B", 7, "m:add", {"n": 2}))
+        assert other["result"] == {"n": 2, "total": 2}
+        # the failed one was not recorded: sent again, it runs (and fails) again
+        assert run(_send_mutation(s, "sess-A", 8, "m:fail", {}))["success"] is False
+    rows = b.sql('SELECT "sessionId", "requestId" FROM _session_requests ORDER BY 1').to_pylist()
+    assert rows == [{"sessionId": "sess-A", "requestId": 7}, {"sessionId": "sess-B", "requestId": 7}]
+    assert "_session_requests" not in b.tables()
+    b.close()
+
+
+def test_concurrent_resends_of_one_request_run_it_once(app: nr.App, server: Server) -> None:
+    async def scenario() -> list[dict[str, Any]]:
+        return list(await asyncio.gather(*(
+            _send_mutation(server, "sess-C", 1, "messages:send", {"channel": "c", "body": "once"})
+            for _ in range(6))))
+
+    answers = run(scenario())
+    assert all(r["success"] for r in answers)
+    assert len({r["result"] for r in answers}) == 1
+    assert len(app.run_query("messages:list", {"channel": "c"})) == 1
+
+
+def test_session_request_records_are_pruned(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nbreactive.functions import requests
+
+    monkeypatch.setattr(requests, "MAX_RECORDS", 5)
+    a = _counter_app(None)  # type: ignore[arg-type]
+    try:
+        for i in range(12):
+            a._call("mutation", "m:add", {"n": i}, None, None, requests.Request("s", i))
+        # at most MAX_RECORDS (+ the one just written, before its transaction pruned)
+        assert a.sql("SELECT count(*) AS n FROM _session_requests").to_pylist()[0]["n"] <= 6
+        kept = [r["requestId"] for r in a.sql(
+            'SELECT "requestId" FROM _session_requests ORDER BY 1').to_pylist()]
+        assert kept == sorted(kept) and kept[-1] == 11  # the oldest went first
+        # an expired record goes too
+        monkeypatch.setattr(requests, "RETENTION_SECONDS", -1.0)
+        a._call("mutation", "m:add", {"n": 99}, None, None, requests.Request("s", 99))
+        left = [r["requestId"] for r in a.sql('SELECT "requestId" FROM _session_requests').to_pylist()]
+        assert len(left) < len(kept) + 1 and 99 in left
+    finally:
+        a.close()

@@ -16,13 +16,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import FunctionError, ValidationError
+from nbreactive.schema.system import READABLE_SYSTEM_TABLES, is_system_table
 from nbreactive.values.model import Id, copy_document
 
 if TYPE_CHECKING:
     from nbreactive.functions.transaction import Transaction
     from nbreactive.query.query import Query
 
-__all__ = ["ActionCtx", "Auth", "DatabaseReader", "DatabaseWriter", "MutationCtx", "QueryCtx"]
+__all__ = [
+    "ActionCtx", "Auth", "DatabaseReader", "DatabaseWriter", "MutationCtx", "QueryCtx", "SystemReader",
+]
 
 Doc = dict[str, Any]
 
@@ -80,7 +83,18 @@ class DatabaseReader:
 
         if not isinstance(table, str) or not table:
             raise ValidationError(f"ctx.db.query expects a table name, got {table!r}")
+        if is_system_table(table):
+            raise ValidationError(
+                f'"{table}" is a system table: read it with ctx.db.system.query("{table}")'
+            )
         return Query(self._tx, table)
+
+    @property
+    def system(self) -> SystemReader:
+        """Read the system tables (``_scheduled_functions``, ``_cron_jobs``,
+        ``_cron_job_logs``), live like any table: ``ctx.db.system.get(id)``,
+        ``ctx.db.system.query("_scheduled_functions")``."""
+        return SystemReader(self._tx)
 
     def sql(self, sql: str, params: list[Any] | tuple[Any, ...] | None = None) -> list[dict[str, Any]]:
         """Read-only SQL over the app's tables; the rows as a list of dicts. Queries only.
@@ -129,6 +143,44 @@ class DatabaseReader:
     def delete(self, table_or_id: Any, doc_id: Any = None) -> None:
         """Not available in queries (raises FunctionError)."""
         self._read_only("delete")
+
+
+class SystemReader:
+    """``ctx.db.system``: read-only access to the system tables, as in Convex."""
+
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+
+    def get(self, doc_id: Any) -> Doc | None:
+        """The system document with this id (e.g. a scheduled job's), or None."""
+        if not isinstance(doc_id, str):
+            raise ValidationError(f"ctx.db.system.get expects a document id, got {doc_id!r}")
+        table = doc_id.table if isinstance(doc_id, Id) else self._tx.db.table_of_id(doc_id)
+        if table is not None:
+            _readable(table)
+        doc = self._tx.get(doc_id, system=True)
+        return None if doc is None else copy_document(doc)
+
+    def query(self, table: str) -> Query:
+        """Start a query over a system table (``_scheduled_functions``, ``_cron_jobs``,
+        ``_cron_job_logs``)."""
+        from nbreactive.query.query import Query
+
+        if not isinstance(table, str):
+            raise ValidationError(f"ctx.db.system.query expects a table name, got {table!r}")
+        _readable(table)
+        return Query(self._tx, table)
+
+
+def _readable(table: str) -> None:
+    if table not in READABLE_SYSTEM_TABLES:
+        what = "an app table: read it with ctx.db.query" if not is_system_table(table) else \
+            "not a system table that functions can read"
+        raise ValidationError(
+            f'"{table}" is {what}. ctx.db.system reads: {", ".join(sorted(READABLE_SYSTEM_TABLES))}'
+        )
 
 
 class DatabaseWriter(DatabaseReader):

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from nbreactive.errors import DocumentNotFoundError, FunctionError, SchemaError, ValidationError
 from nbreactive.functions.limits import TransactionLimits
 from nbreactive.query.pagination import PageJournal
+from nbreactive.schema.system import is_system_table, system_table
 from nbreactive.storage.ids import new_id
 from nbreactive.storage.layers import LayeredView, WriteLayer
 from nbreactive.values.model import (
@@ -123,8 +124,7 @@ class Transaction:
         return self.db.index_key_fields(table, index)
 
     def field_validator(self, table: str, path: str) -> Validator | None:
-        schema = self.db.schema
-        tdef = schema.tables.get(table) if schema is not None else None
+        tdef = self.db.table_definition(table)
         return None if tdef is None else tdef.field_validator(path)
 
     def scan(self, table: str, index: str, lo: bytes, hi: bytes, desc: bool) -> Iterator[tuple[bytes, Doc]]:
@@ -212,12 +212,17 @@ class Transaction:
             )
         return actual, str(doc_id)
 
-    def get(self, doc_id: Any, table: str | None = None) -> Doc | None:
-        """The stored document (not a copy) or None. Records a point read on ``by_id``."""
+    def get(self, doc_id: Any, table: str | None = None, *, system: bool = False) -> Doc | None:
+        """The stored document (not a copy) or None. Records a point read on ``by_id``.
+
+        Documents of system tables only with ``system=True`` (``ctx.db.system.get``).
+        """
         if type(doc_id) is Id and (table is None or doc_id.table == table):
             t, i = doc_id.table, str(doc_id)
         else:
             t, i = self.resolve(doc_id, table, "get")
+        if (t[0] == "_") is not system:
+            raise ValidationError(_wrong_reader(t, system))
         self.ranges_read += 1
         limits = self.limits
         if self.ranges_read > limits.index_ranges_read:
@@ -290,7 +295,7 @@ class Transaction:
 
     def _validate(self, table: str, fields: Doc) -> Doc:
         schema = self.db.schema
-        tdef = schema.tables.get(table) if schema is not None else None
+        tdef = self.db.table_definition(table)
         if tdef is not None:
             try:
                 valid = tdef.validate_document(fields, resolve_id=self.db.table_of_id)
@@ -317,31 +322,36 @@ class Transaction:
                 )
         return normalize_value(fields, top_level_fields=True)
 
-    def _count_write(self, doc: Doc | None) -> None:
+    def _count_write(self, doc: Doc | None, system: bool = False) -> None:
         """Check the document's size limit and count the write against the limits.
 
-        The size is computed once here (it walks the whole document).
+        The size is computed once here (it walks the whole document). System
+        documents have their own limits (a scheduled job's arguments may take 4 MiB,
+        as in Convex), checked by the code that writes them.
         """
         self.written += 1
         if self.written > self.limits.documents_written:
             raise self.limits.too_many_writes()
         if doc is not None:
             size = document_size(doc)
-            if size > MAX_DOCUMENT_SIZE:
+            if size > MAX_DOCUMENT_SIZE and not system:
                 check_document_size(doc)  # raises with the message
             self.bytes_written += size
             if self.bytes_written > self.limits.bytes_written:
                 raise self.limits.too_many_bytes_written()
 
-    def insert(self, table: str, fields: Doc) -> Id:
+    def insert(self, table: str, fields: Doc, *, system: bool = False) -> Id:
+        """Insert a document; ``system=True`` (nbreactive's own code) writes a system table."""
         layer = self._require_writable("insert")
         if not isinstance(table, str):
             raise ValidationError(f"ctx.db.insert expects a table name first, got {table!r}")
-        if table.startswith("_"):
-            raise ValidationError(
-                f'Cannot insert into system table "{table}": system tables are written by nbreactive.'
-            )
-        check_identifier("table", table)
+        if system:
+            if system_table(table) is None:
+                raise ValueError(f"{table!r} is not a system table")
+        elif is_system_table(table):
+            raise ValidationError(_system_write("insert into", table))
+        else:
+            check_identifier("table", table)
         if not isinstance(fields, dict):
             raise ValidationError(
                 f"ctx.db.insert({table!r}, doc) expects a dict, got {type(fields).__name__}"
@@ -357,12 +367,14 @@ class Transaction:
         while self.view.get(table, doc_id) is not None:  # 112 random bits: never, in practice
             doc_id = Id(new_id(mt.number, rng, self.now), table)
         doc = {"_id": doc_id, "_creationTime": ct, **body}
-        self._count_write(doc)
+        self._count_write(doc, system)
         layer.put(table, doc_id, None, doc)
         return doc_id
 
-    def _existing(self, doc_id: Any, table: str | None, op: str) -> tuple[str, str, Doc]:
+    def _existing(self, doc_id: Any, table: str | None, op: str, system: bool) -> tuple[str, str, Doc]:
         t, i = self.resolve(doc_id, table, op)
+        if is_system_table(t) and not system:
+            raise ValidationError(_system_write(op, t))
         old = self.view.get(t, i)
         if old is None:
             raise DocumentNotFoundError(
@@ -371,11 +383,11 @@ class Transaction:
             )
         return t, i, old
 
-    def patch(self, doc_id: Any, fields: Doc, table: str | None = None) -> None:
+    def patch(self, doc_id: Any, fields: Doc, table: str | None = None, *, system: bool = False) -> None:
         layer = self._require_writable("patch")
         if not isinstance(fields, dict):
             raise ValidationError(f"ctx.db.patch(id, fields) expects a dict, got {type(fields).__name__}")
-        t, i, old = self._existing(doc_id, table, "patch")
+        t, i, old = self._existing(doc_id, table, "patch", system)
         merged = {k: v for k, v in old.items() if k not in _SYSTEM_FIELDS}
         for k, val in fields.items():
             if k in _SYSTEM_FIELDS:
@@ -388,13 +400,13 @@ class Transaction:
                 merged.pop(k, None)
             else:
                 merged[k] = val
-        self._write(layer, t, i, old, merged)
+        self._write(layer, t, i, old, merged, system)
 
-    def replace(self, doc_id: Any, fields: Doc, table: str | None = None) -> None:
+    def replace(self, doc_id: Any, fields: Doc, table: str | None = None, *, system: bool = False) -> None:
         layer = self._require_writable("replace")
         if not isinstance(fields, dict):
             raise ValidationError(f"ctx.db.replace(id, doc) expects a dict, got {type(fields).__name__}")
-        t, i, old = self._existing(doc_id, table, "replace")
+        t, i, old = self._existing(doc_id, table, "replace", system)
         body = {}
         for k, val in fields.items():
             if k in _SYSTEM_FIELDS:
@@ -404,17 +416,17 @@ class Transaction:
                     )
                 continue
             body[k] = val
-        self._write(layer, t, i, old, body)
+        self._write(layer, t, i, old, body, system)
 
-    def _write(self, layer: WriteLayer, table: str, doc_id: str, old: Doc, body: Doc) -> None:
+    def _write(self, layer: WriteLayer, table: str, doc_id: str, old: Doc, body: Doc, system: bool) -> None:
         valid = self._validate(table, body)
         doc = {"_id": old["_id"], "_creationTime": old["_creationTime"], **valid}
-        self._count_write(doc)
+        self._count_write(doc, system)
         layer.put(table, doc_id, old, doc)
 
-    def delete(self, doc_id: Any, table: str | None = None) -> None:
+    def delete(self, doc_id: Any, table: str | None = None, *, system: bool = False) -> None:
         layer = self._require_writable("delete")
-        t, i, old = self._existing(doc_id, table, "delete")
+        t, i, old = self._existing(doc_id, table, "delete", system)
         self._count_write(None)
         layer.put(t, i, old, None)
 
@@ -437,3 +449,18 @@ class Transaction:
         layer.old.clear()
         layer.old.update(old)
         layer._sorted.clear()
+
+
+def _system_write(op: str, table: str) -> str:
+    hint = (" Schedule and cancel jobs with ctx.scheduler." if table == "_scheduled_functions"
+            else " Cron jobs are registered with app.crons." if table.startswith("_cron") else "")
+    return (f'Cannot {op} system table "{table}": system tables are written by nbreactive '
+            f"and read with ctx.db.system.{hint}")
+
+
+def _wrong_reader(table: str, system: bool) -> str:
+    if system:
+        return (f'ctx.db.system reads system tables only; "{table}" is an app table: read it '
+                "with ctx.db.get / ctx.db.query")
+    return (f'"{table}" is a system table: read it with ctx.db.system.get(id) or '
+            f'ctx.db.system.query("{table}")')

@@ -25,6 +25,7 @@ from nbreactive.values.wire import from_wire, to_wire
 if TYPE_CHECKING:
     from nbreactive.app import App
     from nbreactive.functions.registry import RegisteredFunction
+    from nbreactive.functions.requests import Request
 
 __all__ = ["RemoteError", "call", "decode_args", "find_function", "wire_error"]
 
@@ -135,13 +136,15 @@ class Outcome:
     ts: int = 0
 
 
-def call(app: App, kind: str, path: Any, raw_args: Any, *, admin: bool) -> Outcome:
-    """Run one remote call to completion (on a worker thread: it blocks)."""
+def call(app: App, kind: str, path: Any, raw_args: Any, *, admin: bool,
+         request: Request | None = None) -> Outcome:
+    """Run one remote call to completion (on a worker thread: it blocks). A mutation
+    with a ``request`` runs at most once per request (see ``functions/requests.py``)."""
     try:
         fn = find_function(app, path, kind, admin=admin)
         args = decode_args(raw_args)
         commit_ts: list[int] = []
-        result = app._call(kind, fn, args, None, commit_ts)
+        result = app._call(kind, fn, args, None, commit_ts, request)
         return Outcome(value=to_wire(result), ts=commit_ts[0] if commit_ts else app._db.base_ts)
     except Exception as e:  # every failure is the client's answer, never a crash
         if not isinstance(e, (RemoteError, NbReactiveError)):

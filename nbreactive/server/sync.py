@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
-from collections import OrderedDict
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -32,6 +30,7 @@ import orjson
 import tornado.ioloop
 import tornado.websocket
 
+from nbreactive.functions.requests import Request
 from nbreactive.server.calls import (
     Outcome,
     RemoteError,
@@ -56,12 +55,6 @@ log = logging.getLogger("nbreactive.server")
 MAX_UNSENT_BYTES = 8 * 1024 * 1024
 #: A Ping after this long without any other frame (Convex's heartbeat).
 HEARTBEAT_SECONDS = 15.0
-#: Answers kept per session for resent mutations...
-DEDUPE_PER_SESSION = 1000
-#: ...for this long (a client resends after a reconnect: seconds, not hours)...
-ANSWER_SECONDS = 600.0
-#: ...within this many bytes for all sessions together.
-ANSWER_BYTES = 64 * 1024 * 1024
 
 
 class ProtocolError(Exception):
@@ -88,72 +81,6 @@ class _Version:
         return {"querySet": self.query_set, "identity": self.identity, "ts": timestamp_to_wire(self.ts)}
 
 
-class _Answers:
-    """Mutation answers by (session, request id), for resent mutations: kept for
-    ``ANSWER_SECONDS`` and within ``ANSWER_BYTES`` in all (oldest sessions go first)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._sessions: OrderedDict[str, OrderedDict[int, Any]] = OrderedDict()
-        self._bytes = 0
-
-    def claim(self, session: str, request_id: int) -> dict[str, Any] | threading.Event | None:
-        """The stored answer, an event to wait on (it is running), or None: run it."""
-        with self._lock:
-            self._expire()
-            answers = self._sessions.get(session)
-            if answers is None:
-                answers = self._sessions[session] = OrderedDict()
-            self._sessions.move_to_end(session)
-            found = answers.get(request_id)
-            if found is not None:
-                return found if isinstance(found, threading.Event) else found[0]
-            answers[request_id] = threading.Event()
-            while len(answers) > DEDUPE_PER_SESSION:
-                self._forget(answers.popitem(last=False)[1])
-            return None
-
-    def peek(self, session: str, request_id: int) -> dict[str, Any] | None:
-        with self._lock:
-            answers = self._sessions.get(session)
-            found = answers.get(request_id) if answers is not None else None
-            return None if found is None or isinstance(found, threading.Event) else found[0]
-
-    def store(self, session: str, request_id: int, answer: dict[str, Any]) -> None:
-        size = len(orjson.dumps(answer["message"]))
-        with self._lock:
-            answers = self._sessions.get(session)
-            event = answers.get(request_id) if answers is not None else None
-            if answers is not None and size <= ANSWER_BYTES // 4:
-                answers[request_id] = (answer, size, time.monotonic())
-                self._bytes += size
-            elif answers is not None:
-                answers.pop(request_id, None)  # too large to keep: a resend runs again
-            while self._bytes > ANSWER_BYTES and self._sessions:
-                for entry in self._sessions.popitem(last=False)[1].values():
-                    self._forget(entry)
-        if isinstance(event, threading.Event):
-            event.set()
-
-    def _forget(self, entry: Any) -> None:
-        if isinstance(entry, threading.Event):
-            entry.set()  # a waiter must not wait for an answer that is gone
-        else:
-            self._bytes -= entry[1]
-
-    def _expire(self) -> None:
-        horizon = time.monotonic() - ANSWER_SECONDS
-        for session in list(self._sessions):
-            answers = self._sessions[session]
-            for rid, entry in list(answers.items()):
-                if not isinstance(entry, threading.Event) and entry[2] < horizon:
-                    self._forget(answers.pop(rid))
-            if not answers:
-                del self._sessions[session]
-            else:
-                break  # sessions are in least-recent order: the rest are newer
-
-
 @dataclass
 class _Shared:
     """What all connections of one server share."""
@@ -161,7 +88,6 @@ class _Shared:
     app: App
     policy: Policy
     executor: Executor
-    answers: _Answers = field(default_factory=_Answers)
     connections: set[Connection] = field(default_factory=set)
 
 
@@ -468,22 +394,14 @@ class SyncHandler(tornado.websocket.WebSocketHandler):
         path, args, admin, shared = msg.get("udfPath"), msg.get("args"), conn.admin, self.shared
         session = conn.session
 
+        # A mutation runs once per (session, request id): its record commits with its
+        # writes (``functions/requests.py``), so a resend after a reconnect or a restart
+        # gets the first result back.
+        request = Request(session, request_id) if kind == "mutation" and session else None
+
         def run() -> None:
-            if kind == "mutation" and session:
-                prior = shared.answers.claim(session, request_id)
-                if isinstance(prior, threading.Event):  # the first send is still running
-                    prior.wait(300)
-                    prior = shared.answers.peek(session, request_id)
-                    if prior is None:  # never run it twice
-                        prior = {"ts": 0, "message": _response(kind, request_id, Outcome(
-                            error=RemoteError("this mutation's first run gave no answer to repeat")))}
-                if isinstance(prior, dict):
-                    self._on_engine(lambda: conn.answered(prior["message"], prior["ts"]))
-                    return
-            outcome: Outcome = call(shared.app, kind, path, args, admin=admin)
+            outcome: Outcome = call(shared.app, kind, path, args, admin=admin, request=request)
             answer = _response(kind, request_id, outcome)
-            if kind == "mutation" and session:
-                shared.answers.store(session, request_id, {"message": answer, "ts": outcome.ts})
             self._on_engine(lambda: conn.answered(answer, outcome.ts if kind == "mutation" else 0))
 
         asyncio.get_running_loop().run_in_executor(shared.executor, run)

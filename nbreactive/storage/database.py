@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import QueryError, StorageError
+from nbreactive.schema.system import is_system_table, system_table
 from nbreactive.storage.columns import TableLayout
 from nbreactive.storage.committer import Batch, CommitRecord, Committer
 from nbreactive.storage.duckdb_store import DuckDBStore, TableChanges
@@ -39,7 +40,7 @@ from nbreactive.storage.layers import WriteLayer
 from nbreactive.storage.working_set import IndexSpec, MemIndex, MemTable, WorkingSet
 
 if TYPE_CHECKING:
-    from nbreactive.schema.definition import Schema
+    from nbreactive.schema.definition import Schema, TableDefinition
 
 __all__ = ["Database"]
 
@@ -104,8 +105,6 @@ class Database:
         # Called first when the database closes (also at interpreter exit): layers above
         # stop their threads (the reactivity engine) before the store goes away.
         self.close_hooks: list[Callable[[], None]] = []
-        self.base_ts = 0
-        self.store_ts = 0
         self.flush_seq = 0
         # Resolved query plans, keyed by query shape and range values; they depend on
         # the schema (indexes, float64 coercion), so schema changes clear it.
@@ -140,6 +139,9 @@ class Database:
         # Timestamps only grow: never below the wall clock, nor below the bound persisted.
         self.reserved_ts = int(meta.get("last_ts", 0))
         self.last_ts = max(self.reserved_ts, time.time_ns())
+        # What was loaded is the state as of now: the first snapshot's timestamp (a
+        # mutation that writes nothing right after opening is visible at it).
+        self.base_ts = self.store_ts = self.last_ts
         for name in sorted(self.store.tables):
             if name not in self.table_numbers:
                 continue  # not ours
@@ -162,17 +164,22 @@ class Database:
 
     # -- tables, indexes, ids -------------------------------------------------
 
-    def layout_for(self, name: str, schema: Schema | None = None) -> TableLayout:
+    def table_definition(self, name: str, schema: Schema | None = None) -> TableDefinition | None:
+        """The definition of table ``name``: a system table's own, else the schema's."""
+        if is_system_table(name):
+            return system_table(name)
         schema = schema if schema is not None else self.schema
-        tdef = schema.tables.get(name) if schema is not None else None
+        return schema.tables.get(name) if schema is not None else None
+
+    def layout_for(self, name: str, schema: Schema | None = None) -> TableLayout:
+        tdef = self.table_definition(name, schema)
         fields = getattr(tdef.document_validator, "fields", None) if tdef is not None else None
         # A table without a schema, or whose documents are a union of shapes, is stored
         # as one JSON column.
         return TableLayout(name, None if fields is None else dict(fields))
 
     def index_specs(self, name: str, schema: Schema | None = None) -> list[IndexSpec]:
-        schema = schema if schema is not None else self.schema
-        tdef = schema.tables.get(name) if schema is not None else None
+        tdef = self.table_definition(name, schema)
         if tdef is None:
             return []
         return [IndexSpec(i.name, tuple(i.fields)) for i in tdef.indexes.values()]

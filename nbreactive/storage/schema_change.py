@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import SchemaError
+from nbreactive.schema.system import is_system_table
 
 if TYPE_CHECKING:
     from nbreactive.schema import Schema, SchemaCheckReport
@@ -34,7 +35,9 @@ def apply_schema(db: Database, schema: Schema | None, *, dry_run: bool = False) 
     with db.writer_lock:
         db.drain()
         with db.base_lock:
-            snapshot = {name: list(t.docs.values()) for name, t in db.base.tables.items()}
+            # System tables keep their own fixed shapes: the app's schema is not theirs.
+            snapshot = {name: list(t.docs.values()) for name, t in db.base.tables.items()
+                        if not is_system_table(name)}
         target = schema if schema is not None else define_schema({}, strict_table_name_types=False)
         report = check_documents(target, snapshot, resolve_id=db.table_of_id)
         if dry_run:
@@ -82,6 +85,8 @@ def apply_schema(db: Database, schema: Schema | None, *, dry_run: bool = False) 
                 db.schema = schema
                 db.plan_cache.clear()
                 for name, table in db.base.tables.items():
+                    if is_system_table(name):
+                        continue
                     db.layouts[name] = db.layout_for(name)
                     if name in new_docs:
                         fresh = type(table)(name, table.number)

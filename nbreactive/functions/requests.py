@@ -1,0 +1,92 @@
+"""Exactly-once mutations over the sync protocol: the ``_session_requests`` table.
+
+A Convex client numbers its mutations per session and sends again, after a
+reconnect, every mutation whose answer it has not seen. So a mutation that ran
+must be recognised by its (session id, request id) and answered with its first
+result instead of running twice, also after a restart of the server. Its record
+is written by the same transaction as the mutation's own writes: either both
+are durable or neither is.
+
+Only mutations that wrote something are recorded: one that wrote nothing (or
+failed, which writes nothing) can run again without anyone noticing. Records
+are kept ``RETENTION_SECONDS`` (a client resends within seconds of
+reconnecting) and at most ``MAX_RECORDS`` in all; each recording transaction
+deletes up to a few expired ones, so the table stays small without a
+background task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nbreactive.errors import FunctionError
+from nbreactive.query.query import Query
+from nbreactive.schema.system import SESSION_REQUESTS
+from nbreactive.values.model import MAX_DOCUMENT_SIZE, document_size
+
+if TYPE_CHECKING:
+    from nbreactive.functions.transaction import Transaction
+
+__all__ = ["MAX_RECORDS", "RETENTION_SECONDS", "Request", "find", "record"]
+
+RETENTION_SECONDS = 600.0
+MAX_RECORDS = 50_000
+# Expired records deleted per recording transaction (more than one: the table
+# shrinks back after a burst).
+_PRUNE_PER_WRITE = 4
+
+
+@dataclass(frozen=True)
+class Request:
+    """A mutation's identity on the sync protocol."""
+
+    session: str
+    request_id: int
+
+
+def find(tx: Transaction, request: Request) -> tuple[bool, Any]:
+    """``(True, result)`` if ``request`` ran and committed already, else ``(False, None)``.
+
+    Reads through the transaction's view, so a first run still on its way to
+    DuckDB counts as having run.
+    """
+    doc = _lookup(tx, request)
+    if doc is None:
+        return False, None
+    if doc.get("resultTooLarge"):
+        raise FunctionError(
+            f"mutation request {request.request_id} of this session already ran (its writes are "
+            "committed), but its result was too large to keep for a resend; read the data "
+            "again instead"
+        )
+    return True, doc.get("result")
+
+
+def record(tx: Transaction, request: Request, result: Any) -> None:
+    """Record ``request``'s result in ``tx`` (the mutation's own transaction)."""
+    doc: dict[str, Any] = {"sessionId": request.session, "requestId": request.request_id}
+    if result is not None:
+        doc["result"] = result
+    if document_size(doc) > MAX_DOCUMENT_SIZE - 1024:
+        doc = {"sessionId": request.session, "requestId": request.request_id,
+               "resultTooLarge": True}
+    tx.insert(SESSION_REQUESTS, doc, system=True)
+    _prune(tx)
+
+
+def _lookup(tx: Transaction, request: Request) -> dict[str, Any] | None:
+    return Query(tx, SESSION_REQUESTS).with_index(
+        "by_request", lambda q: q.eq("sessionId", request.session).eq("requestId", request.request_id)
+    ).first()
+
+
+def _prune(tx: Transaction) -> None:
+    oldest = Query(tx, SESSION_REQUESTS)
+    over = max(0, oldest.count() - MAX_RECORDS)
+    cutoff = (tx.now - RETENTION_SECONDS) * 1000.0
+    for doc in oldest.take(_PRUNE_PER_WRITE + min(over, _PRUNE_PER_WRITE)):
+        if over <= 0 and doc["_creationTime"] >= cutoff:
+            break
+        tx.delete(doc["_id"], SESSION_REQUESTS, system=True)
+        over -= 1
