@@ -20,6 +20,7 @@ from __future__ import annotations
 from nbreactive.app import App
 from nbreactive.client import Client, ClientError, ClientSubscription
 from nbreactive.errors import (
+    ActionTimeoutError,
     AppError,
     ArgumentValidationError,
     BulkImportError,
@@ -36,6 +37,7 @@ from nbreactive.errors import (
     StorageError,
     ValidationError,
 )
+from nbreactive.functions.clock import ManualClock
 from nbreactive.functions.limits import TransactionLimits
 from nbreactive.reactive import Inspection, Subscription
 from nbreactive.schema import define_schema, define_table
@@ -59,6 +61,7 @@ def live_cell(fn: object) -> object:
     return make(fn)  # type: ignore[arg-type]
 
 __all__ = [
+    "ActionTimeoutError",
     "App",
     "AppError",
     "ArgumentValidationError",
@@ -73,6 +76,7 @@ __all__ = [
     "Inspection",
     "InvalidCursorError",
     "LimitExceededError",
+    "ManualClock",
     "NbReactiveError",
     "QueryError",
     "ReturnsValidationError",

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import os
-import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nbreactive.errors import (
     ArgumentValidationError,
@@ -18,16 +16,21 @@ from nbreactive.errors import (
     ValidationError,
 )
 from nbreactive.functions import requests
+from nbreactive.functions.actions import ActionRuntime
+from nbreactive.functions.clock import Clock, SystemClock
 from nbreactive.functions.context import ActionCtx, MutationCtx, QueryCtx
 from nbreactive.functions.limits import TransactionLimits
 from nbreactive.functions.registry import RegisteredFunction, canonical_path
 from nbreactive.functions.requests import Request
 from nbreactive.functions.sandbox import sandboxed
+from nbreactive.functions.scheduling import Scheduling
 from nbreactive.functions.transaction import Transaction
 from nbreactive.reactive.engine import Reactor
 from nbreactive.reactive.readset import ReadSet
 from nbreactive.reactive.tracking import record as record_reads
 from nbreactive.reactive.tracking import tracking
+from nbreactive.scheduler.crons import Crons
+from nbreactive.scheduler.runner import JobRunner
 from nbreactive.schema.system import is_system_table
 from nbreactive.storage.database import Database
 from nbreactive.values.model import MAX_VALUE_NESTING, normalize_value
@@ -46,6 +49,8 @@ if TYPE_CHECKING:
 
 __all__ = ["App"]
 
+T = TypeVar("T")
+
 # The transaction running on this thread/context, for nested calls.
 _current_tx: contextvars.ContextVar[Transaction | None] = contextvars.ContextVar(
     "nbreactive_tx", default=None
@@ -63,6 +68,10 @@ class App:
         query_cache_size: how many results of queries nobody subscribes to are kept
             (they are served again until a commit touches what they read); 0 turns
             the cache off.
+        clock: the app's clock (``nr.ManualClock()`` to move time by hand: then due
+            jobs run only on ``app.run_due_jobs()``); the wall clock when omitted.
+        action_timeout: seconds an action may run before the caller gets
+            ``ActionTimeoutError`` (None: no limit).
 
     Example::
 
@@ -83,6 +92,8 @@ class App:
         limits: TransactionLimits | None = None,
         redact_errors: bool = False,
         query_cache_size: int = 1000,
+        clock: Clock | None = None,
+        action_timeout: float | None = 600.0,
     ) -> None:
         if limits is not None and not isinstance(limits, TransactionLimits):
             raise TypeError("limits= expects nr.TransactionLimits(...)")
@@ -91,7 +102,13 @@ class App:
                 f"query_cache_size= expects a non-negative int (0 disables the cache), "
                 f"got {query_cache_size!r}"
             )
+        if clock is not None and not isinstance(clock, Clock):
+            raise TypeError(f"clock= expects an object with a now() method (e.g. nr.ManualClock()), got {clock!r}")
+        if action_timeout is not None and (isinstance(action_timeout, bool) or not isinstance(
+                action_timeout, (int, float)) or not action_timeout > 0):
+            raise TypeError(f"action_timeout= expects a number of seconds > 0 or None, got {action_timeout!r}")
         self.path = None if path is None else os.fspath(path)
+        self.clock: Clock = clock if clock is not None else SystemClock()
         self.limits = limits or TransactionLimits()
         self.redact_errors = redact_errors
         self.functions: dict[str, RegisteredFunction] = {}
@@ -99,10 +116,12 @@ class App:
         self._reactor = Reactor(
             self._db, self._new_query_tx, self._run_in_tx, cache_size=query_cache_size
         )
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_thread: threading.Thread | None = None
         self._servers: list[Server] = []  # running app.serve() servers
-        self._loop_lock = threading.Lock()
+        self._actions = ActionRuntime(timeout=action_timeout)
+        self._scheduling = Scheduling(self.resolve, self._validate_args, self._system_mutation)
+        self.crons = Crons(self)
+        """Functions that run on a schedule: ``app.crons.daily("digest", fn, hour_utc=8)``."""
+        self._jobs = JobRunner(self, self.crons)
 
     def __repr__(self) -> str:
         where = self.path or "in memory"
@@ -123,6 +142,7 @@ class App:
                     self, kind, handler, args=args, returns=returns, name=name, internal=internal
                 )
                 self.functions[rf.path] = rf
+                self._jobs.function_registered()  # jobs may have been waiting for it
                 return rf
 
             return register(fn) if fn is not None else register
@@ -264,9 +284,8 @@ class App:
 
     def _new_query_tx(self, fn: RegisteredFunction, sql_synced: bool) -> Transaction:
         """A read-only transaction over the base (caller holds the base lock)."""
-        import time
 
-        now = time.time()
+        now = self.clock.now()
         tx = Transaction(self._db, writable=False, limits=self.limits, now=now,
                          seed=f"{fn.path}|{now!r}")
         tx.sql_synced = sql_synced
@@ -282,22 +301,20 @@ class App:
                 )
             sp = outer.savepoint()  # a nested mutation is a sub-transaction
             try:
-                return self._run_in_tx(fn, MutationCtx(outer, identity), args, outer)
+                return self._run_in_tx(fn, MutationCtx(outer, identity, self._scheduling), args, outer)
             except BaseException:
                 outer.rollback_to(sp)
                 raise
-        import time
-
         db = self._db
         with db.writer_lock:
-            now = time.time()
+            now = self.clock.now()
             with db.base_lock:
                 tx = Transaction(db, writable=True, limits=self.limits, now=now,
                                  seed=f"{fn.path}|{now!r}")
                 assert tx.layer is not None
                 ran, result = requests.find(tx, request) if request is not None else (False, None)
                 if not ran:
-                    result = self._run_in_tx(fn, MutationCtx(tx, identity), args, tx)
+                    result = self._run_in_tx(fn, MutationCtx(tx, identity, self._scheduling), args, tx)
                     if request is not None and tx.layer.docs:
                         requests.record(tx, request, result)
                 record = db.commit(tx.layer)
@@ -314,34 +331,44 @@ class App:
                 f"{fn.path} is an action and cannot run inside a query or mutation: actions have "
                 "side effects and are not transactional. Schedule it, or call it from an action."
             )
-        ctx = ActionCtx(self._action_runner, identity, is_async=fn.is_async)
-        if not fn.is_async:
-            return self._check_returns(fn, fn.handler(ctx, **args))
-        coro = fn.handler(ctx, **args)
-        future = asyncio.run_coroutine_threadsafe(coro, self._action_loop())
-        return self._check_returns(fn, future.result())
+        ctx = ActionCtx(self._action_runner, identity, is_async=fn.is_async, scheduling=self._scheduling)
+        return self._check_returns(fn, self._actions.run(fn.path, fn.handler, ctx, args, is_async=fn.is_async))
 
     def _action_runner(self, kind: str, ref: Any, args: Any, identity: Any) -> Any:
         return self._call(kind, ref, args, identity)
 
-    def _action_loop(self) -> asyncio.AbstractEventLoop:
-        """The app's own event loop for ``async def`` actions (never the notebook's)."""
-        with self._loop_lock:
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                ready = threading.Event()
+    def _system_mutation(self, body: Callable[[Transaction], T]) -> T:
+        """Run ``body(tx)`` as a transaction of nbreactive's own (system tables), commit
+        it and wait until it is durable; returns what ``body`` returned."""
+        self._check_open()
+        db = self._db
+        with db.writer_lock:
+            now = self.clock.now()
+            with db.base_lock:
+                tx = Transaction(db, writable=True, limits=self.limits, now=now, seed=f"system|{now!r}")
+                result = body(tx)
+                assert tx.layer is not None
+                record = db.commit(tx.layer)
+        db.wait(record)
+        return result
 
-                def run() -> None:
-                    asyncio.set_event_loop(loop)
-                    ready.set()
-                    loop.run_forever()
-                    loop.close()
+    # -- scheduling ---------------------------------------------------------------
 
-                t = threading.Thread(target=run, name="nbreactive-actions", daemon=True)
-                t.start()
-                ready.wait(10)
-                self._loop, self._loop_thread = loop, t
-            return self._loop
+    def run_due_jobs(self) -> int:
+        """Run every scheduled job and cron run that is due at the clock's time, here and
+        now, until nothing more is due; returns how many ran. With ``nr.ManualClock``
+        this is how jobs run (nothing runs in the background): advance the clock, then
+        call this. Actions run to completion before it returns.
+
+        Example::
+
+            clock = nr.ManualClock(); app = nr.App(clock=clock)
+            ...                       # schedule something in 60 s
+            clock.advance(60); app.run_due_jobs()   # -> 1
+        """
+        _not_inside_a_function("app.run_due_jobs")
+        self._check_open()
+        return self._jobs.run_due()
 
     # -- reactivity ---------------------------------------------------------------
 
@@ -634,13 +661,9 @@ class App:
         _not_inside_a_function("app.close")
         for server in list(self._servers):  # first: clients must not see the engine gone
             server.stop()
+        self._jobs.close()  # before the engine and the store: it commits
         self._reactor.close()
-        with self._loop_lock:
-            if self._loop is not None:
-                self._loop.call_soon_threadsafe(self._loop.stop)
-                if self._loop_thread is not None:
-                    self._loop_thread.join(timeout=10)
-                self._loop = None
+        self._actions.close()
         self._db.close()
 
     def __enter__(self) -> App:

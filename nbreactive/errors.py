@@ -18,7 +18,8 @@ The hierarchy::
     ├── LimitExceededError             a transaction read or wrote more than its limits allow
     ├── DocumentNotFoundError          ``patch``/``replace``/``delete`` of an id that does not exist
     ├── FunctionError                  unknown function path, wrong kind of call (a mutation
-    │                                  from a query, ``ctx.db`` in an action, ...)
+    │   │                              from a query, ``ctx.db`` in an action, ...)
+    │   └── ActionTimeoutError         an action ran longer than ``App(action_timeout=...)``
     ├── SqlError                       ``app.sql`` failed or tried to write
     ├── StorageError                   the DuckDB store failed (the mutation was not committed)
     └── BulkImportError                a bulk import was refused (``.problems``); nothing was written
@@ -31,6 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "ActionTimeoutError",
     "AppError",
     "ArgumentValidationError",
     "BulkImportError",
@@ -140,6 +142,10 @@ class DocumentNotFoundError(NbReactiveError):
 
 class FunctionError(NbReactiveError):
     """An unknown function, or a function used where its kind is not allowed."""
+
+
+class ActionTimeoutError(FunctionError):
+    """An action did not finish within the app's ``action_timeout``."""
 
 
 class SqlError(NbReactiveError):

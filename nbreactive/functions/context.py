@@ -4,6 +4,7 @@
 |---------------------------------------|--------|-------------------|--------|
 | ``ctx.db``                            | reader | reader + writer   | —      |
 | ``ctx.auth.get_user_identity()``      | ✓      | ✓                 | ✓      |
+| ``ctx.scheduler``                     | —      | ✓ (with the commit) | ✓ (at once) |
 | ``ctx.run_query/run_mutation/run_action`` | —  | —                 | ✓      |
 
 Documents handed to user code are copies: changing them never changes stored data.
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import FunctionError, ValidationError
+from nbreactive.functions.scheduling import ImmediateScheduler, Scheduling, TxScheduler
 from nbreactive.schema.system import READABLE_SYSTEM_TABLES, is_system_table
 from nbreactive.values.model import Id, copy_document
 
@@ -239,17 +241,35 @@ class QueryCtx(_TxCtx):
         super().__init__(tx, identity)
         self.db = DatabaseReader(tx)
 
+    @property
+    def scheduler(self) -> Any:
+        raise FunctionError(
+            "ctx.scheduler is not available in a query: queries are read-only. Schedule from a "
+            "mutation (the job commits with it) or an action."
+        )
+
 
 class MutationCtx(_TxCtx):
-    """The ``ctx`` of a mutation: ``ctx.db`` (read + write), ``ctx.auth``."""
+    """The ``ctx`` of a mutation: ``ctx.db`` (read + write), ``ctx.auth``, ``ctx.scheduler``."""
 
-    def __init__(self, tx: Transaction, identity: dict[str, Any] | None = None) -> None:
+    def __init__(self, tx: Transaction, identity: dict[str, Any] | None = None,
+                 scheduling: Scheduling | None = None) -> None:
         super().__init__(tx, identity)
         self.db = DatabaseWriter(tx)
+        self._scheduling = scheduling
+
+    @property
+    def scheduler(self) -> TxScheduler:
+        """Schedule mutations and actions: ``run_after(seconds, fn, args)``,
+        ``run_at(when, fn, args)``, ``cancel(job_id)``. Jobs commit with this mutation."""
+        if self._scheduling is None:
+            raise FunctionError("ctx.scheduler is not available here")
+        return TxScheduler(self._tx, self._scheduling)
 
 
 class ActionCtx:
-    """The ``ctx`` of an action: ``run_query``, ``run_mutation``, ``run_action``, ``auth``.
+    """The ``ctx`` of an action: ``run_query``, ``run_mutation``, ``run_action``, ``auth``,
+    ``scheduler``.
 
     Each ``run_*`` call is its own transaction, so two ``run_query`` calls may
     see different snapshots. Actions have no ``ctx.db``. In an ``async def``
@@ -262,11 +282,21 @@ class ActionCtx:
         identity: dict[str, Any] | None,
         *,
         is_async: bool,
+        scheduling: Scheduling | None = None,
     ) -> None:
         self._runner = runner
         self._identity = identity
         self.auth = Auth(identity)
         self._is_async = is_async
+        self._scheduling = scheduling
+
+    @property
+    def scheduler(self) -> ImmediateScheduler:
+        """Schedule mutations and actions; each call commits at once (awaitable in an
+        ``async def`` action)."""
+        if self._scheduling is None:
+            raise FunctionError("ctx.scheduler is not available here")
+        return ImmediateScheduler(self._scheduling, is_async=self._is_async)
 
     def _call(self, kind: str, ref: Any, args: Any) -> Any:
         if self._is_async:

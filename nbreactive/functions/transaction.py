@@ -96,6 +96,8 @@ class Transaction:
         self.sql_synced = False
         # Stable page boundaries of a live paginated query (set by the reactivity engine).
         self.journal: PageJournal | None = None
+        self.scheduled = 0  # jobs scheduled (ctx.scheduler), and the bytes of their arguments
+        self.scheduled_bytes = 0
         self._iterators: list[weakref.ref[Any]] = []
         # Strictly after every creation time handed out before, pending ones included.
         self._creation_time = max(now * 1000.0, math.nextafter(db.last_creation_time, math.inf))

@@ -1,0 +1,298 @@
+"""``app.crons``: functions that run on a schedule, recorded in ``_cron_jobs``.
+
+A cron job is defined in code (``app.crons.daily("digest", send_digest, {...},
+hour_utc=8)``) and stored as a document of ``_cron_jobs`` with its next run,
+so that its schedule survives a restart: registering the same job again (the
+notebook cell re-run, the app re-opened) keeps its next run; changing its
+function, arguments or schedule starts the new schedule.
+
+Runs follow Convex's rules: one run of a job at a time (the next run is
+computed when a run finishes); runs missed while a run took long or the app
+was closed are skipped, not back-filled (an overdue job runs once, late, and
+the log records how many runs were skipped); a mutation run commits with its
+record, an action run is marked in progress first (at most once, as scheduled
+actions). Every run is logged in ``_cron_job_logs`` (the newest
+``MAX_LOGS_PER_JOB`` per job are kept): ``app.crons.history(name)``. Jobs
+stored by an earlier process but not registered in this one do not run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nbreactive.errors import FunctionError, StorageError, ValidationError
+from nbreactive.functions.transaction import Transaction
+from nbreactive.query.query import Query
+from nbreactive.scheduler import schedules
+from nbreactive.scheduler.jobs import SYSTEM_LIMITS, describe_error, log, run_target
+from nbreactive.scheduler.schedules import Schedule
+from nbreactive.schema.system import CRON_JOB_LOGS, CRON_JOBS
+from nbreactive.values.model import copy_document
+
+if TYPE_CHECKING:
+    from nbreactive.app import App
+    from nbreactive.functions.registry import RegisteredFunction
+    from nbreactive.storage.committer import CommitRecord
+
+__all__ = ["Crons", "DueCron"]
+
+MAX_LOGS_PER_JOB = 100
+
+Doc = dict[str, Any]
+Docs = list[Doc]  # (the class below has a method named ``list``)
+
+
+@dataclass(frozen=True)
+class _Registered:
+    path: str
+    args: dict[str, Any]
+    schedule: Schedule
+
+
+@dataclass(frozen=True)
+class DueCron:
+    id: str
+    name: str
+    fn: RegisteredFunction
+    args: dict[str, Any]
+    next_run: float
+
+
+_DueCrons = list[DueCron]
+
+
+class Crons:
+    """``app.crons``: register functions to run on a schedule (UTC).
+
+    Example::
+
+        app.crons.interval("clear old messages", clear_old, {"days": 7}, hours=1)
+        app.crons.daily("digest", send_digest, hour_utc=8, minute_utc=30)
+        app.crons.cron("weekly report", "0 10 * * 1", weekly_report)
+        app.crons.history("digest")
+    """
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+        self._registered: dict[str, _Registered] = {}
+
+    # -- registration ------------------------------------------------------------------
+
+    def interval(self, name: str, ref: Any, args: dict[str, Any] | None = None, *,
+                 seconds: float | None = None, minutes: float | None = None,
+                 hours: float | None = None) -> Doc:
+        """Run ``ref`` every ``seconds=``, ``minutes=`` or ``hours=`` (exactly one), first
+        now. Each next run is the previous scheduled one plus the interval."""
+        return self._register(name, ref, args, schedules.interval(seconds=seconds, minutes=minutes, hours=hours))
+
+    def hourly(self, name: str, ref: Any, args: dict[str, Any] | None = None, *,
+               minute_utc: int = 0) -> Doc:
+        """Run ``ref`` every hour at ``minute_utc``."""
+        return self._register(name, ref, args, schedules.hourly(minute_utc=minute_utc))
+
+    def daily(self, name: str, ref: Any, args: dict[str, Any] | None = None, *,
+              hour_utc: int, minute_utc: int = 0) -> Doc:
+        """Run ``ref`` every day at ``hour_utc:minute_utc`` (UTC)."""
+        return self._register(name, ref, args, schedules.daily(hour_utc=hour_utc, minute_utc=minute_utc))
+
+    def weekly(self, name: str, ref: Any, args: dict[str, Any] | None = None, *,
+               day_of_week: str | int, hour_utc: int, minute_utc: int = 0) -> Doc:
+        """Run ``ref`` every week on ``day_of_week`` (``"monday"``..., or 0-6 from Sunday)
+        at ``hour_utc:minute_utc`` (UTC)."""
+        return self._register(name, ref, args, schedules.weekly(
+            day_of_week=day_of_week, hour_utc=hour_utc, minute_utc=minute_utc))
+
+    def monthly(self, name: str, ref: Any, args: dict[str, Any] | None = None, *,
+                day: int, hour_utc: int, minute_utc: int = 0) -> Doc:
+        """Run ``ref`` every month on ``day`` (1-31; months without that day are skipped)
+        at ``hour_utc:minute_utc`` (UTC)."""
+        return self._register(name, ref, args, schedules.monthly(
+            day=day, hour_utc=hour_utc, minute_utc=minute_utc))
+
+    def cron(self, name: str, expr: str, ref: Any, args: dict[str, Any] | None = None) -> Doc:
+        """Run ``ref`` on a five-field cron expression in UTC, e.g. ``"0 10 * * 1"``
+        (Mondays at 10:00)."""
+        return self._register(name, ref, args, schedules.cron(expr))
+
+    def _register(self, name: str, ref: Any, args: Any, schedule: Schedule) -> Doc:
+        app = self._app
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError(f"a cron job needs a name (a non-empty string), got {name!r}")
+        fn = app.resolve(ref)
+        if fn.kind == "query":
+            raise FunctionError(f"{fn.path} is a query: a cron job runs a mutation or an action")
+        validated = app._validate_args(fn, args)
+        spec = {"function": fn.path, "args": [validated], "schedule": schedule.to_json()}
+
+        def upsert(tx: Transaction) -> Doc:
+            existing = _by_name(tx, name)
+            if existing is not None and all(existing[k] == spec[k] for k in spec):
+                return copy_document(existing)
+            doc: Doc = {"name": name, **spec, "nextRun": schedule.first_run(tx.now * 1000.0),
+                        "state": {"kind": "scheduled"}}
+            if existing is None:
+                tx.insert(CRON_JOBS, doc, system=True)
+            else:  # a new definition: its own schedule from now; a run under way finishes
+                doc["state"] = existing["state"]
+                if "lastRun" in existing:
+                    doc["lastRun"] = existing["lastRun"]
+                tx.replace(existing["_id"], doc, CRON_JOBS, system=True)
+            return doc
+
+        stored = app._system_mutation(upsert)
+        self._registered[name] = _Registered(fn.path, validated, schedule)
+        app._jobs.wake()
+        return stored
+
+    def remove(self, name: str) -> None:
+        """Stop and forget the cron job ``name`` (its logs stay)."""
+        self._registered.pop(name, None)
+
+        def delete(tx: Transaction) -> None:
+            doc = _by_name(tx, name)
+            if doc is None:
+                raise ValidationError(f"there is no cron job named {name!r}; see app.crons.list()")
+            tx.delete(doc["_id"], CRON_JOBS, system=True)
+
+        self._app._system_mutation(delete)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def list(self) -> Docs:
+        """The stored cron jobs, each with ``registered``: whether it runs in this process
+        (one stored by an earlier process runs again once registered again)."""
+        return [{**d, "registered": d["name"] in self._registered} for d in self._read(CRON_JOBS, None)]
+
+    def history(self, name: str | None = None, limit: int = 20) -> Docs:
+        """The latest runs (of job ``name``, or of all), newest first: ``scheduledTime``,
+        ``completedTime`` (ms) and ``state`` (success / failed with ``error`` / skipped
+        with ``runs``)."""
+        return self._read(CRON_JOB_LOGS, name)[::-1][:limit]
+
+    def _read(self, table: str, name: str | None) -> Docs:
+        db = self._app._db
+        with db.base_lock:
+            tx = Transaction(db, writable=False, limits=SYSTEM_LIMITS, now=0.0, seed="crons")
+            q = Query(tx, table)
+            if name is not None:
+                q = q.with_index("by_name", lambda r: r.eq("name", name))
+            return [copy_document(d) for d in q.collect()]
+
+    # -- running (the scheduler's side) --------------------------------------------------
+
+    def due(self, now_ms: float | None, limit: int, skip: Any) -> _DueCrons:
+        """Registered jobs due at ``now_ms`` (None: the next one, whenever due)."""
+        app = self._app
+        db = app._db
+        out: _DueCrons = []
+        if not self._registered:
+            return out
+        with db.base_lock:
+            if db.base.tables.get(CRON_JOBS) is None:
+                return out
+            tx = Transaction(db, writable=False, limits=SYSTEM_LIMITS, now=0.0, seed="crons")
+            q = Query(tx, CRON_JOBS).with_index(
+                "by_next_run", lambda r: r.eq("state.kind", "scheduled") if now_ms is None
+                else r.eq("state.kind", "scheduled").lte("nextRun", now_ms))
+            for doc in q:
+                reg = self._registered.get(doc["name"])
+                fn = app.functions.get(doc["function"])
+                if reg is None or fn is None or reg.path != doc["function"] or skip(doc["_id"]):
+                    continue
+                out.append(DueCron(doc["_id"], doc["name"], fn, doc["args"][0], doc["nextRun"]))
+                if len(out) >= limit:
+                    break
+        return out
+
+    def run_mutation(self, cron: DueCron) -> CommitRecord | None:
+        """One run of a mutation job, committed with its record; None if it is not due."""
+        app = self._app
+        db = app._db
+        with db.writer_lock, db.base_lock:
+            tx = _tx(app)
+            doc = tx.get(cron.id, CRON_JOBS, system=True)
+            if not _still_due(doc, cron):
+                return None
+            assert doc is not None
+            state = run_target(app, tx, cron.fn, cron.args)
+            _complete(tx, doc, state)
+            assert tx.layer is not None
+            return db.commit(tx.layer)
+
+    def run_action(self, cron: DueCron) -> bool:
+        """One run of an action job: marked in progress, run, completed."""
+        app = self._app
+
+        def claim(tx: Transaction) -> bool:
+            doc = tx.get(cron.id, CRON_JOBS, system=True)
+            if not _still_due(doc, cron):
+                return False
+            tx.patch(cron.id, {"state": {"kind": "inProgress"}}, CRON_JOBS, system=True)
+            return True
+
+        if not app._system_mutation(claim):
+            return False
+        try:
+            app._run_action(cron.fn, cron.args, None)
+            state: Doc = {"kind": "success"}
+        except Exception as e:
+            log.info("cron job %s failed: %s", cron.name, e)
+            state = {"kind": "failed", "error": describe_error(e)}
+
+        def finish(tx: Transaction) -> None:
+            doc = tx.get(cron.id, CRON_JOBS, system=True)
+            if doc is not None and doc["state"]["kind"] == "inProgress":
+                _complete(tx, doc, state)
+
+        for attempt in range(3):
+            try:
+                app._system_mutation(finish)
+                break
+            except StorageError:
+                if attempt == 2:
+                    raise
+        return True
+
+
+def recover_crons(tx: Transaction) -> int:
+    """Complete (as failed) the action runs a previous process left in progress."""
+    stuck = Query(tx, CRON_JOBS).with_index("by_next_run", lambda r: r.eq("state.kind", "inProgress")).collect()
+    for doc in stuck:
+        _complete(tx, doc, {"kind": "failed", "error": "the app stopped while this run was under way"})
+    return len(stuck)
+
+
+def _tx(app: App) -> Transaction:
+    now = app.clock.now()
+    return Transaction(app._db, writable=True, limits=app.limits, now=now, seed=f"crons|{now!r}")
+
+
+def _by_name(tx: Transaction, name: str) -> Doc | None:
+    return Query(tx, CRON_JOBS).with_index("by_name", lambda r: r.eq("name", name)).first()
+
+
+def _still_due(doc: Doc | None, cron: DueCron) -> bool:
+    return (doc is not None and doc["state"]["kind"] == "scheduled" and doc["nextRun"] == cron.next_run
+            and doc["function"] == cron.fn.path)
+
+
+def _complete(tx: Transaction, doc: Doc, state: Doc) -> None:
+    """Record a finished run: the job's next run (missed ones skipped) and its logs."""
+    now_ms = tx.now * 1000.0
+    scheduled = doc["nextRun"]
+    next_run, skipped = Schedule.from_json(doc["schedule"]).next_after(scheduled, now_ms)
+    tx.patch(doc["_id"], {
+        "nextRun": next_run, "state": {"kind": "scheduled"},
+        "lastRun": {"scheduledTime": scheduled, "completedTime": now_ms, "state": state},
+    }, CRON_JOBS, system=True)
+    base = {"name": doc["name"], "function": doc["function"], "completedTime": now_ms}
+    tx.insert(CRON_JOB_LOGS, {**base, "scheduledTime": scheduled, "state": state}, system=True)
+    if skipped:
+        tx.insert(CRON_JOB_LOGS, {**base, "scheduledTime": scheduled,
+                                  "state": {"kind": "skipped", "runs": int(skipped)}}, system=True)
+    logs = Query(tx, CRON_JOB_LOGS).with_index("by_name", lambda r: r.eq("name", doc["name"]))
+    extra = logs.count() - MAX_LOGS_PER_JOB
+    if extra > 0:
+        for old in logs.take(min(extra, 4)):
+            tx.delete(old["_id"], CRON_JOB_LOGS, system=True)

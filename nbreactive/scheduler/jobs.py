@@ -1,0 +1,193 @@
+"""Running scheduled jobs (documents of ``_scheduled_functions``) exactly as promised.
+
+- A **mutation** job runs in one transaction that first checks the job is still
+  pending, then runs the mutation and marks the job ``success`` (or, if the
+  mutation raised, rolls the mutation's writes back and marks it ``failed``
+  with the error). Effects and state change commit together, so a crash
+  before the commit leaves the job pending and it runs after a restart; a
+  crash after leaves it done. If the commit itself fails (DuckDB), nothing was
+  recorded and the job is tried again later: exactly once.
+- An **action** job is first marked ``inProgress`` (committed before the action
+  starts), then run, then marked ``success`` or ``failed``. An app that stops
+  while it runs finds it ``inProgress`` when it opens again and marks it
+  ``failed``: at most once.
+- Scheduled functions run without an identity. Finished jobs are deleted 7
+  days after they finished (as in Convex), a few at a time by the transactions
+  that finish other jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from nbreactive.errors import AppError, StorageError
+from nbreactive.functions.context import MutationCtx
+from nbreactive.functions.limits import TransactionLimits
+from nbreactive.functions.transaction import Transaction
+from nbreactive.query.query import Query
+from nbreactive.schema.system import SCHEDULED_FUNCTIONS
+
+if TYPE_CHECKING:
+    from nbreactive.app import App
+    from nbreactive.functions.registry import RegisteredFunction
+    from nbreactive.storage.committer import CommitRecord
+
+__all__ = ["DueJob", "describe_error", "due_jobs", "recover_jobs", "run_action_job",
+           "run_mutation_job", "run_target"]
+
+log = logging.getLogger("nbreactive.scheduler")
+
+RETENTION_MS = 7 * 24 * 3600 * 1000.0
+_PRUNE_PER_JOB = 2
+# Reads of the system tables by the scheduler itself are not a user's transaction.
+SYSTEM_LIMITS = TransactionLimits(documents_scanned=10**9, bytes_read=2**62,
+                                  index_ranges_read=10**9, documents_written=10**9,
+                                  bytes_written=2**62)
+
+
+@dataclass(frozen=True)
+class DueJob:
+    id: str
+    fn: RegisteredFunction
+    args: dict[str, Any]
+    scheduled_ms: float
+
+
+def describe_error(e: BaseException) -> str:
+    """The error text stored in a failed job's state."""
+    if isinstance(e, AppError):
+        data = e.data if isinstance(e.data, str) else orjson.dumps(e.data, default=repr).decode()
+        return f"Uncaught AppError: {data}"
+    return f"{type(e).__name__}: {e}"
+
+
+def run_target(app: App, tx: Transaction, fn: RegisteredFunction, args: dict[str, Any]) -> dict[str, Any]:
+    """Run mutation ``fn`` inside ``tx``; its writes stay only if it succeeds. Returns
+    the run's state: ``{"kind": "success"}`` or ``{"kind": "failed", "error": ...}``.
+    A ``StorageError`` (nbreactive's own failure, not the function's) propagates."""
+    sp = tx.savepoint()
+    try:
+        app._run_in_tx(fn, MutationCtx(tx, None, app._scheduling), args, tx)
+    except StorageError:
+        raise
+    except Exception as e:
+        tx.rollback_to(sp)
+        log.info("scheduled %s failed: %s", fn.path, e)
+        return {"kind": "failed", "error": describe_error(e)}
+    return {"kind": "success"}
+
+
+def due_jobs(app: App, now_ms: float, limit: int, skip: Callable[[str], bool]) -> list[DueJob]:
+    """Up to ``limit`` pending jobs due at ``now_ms``, oldest first, whose function is
+    registered in this process (others wait for it) and that ``skip`` does not rule out."""
+    db = app._db
+    out: list[DueJob] = []
+    with db.base_lock:
+        if db.base.tables.get(SCHEDULED_FUNCTIONS) is None:
+            return out
+        tx = Transaction(db, writable=False, limits=SYSTEM_LIMITS, now=now_ms / 1000.0, seed="scheduler")
+        for doc in Query(tx, SCHEDULED_FUNCTIONS).with_index(
+                "by_state", lambda q: q.eq("state.kind", "pending").lte("scheduledTime", now_ms)):
+            fn = app.functions.get(doc["name"])
+            if fn is None or fn.kind == "query" or skip(doc["_id"]):
+                continue
+            out.append(DueJob(doc["_id"], fn, doc["args"][0], doc["scheduledTime"]))
+            if len(out) >= limit:
+                break
+    return out
+
+
+def next_due_ms(app: App, skip: Callable[[str], bool]) -> float | None:
+    """When the next pending job (of a registered function) is due, or None."""
+    db = app._db
+    with db.base_lock:
+        if db.base.tables.get(SCHEDULED_FUNCTIONS) is None:
+            return None
+        tx = Transaction(db, writable=False, limits=SYSTEM_LIMITS, now=0.0, seed="scheduler")
+        for doc in Query(tx, SCHEDULED_FUNCTIONS).with_index(
+                "by_state", lambda q: q.eq("state.kind", "pending")):
+            if doc["name"] in app.functions and not skip(doc["_id"]):
+                return float(doc["scheduledTime"])
+    return None
+
+
+def _system_tx(app: App) -> Transaction:
+    now = app.clock.now()
+    return Transaction(app._db, writable=True, limits=app.limits, now=now, seed=f"scheduler|{now!r}")
+
+
+def run_mutation_job(app: App, job: DueJob) -> CommitRecord | None:
+    """Run a due mutation job and commit (see the module docstring); returns the commit
+    record to wait on, or None if the job is no longer pending. Does not wait."""
+    db = app._db
+    with db.writer_lock, db.base_lock:
+        tx = _system_tx(app)
+        doc = tx.get(job.id, SCHEDULED_FUNCTIONS, system=True)
+        if doc is None or doc["state"]["kind"] != "pending":
+            return None
+        state = run_target(app, tx, job.fn, job.args)
+        _finish(tx, job.id, state)
+        assert tx.layer is not None
+        return db.commit(tx.layer)
+
+
+def run_action_job(app: App, job: DueJob) -> bool:
+    """Claim, run and finish a due action job (blocks for the action's duration).
+    Returns False if the job was no longer pending."""
+
+    def claim(tx: Transaction) -> bool:
+        doc = tx.get(job.id, SCHEDULED_FUNCTIONS, system=True)
+        if doc is None or doc["state"]["kind"] != "pending":
+            return False
+        tx.patch(job.id, {"state": {"kind": "inProgress"}}, SCHEDULED_FUNCTIONS, system=True)
+        return True
+
+    if not app._system_mutation(claim):
+        return False
+    try:
+        app._run_action(job.fn, job.args, None)
+        state: dict[str, Any] = {"kind": "success"}
+    except Exception as e:
+        log.info("scheduled %s failed: %s", job.fn.path, e)
+        state = {"kind": "failed", "error": describe_error(e)}
+
+    def finish(tx: Transaction) -> None:
+        doc = tx.get(job.id, SCHEDULED_FUNCTIONS, system=True)
+        if doc is not None and doc["state"]["kind"] == "inProgress":  # not canceled meanwhile
+            _finish(tx, job.id, state)
+
+    for attempt in range(3):
+        try:
+            app._system_mutation(finish)
+            break
+        except StorageError:
+            if attempt == 2:
+                raise  # it stays inProgress; reopening the app marks it failed
+    return True
+
+
+def _finish(tx: Transaction, job_id: str, state: dict[str, Any]) -> None:
+    tx.patch(job_id, {"state": state, "completedTime": tx.now * 1000.0}, SCHEDULED_FUNCTIONS, system=True)
+    cutoff = tx.now * 1000.0 - RETENTION_MS
+    old = Query(tx, SCHEDULED_FUNCTIONS).with_index(
+        "by_completion", lambda q: q.gt("completedTime", None).lt("completedTime", cutoff))
+    for doc in old.take(_PRUNE_PER_JOB):
+        tx.delete(doc["_id"], SCHEDULED_FUNCTIONS, system=True)
+
+
+def recover_jobs(tx: Transaction) -> int:
+    """Mark the action jobs left ``inProgress`` by a previous process as failed."""
+    stuck = Query(tx, SCHEDULED_FUNCTIONS).with_index(
+        "by_state", lambda q: q.eq("state.kind", "inProgress")).collect()
+    for doc in stuck:
+        tx.patch(doc["_id"], {
+            "state": {"kind": "failed", "error": "the app stopped while this action was running; "
+                      "actions run at most once, so it was not run again"},
+            "completedTime": tx.now * 1000.0,
+        }, SCHEDULED_FUNCTIONS, system=True)
+    return len(stuck)

@@ -1,0 +1,256 @@
+"""The scheduler: runs due jobs and cron jobs, in the background or when told to.
+
+With the wall clock (``SystemClock``), a thread of its own (``nbreactive-scheduler``,
+started when there is something to run) sleeps until the next job or cron run is
+due, or until a commit writes ``_scheduled_functions`` / ``_cron_jobs`` or a
+function is registered. It runs due mutation jobs itself, one transaction each,
+without waiting for each commit to reach DuckDB (group commit makes many jobs one
+DuckDB transaction; it waits once per pass), and hands action jobs to a pool of
+``PARALLEL_ACTIONS`` threads (Convex runs 8 at a time).
+
+With any other clock (``nr.ManualClock``) nothing runs by itself:
+``app.run_due_jobs()`` runs everything due at the clock's time, actions included,
+on the calling thread, until nothing more is due.
+
+Jobs are never lost to a failure of nbreactive itself: a job whose transaction
+could not commit stays pending and is tried again after a back-off.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from nbreactive.errors import FunctionError, StorageError
+from nbreactive.functions.clock import SystemClock
+from nbreactive.functions.transaction import Transaction
+from nbreactive.query.query import Query
+from nbreactive.scheduler.crons import Crons, recover_crons
+from nbreactive.scheduler.jobs import (
+    SYSTEM_LIMITS,
+    due_jobs,
+    next_due_ms,
+    recover_jobs,
+    run_action_job,
+    run_mutation_job,
+)
+from nbreactive.schema.system import CRON_JOBS, SCHEDULED_FUNCTIONS
+
+if TYPE_CHECKING:
+    from nbreactive.app import App
+    from nbreactive.storage.committer import CommitRecord
+
+__all__ = ["JobRunner"]
+
+log = logging.getLogger("nbreactive.scheduler")
+
+PARALLEL_ACTIONS = 8
+BATCH = 256  # jobs per pass
+MAX_SLEEP = 30.0  # re-check at least this often (the wall clock may jump)
+RETRY_BASE = 0.05  # seconds; doubled per failed attempt, at most RETRY_MAX
+RETRY_MAX = 10.0
+MAX_PASSES = 10_000  # run_due_jobs: jobs that keep scheduling jobs due now
+
+
+class JobRunner:
+    """Runs one app's scheduled jobs and crons (see the module docstring)."""
+
+    def __init__(self, app: App, crons: Crons) -> None:
+        self.app = app
+        self.crons = crons
+        self.background = isinstance(app.clock, SystemClock)
+        self._cond = threading.Condition()
+        self._woken = False
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._running: set[str] = set()  # action jobs / crons under way in this process
+        self._retry: dict[str, tuple[float, int]] = {}  # id -> (monotonic time, attempts)
+        self._saturated = False  # due actions are waiting for a free thread
+        self._recover()
+        app._db.commit_listeners.append(self._on_commit)
+        if self.background and self._has_work():
+            self.wake()
+
+    # -- waking -------------------------------------------------------------------------
+
+    def _on_commit(self, records: list[Any]) -> None:
+        for r in records:
+            if r.whole_tables or any(w[0] in (SCHEDULED_FUNCTIONS, CRON_JOBS) for w in r.writes):
+                self.wake()
+                return
+
+    def wake(self) -> None:
+        """Something may be due earlier than the runner thinks: look again."""
+        if not self.background or self._stopped:
+            return
+        with self._cond:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="nbreactive-scheduler", daemon=True)
+                self._thread.start()
+            self._woken = True
+            self._cond.notify()
+
+    def function_registered(self) -> None:
+        """Jobs waiting for a function this process had not registered may run now."""
+        if self._thread is not None or self._has_work():
+            self.wake()
+
+    def _has_work(self) -> bool:
+        tables = self.app._db.base.tables
+        return bool((t := tables.get(SCHEDULED_FUNCTIONS)) and t.docs) or bool((c := tables.get(CRON_JOBS)) and c.docs)
+
+    # -- the background loop --------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stopped:
+            try:
+                ran = self._pass(inline_actions=False)
+            except Exception:
+                log.exception("the scheduler's pass failed; trying again shortly")
+                ran = 0
+                time.sleep(RETRY_BASE)
+            if ran:
+                continue
+            timeout = self._sleep_for()
+            with self._cond:
+                if not self._woken and not self._stopped:
+                    self._cond.wait(timeout)
+                self._woken = False
+
+    def _sleep_for(self) -> float:
+        now_ms = self.app.clock.now() * 1000.0
+        candidates = [MAX_SLEEP]
+        # While every action thread is busy, the due actions wait for one to finish
+        # (which wakes the loop); only what is due later counts.
+        overdue_ok = not self._saturated
+        job = next_due_ms(self.app, self._skip)
+        if job is not None and (overdue_ok or job > now_ms):
+            candidates.append((job - now_ms) / 1000.0)
+        cron = self.crons.due(None, 1, self._skip)
+        if cron and (overdue_ok or cron[0].next_run > now_ms):
+            candidates.append((cron[0].next_run - now_ms) / 1000.0)
+        if self._retry:
+            soonest = min(t for t, _ in self._retry.values())
+            candidates.append(soonest - time.monotonic())
+        return max(0.0, min(candidates))
+
+    # -- one pass ---------------------------------------------------------------------------
+
+    def _skip(self, doc_id: str) -> bool:
+        if doc_id in self._running:
+            return True
+        retry = self._retry.get(doc_id)
+        return retry is not None and retry[0] > time.monotonic()
+
+    def _pass(self, *, inline_actions: bool) -> int:
+        """Run (or start) what is due now; returns how many jobs and cron runs it started."""
+        now_ms = self.app.clock.now() * 1000.0
+        ran = 0
+        self._saturated = False
+        pending: list[tuple[str, CommitRecord]] = []
+        for job in due_jobs(self.app, now_ms, BATCH, self._skip):
+            if job.fn.kind == "mutation":
+                record = self._guard(job.id, lambda job=job: run_mutation_job(self.app, job))
+                if record is not None:
+                    pending.append((job.id, record))
+                    ran += 1
+            else:
+                ran += self._start_action(job.id, lambda job=job: run_action_job(self.app, job), inline_actions)
+        for cron in self.crons.due(now_ms, BATCH, self._skip):
+            if cron.fn.kind == "mutation":
+                record = self._guard(cron.id, lambda cron=cron: self.crons.run_mutation(cron))
+                if record is not None:
+                    pending.append((cron.id, record))
+                    ran += 1
+            else:
+                ran += self._start_action(cron.id, lambda cron=cron: self.crons.run_action(cron), inline_actions)
+        for doc_id, record in pending:
+            try:
+                self.app._db.wait(record)
+                self._retry.pop(doc_id, None)
+            except StorageError as e:
+                self._back_off(doc_id, e)
+        return ran
+
+    def _guard(self, doc_id: str, run: Any) -> Any:
+        try:
+            return run()
+        except StorageError as e:
+            self._back_off(doc_id, e)
+            return None
+
+    def _back_off(self, doc_id: str, error: BaseException) -> None:
+        attempts = self._retry.get(doc_id, (0.0, 0))[1] + 1
+        delay = min(RETRY_MAX, RETRY_BASE * 2 ** (attempts - 1))
+        log.warning("a scheduled job could not commit (%s); trying again in %.2f s", error, delay)
+        self._retry[doc_id] = (time.monotonic() + delay, attempts)
+
+    def _start_action(self, doc_id: str, run: Any, inline: bool) -> int:
+        if inline:
+            return 1 if self._guard(doc_id, run) else 0
+        if len(self._running) >= PARALLEL_ACTIONS:
+            self._saturated = True
+            return 0
+        self._running.add(doc_id)
+        if self._pool is None:
+            self._pool = concurrent.futures.ThreadPoolExecutor(PARALLEL_ACTIONS, thread_name_prefix="nbreactive-job")
+
+        def task() -> None:
+            try:
+                self._guard(doc_id, run)
+            except Exception:
+                log.exception("a scheduled action failed to run")
+            finally:
+                self._running.discard(doc_id)
+                self.wake()
+
+        self._pool.submit(task)
+        return 1
+
+    # -- driving by hand --------------------------------------------------------------------
+
+    def run_due(self) -> int:
+        """Run everything due at the clock's time, actions included, until nothing more
+        is due (jobs that jobs schedule for now run too). Returns how many ran."""
+        total = 0
+        for _ in range(MAX_PASSES):
+            ran = self._pass(inline_actions=True)
+            if not ran:
+                return total
+            total += ran
+        raise FunctionError(
+            f"run_due_jobs ran {total} jobs and more keep becoming due: a job seems to schedule "
+            "itself with no delay. Give it a delay, or cancel it."
+        )
+
+    # -- start and stop ---------------------------------------------------------------------
+
+    def _recover(self) -> None:
+        """Finish what a previous process left under way (see jobs.py and crons.py)."""
+        db = self.app._db
+
+        def stuck(table: str, index: str) -> bool:
+            with db.base_lock:
+                if db.base.tables.get(table) is None:
+                    return False
+                tx = Transaction(db, writable=False, limits=SYSTEM_LIMITS, now=0.0, seed="recover")
+                return Query(tx, table).with_index(
+                    index, lambda q: q.eq("state.kind", "inProgress")).first() is not None
+
+        if stuck(SCHEDULED_FUNCTIONS, "by_state") or stuck(CRON_JOBS, "by_next_run"):
+            self.app._system_mutation(lambda tx: recover_jobs(tx) + recover_crons(tx))
+
+    def close(self) -> None:
+        """Stop the background thread (a pass under way finishes first)."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=30)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
