@@ -21,11 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nbreactive.errors import FunctionError, StorageError, ValidationError
+from nbreactive.errors import FunctionError, ValidationError
 from nbreactive.functions.transaction import Transaction
 from nbreactive.query.query import Query
 from nbreactive.scheduler import schedules
-from nbreactive.scheduler.jobs import SYSTEM_LIMITS, describe_error, log, run_target
+from nbreactive.scheduler.jobs import SYSTEM_LIMITS, run_action_at_most_once, run_mutation_once
 from nbreactive.scheduler.schedules import Schedule
 from nbreactive.schema.system import CRON_JOB_LOGS, CRON_JOBS
 from nbreactive.values.model import copy_document
@@ -207,52 +207,13 @@ class Crons:
 
     def run_mutation(self, cron: DueCron) -> CommitRecord | None:
         """One run of a mutation job, committed with its record; None if it is not due."""
-        app = self._app
-        db = app._db
-        with db.writer_lock, db.base_lock:
-            tx = _tx(app)
-            doc = tx.get(cron.id, CRON_JOBS, system=True)
-            if not _still_due(doc, cron):
-                return None
-            assert doc is not None
-            state = run_target(app, tx, cron.fn, cron.args)
-            _complete(tx, doc, state)
-            assert tx.layer is not None
-            return db.commit(tx.layer)
+        return run_mutation_once(self._app, CRON_JOBS, cron.id, cron.fn, cron.args,
+                                 lambda doc: _still_due(doc, cron), _complete)
 
     def run_action(self, cron: DueCron) -> bool:
         """One run of an action job: marked in progress, run, completed."""
-        app = self._app
-
-        def claim(tx: Transaction) -> bool:
-            doc = tx.get(cron.id, CRON_JOBS, system=True)
-            if not _still_due(doc, cron):
-                return False
-            tx.patch(cron.id, {"state": {"kind": "inProgress"}}, CRON_JOBS, system=True)
-            return True
-
-        if not app._system_mutation(claim):
-            return False
-        try:
-            app._run_action(cron.fn, cron.args, None)
-            state: Doc = {"kind": "success"}
-        except Exception as e:
-            log.info("cron job %s failed: %s", cron.name, e)
-            state = {"kind": "failed", "error": describe_error(e)}
-
-        def finish(tx: Transaction) -> None:
-            doc = tx.get(cron.id, CRON_JOBS, system=True)
-            if doc is not None and doc["state"]["kind"] == "inProgress":
-                _complete(tx, doc, state)
-
-        for attempt in range(3):
-            try:
-                app._system_mutation(finish)
-                break
-            except StorageError:
-                if attempt == 2:
-                    raise
-        return True
+        return run_action_at_most_once(self._app, CRON_JOBS, cron.id, cron.fn, cron.args,
+                                       lambda doc: _still_due(doc, cron), _complete)
 
 
 def recover_crons(tx: Transaction) -> int:
@@ -261,11 +222,6 @@ def recover_crons(tx: Transaction) -> int:
     for doc in stuck:
         _complete(tx, doc, {"kind": "failed", "error": "the app stopped while this run was under way"})
     return len(stuck)
-
-
-def _tx(app: App) -> Transaction:
-    now = app.clock.now()
-    return Transaction(app._db, writable=True, limits=app.limits, now=now, seed=f"crons|{now!r}")
 
 
 def _by_name(tx: Transaction, name: str) -> Doc | None:

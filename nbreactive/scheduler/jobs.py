@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from nbreactive.functions.registry import RegisteredFunction
     from nbreactive.storage.committer import CommitRecord
 
-__all__ = ["DueJob", "describe_error", "due_jobs", "recover_jobs", "run_action_job",
-           "run_mutation_job", "run_target"]
+__all__ = ["DueJob", "describe_error", "due_jobs", "recover_jobs", "run_action_at_most_once",
+           "run_action_job", "run_mutation_job", "run_mutation_once", "run_target"]
 
 log = logging.getLogger("nbreactive.scheduler")
 
@@ -121,45 +121,53 @@ def _system_tx(app: App) -> Transaction:
     return Transaction(app._db, writable=True, limits=app.limits, now=now, seed=f"scheduler|{now!r}")
 
 
-def run_mutation_job(app: App, job: DueJob) -> CommitRecord | None:
-    """Run a due mutation job and commit (see the module docstring); returns the commit
-    record to wait on, or None if the job is no longer pending. Does not wait."""
+Doc = dict[str, Any]
+IsDue = Callable[[Doc | None], bool]
+Complete = Callable[[Transaction, Doc, Doc], None]
+
+
+def run_mutation_once(app: App, table: str, doc_id: str, fn: RegisteredFunction, args: Doc,
+                      is_due: IsDue, complete: Complete) -> CommitRecord | None:
+    """In one transaction: check the job document ``doc_id`` of ``table`` is still due,
+    run mutation ``fn``, record the run with ``complete(tx, doc, state)``; commit without
+    waiting and return the record (None if it was not due any more)."""
     db = app._db
     with db.writer_lock, db.base_lock:
         tx = _system_tx(app)
-        doc = tx.get(job.id, SCHEDULED_FUNCTIONS, system=True)
-        if doc is None or doc["state"]["kind"] != "pending":
+        doc = tx.get(doc_id, table, system=True)
+        if doc is None or not is_due(doc):
             return None
-        state = run_target(app, tx, job.fn, job.args)
-        _finish(tx, job.id, state)
+        complete(tx, doc, run_target(app, tx, fn, args))
         assert tx.layer is not None
         return db.commit(tx.layer)
 
 
-def run_action_job(app: App, job: DueJob) -> bool:
-    """Claim, run and finish a due action job (blocks for the action's duration).
-    Returns False if the job was no longer pending."""
+def run_action_at_most_once(app: App, table: str, doc_id: str, fn: RegisteredFunction, args: Doc,
+                            is_due: IsDue, complete: Complete) -> bool:
+    """Mark the job document ``doc_id`` of ``table`` in progress (committed before the
+    action starts), run action ``fn``, then ``complete(tx, doc, state)`` unless it was
+    cancelled meanwhile. Blocks for the action's duration; False if it was not due."""
 
     def claim(tx: Transaction) -> bool:
-        doc = tx.get(job.id, SCHEDULED_FUNCTIONS, system=True)
-        if doc is None or doc["state"]["kind"] != "pending":
+        doc = tx.get(doc_id, table, system=True)
+        if doc is None or not is_due(doc):
             return False
-        tx.patch(job.id, {"state": {"kind": "inProgress"}}, SCHEDULED_FUNCTIONS, system=True)
+        tx.patch(doc_id, {"state": {"kind": "inProgress"}}, table, system=True)
         return True
 
     if not app._system_mutation(claim):
         return False
     try:
-        app._run_action(job.fn, job.args, None)
-        state: dict[str, Any] = {"kind": "success"}
+        app._run_action(fn, args, None)
+        state: Doc = {"kind": "success"}
     except Exception as e:
-        log.info("scheduled %s failed: %s", job.fn.path, e)
+        log.info("scheduled %s failed: %s", fn.path, e)
         state = {"kind": "failed", "error": describe_error(e)}
 
     def finish(tx: Transaction) -> None:
-        doc = tx.get(job.id, SCHEDULED_FUNCTIONS, system=True)
-        if doc is not None and doc["state"]["kind"] == "inProgress":  # not canceled meanwhile
-            _finish(tx, job.id, state)
+        doc = tx.get(doc_id, table, system=True)
+        if doc is not None and doc["state"]["kind"] == "inProgress":  # not cancelled meanwhile
+            complete(tx, doc, state)
 
     for attempt in range(3):
         try:
@@ -167,8 +175,26 @@ def run_action_job(app: App, job: DueJob) -> bool:
             break
         except StorageError:
             if attempt == 2:
-                raise  # it stays inProgress; reopening the app marks it failed
+                raise  # it stays inProgress; reopening the app completes it as failed
     return True
+
+
+def _pending(doc: Doc | None) -> bool:
+    return doc is not None and doc["state"]["kind"] == "pending"
+
+
+def run_mutation_job(app: App, job: DueJob) -> CommitRecord | None:
+    """Run a due mutation job and commit (see the module docstring); returns the commit
+    record to wait on, or None if the job is no longer pending. Does not wait."""
+    return run_mutation_once(app, SCHEDULED_FUNCTIONS, job.id, job.fn, job.args, _pending,
+                             lambda tx, doc, state: _finish(tx, job.id, state))
+
+
+def run_action_job(app: App, job: DueJob) -> bool:
+    """Claim, run and finish a due action job (blocks for the action's duration).
+    Returns False if the job was no longer pending."""
+    return run_action_at_most_once(app, SCHEDULED_FUNCTIONS, job.id, job.fn, job.args, _pending,
+                                   lambda tx, doc, state: _finish(tx, job.id, state))
 
 
 def _finish(tx: Transaction, job_id: str, state: dict[str, Any]) -> None:

@@ -80,7 +80,7 @@ class JobRunner:
     def _on_commit(self, records: list[Any]) -> None:
         for r in records:
             if r.whole_tables or any(w[0] in (SCHEDULED_FUNCTIONS, CRON_JOBS) for w in r.writes):
-                self.wake()
+                self.function_registered()
                 return
 
     def wake(self) -> None:
@@ -95,7 +95,8 @@ class JobRunner:
             self._cond.notify()
 
     def function_registered(self) -> None:
-        """Jobs waiting for a function this process had not registered may run now."""
+        """Jobs (waiting for a function this process had not registered, or just written)
+        may be due: look again, starting the thread if there is work for it."""
         if self._thread is not None or self._has_work():
             self.wake()
 
@@ -184,6 +185,8 @@ class JobRunner:
             return None
 
     def _back_off(self, doc_id: str, error: BaseException) -> None:
+        if self._stopped:
+            return  # the app is closing: the job stays as it is for the next opening
         attempts = self._retry.get(doc_id, (0.0, 0))[1] + 1
         delay = min(RETRY_MAX, RETRY_BASE * 2 ** (attempts - 1))
         log.warning("a scheduled job could not commit (%s); trying again in %.2f s", error, delay)
