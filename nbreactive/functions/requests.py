@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import FunctionError
-from nbreactive.query.query import Query
 from nbreactive.schema.system import SESSION_REQUESTS
+from nbreactive.values.keys import encode_key, prefix_end
 from nbreactive.values.model import MAX_DOCUMENT_SIZE, document_size
 
 if TYPE_CHECKING:
@@ -35,6 +35,7 @@ MAX_RECORDS = 50_000
 # Expired records deleted per recording transaction (more than one: the table
 # shrinks back after a burst).
 _PRUNE_PER_WRITE = 4
+_END = b"\xff"  # above every index key
 
 
 @dataclass(frozen=True)
@@ -76,17 +77,22 @@ def record(tx: Transaction, request: Request, result: Any) -> None:
 
 
 def _lookup(tx: Transaction, request: Request) -> dict[str, Any] | None:
-    return Query(tx, SESSION_REQUESTS).with_index(
-        "by_request", lambda q: q.eq("sessionId", request.session).eq("requestId", request.request_id)
-    ).first()
+    # A direct probe of the index (a resent request is rare; this runs for every one).
+    prefix = encode_key((request.session, request.request_id))
+    for _, doc in tx.scan(SESSION_REQUESTS, "by_request", prefix, prefix_end(prefix), False):
+        return doc
+    return None
 
 
 def _prune(tx: Transaction) -> None:
-    oldest = Query(tx, SESSION_REQUESTS)
-    over = max(0, oldest.count() - MAX_RECORDS)
+    over = tx.count(SESSION_REQUESTS, "by_creation_time", b"", _END) - MAX_RECORDS
     cutoff = (tx.now - RETENTION_SECONDS) * 1000.0
-    for doc in oldest.take(_PRUNE_PER_WRITE + min(over, _PRUNE_PER_WRITE)):
-        if over <= 0 and doc["_creationTime"] >= cutoff:
+    budget = _PRUNE_PER_WRITE + min(max(over, 0), _PRUNE_PER_WRITE)
+    doomed = []
+    for _, doc in tx.scan(SESSION_REQUESTS, "by_creation_time", b"", _END, False):
+        if len(doomed) == budget or (over <= 0 and doc["_creationTime"] >= cutoff):
             break
-        tx.delete(doc["_id"], SESSION_REQUESTS, system=True)
+        doomed.append(doc["_id"])
         over -= 1
+    for doc_id in doomed:
+        tx.delete(doc_id, SESSION_REQUESTS, system=True)
