@@ -88,7 +88,7 @@ def _prune(tx: Transaction) -> None:
     over = tx.count(SESSION_REQUESTS, "by_creation_time", b"", _END) - MAX_RECORDS
     cutoff = (tx.now - RETENTION_SECONDS) * 1000.0
     budget = _PRUNE_PER_WRITE + min(max(over, 0), _PRUNE_PER_WRITE)
-    doomed = []
+    doomed: list[str] = []
     for _, doc in tx.scan(SESSION_REQUESTS, "by_creation_time", b"", _END, False):
         if len(doomed) == budget or (over <= 0 and doc["_creationTime"] >= cutoff):
             break
