@@ -237,15 +237,17 @@ def _complete(tx: Transaction, doc: Doc, state: Doc) -> None:
     """Record a finished run: the job's next run (missed ones skipped) and its logs."""
     now_ms = tx.now * 1000.0
     scheduled = doc["nextRun"]
-    next_run, skipped = Schedule.from_json(doc["schedule"]).next_after(scheduled, now_ms)
+    schedule = Schedule.from_json(doc["schedule"])
+    next_run, skipped = schedule.next_after(scheduled, now_ms)
     tx.patch(doc["_id"], {
         "nextRun": next_run, "state": {"kind": "scheduled"},
         "lastRun": {"scheduledTime": scheduled, "completedTime": now_ms, "state": state},
     }, CRON_JOBS, system=True)
     base = {"name": doc["name"], "function": doc["function"], "completedTime": now_ms}
     tx.insert(CRON_JOB_LOGS, {**base, "scheduledTime": scheduled, "state": state}, system=True)
-    if skipped:
-        tx.insert(CRON_JOB_LOGS, {**base, "scheduledTime": scheduled,
+    if skipped:  # dated by the first run left out
+        first_skipped = schedule.next_after(scheduled, scheduled)[0]
+        tx.insert(CRON_JOB_LOGS, {**base, "scheduledTime": first_skipped,
                                   "state": {"kind": "skipped", "runs": int(skipped)}}, system=True)
     logs = Query(tx, CRON_JOB_LOGS).with_index("by_name", lambda r: r.eq("name", doc["name"]))
     extra = logs.count() - MAX_LOGS_PER_JOB
