@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,7 +20,7 @@ from nbreactive.functions import requests
 from nbreactive.functions.actions import ActionRuntime
 from nbreactive.functions.clock import Clock, SystemClock
 from nbreactive.functions.context import ActionCtx, MutationCtx, QueryCtx
-from nbreactive.functions.limits import TransactionLimits
+from nbreactive.functions.limits import SYSTEM_LIMITS, TransactionLimits
 from nbreactive.functions.registry import RegisteredFunction, canonical_path
 from nbreactive.functions.requests import Request
 from nbreactive.functions.sandbox import sandboxed
@@ -122,6 +123,7 @@ class App:
         self.crons = Crons(self)
         """Functions that run on a schedule: ``app.crons.daily("digest", fn, hour_utc=8)``."""
         self._jobs = JobRunner(self, self.crons)
+        self._db.close_hooks.append(self._actions.close)  # after the runner's own hook
 
     def __repr__(self) -> str:
         where = self.path or "in memory"
@@ -142,7 +144,7 @@ class App:
                     self, kind, handler, args=args, returns=returns, name=name, internal=internal
                 )
                 self.functions[rf.path] = rf
-                self._jobs.function_registered()  # jobs may have been waiting for it
+                self._jobs.poke()  # jobs may have been waiting for it
                 return rf
 
             return register(fn) if fn is not None else register
@@ -312,11 +314,15 @@ class App:
                 tx = Transaction(db, writable=True, limits=self.limits, now=now,
                                  seed=f"{fn.path}|{now!r}")
                 assert tx.layer is not None
-                ran, result = requests.find(tx, request) if request is not None else (False, None)
+                ran, result = False, None
+                if request is not None:
+                    with tx.unmetered():
+                        ran, result = requests.find(tx, request)
                 if not ran:
                     result = self._run_in_tx(fn, MutationCtx(tx, identity, self._scheduling), args, tx)
                     if request is not None and tx.layer.docs:
-                        requests.record(tx, request, result)
+                        with tx.unmetered():
+                            requests.record(tx, request, result)
                 record = db.commit(tx.layer)
         db.wait(record)
         if commit_ts is not None:
@@ -325,27 +331,37 @@ class App:
             commit_ts.append(record.ts if wrote else min(record.ts, db.base_ts))
         return result
 
-    def _run_action(self, fn: RegisteredFunction, args: dict[str, Any], identity: Any) -> Any:
+    def _run_action(self, fn: RegisteredFunction, args: dict[str, Any], identity: Any,
+                    job: str | None = None) -> Any:
+        """Run an action; ``job``: the scheduled job it runs as (if it is cancelled, what
+        the action schedules from then on is cancelled too)."""
         if _current_tx.get() is not None:
             raise FunctionError(
                 f"{fn.path} is an action and cannot run inside a query or mutation: actions have "
                 "side effects and are not transactional. Schedule it, or call it from an action."
             )
-        ctx = ActionCtx(self._action_runner, identity, is_async=fn.is_async, scheduling=self._scheduling)
+        scheduling = self._scheduling if job is None else dataclasses.replace(self._scheduling, parent_job=job)
+        ctx = ActionCtx(self._action_runner, identity, is_async=fn.is_async, scheduling=scheduling)
         return self._check_returns(fn, self._actions.run(fn.path, fn.handler, ctx, args, is_async=fn.is_async))
 
     def _action_runner(self, kind: str, ref: Any, args: Any, identity: Any) -> Any:
         return self._call(kind, ref, args, identity)
 
-    def _system_mutation(self, body: Callable[[Transaction], T]) -> T:
+    def _system_mutation(self, body: Callable[[Transaction], T], what: str = "this") -> T:
         """Run ``body(tx)`` as a transaction of nbreactive's own (system tables), commit
-        it and wait until it is durable; returns what ``body`` returned."""
+        it and wait until it is durable; returns what ``body`` returned. ``what`` names
+        the caller in the error raised inside a query or mutation."""
+        if _current_tx.get() is not None:
+            raise FunctionError(
+                f"{what} cannot run inside a query or mutation: it commits a transaction of its "
+                "own. Call it from the notebook (or from an action)."
+            )
         self._check_open()
         db = self._db
         with db.writer_lock:
             now = self.clock.now()
             with db.base_lock:
-                tx = Transaction(db, writable=True, limits=self.limits, now=now, seed=f"system|{now!r}")
+                tx = Transaction(db, writable=True, limits=SYSTEM_LIMITS, now=now, seed=f"system|{now!r}")
                 result = body(tx)
                 assert tx.layer is not None
                 record = db.commit(tx.layer)

@@ -216,7 +216,8 @@ def test_failed_queries_and_admin_authentication(server: Server) -> None:
     ('{"type": "ModifyQuerySet", "baseVersion": 5, "newVersion": 6, "modifications": []}', "at version 0"),
     ('{"type": "ModifyQuerySet", "baseVersion": 0, "newVersion": 1, "modifications": [{"type": "Remove", "queryId": 9}]}',
      "never added"),
-    ('{"type": "Mutation", "requestId": "x", "udfPath": "messages:send", "args": [{}]}', "integer requestId"),
+    ('{"type": "Mutation", "requestId": "x", "udfPath": "messages:send", "args": [{}]}', "a requestId that is an integer from 0 to 2^63-1"),
+    ('{"type": "Mutation", "requestId": 9223372036854775808, "udfPath": "messages:send", "args": [{}]}', "a requestId that is an integer from 0 to 2^63-1"),
     ('{"type": "Authenticate", "baseVersion": 3, "tokenType": "User", "value": "t"}', "identity version"),
 ])
 def test_protocol_errors_are_fatal_errors_and_close_the_socket(server: Server, frame: str, error: str) -> None:

@@ -3,30 +3,91 @@
 - ``async def`` actions run on the app's own event loop, on a thread of its own
   (started on first use), so ``await`` on network I/O works from a notebook
   whose own loop is busy running the cell.
-- Plain ``def`` actions run in a bounded pool of worker threads
-  (``workers``), so a burst of scheduled actions cannot start a thread each.
-  An action called from an action already on a worker runs on that worker (a
-  nested call waiting for a free worker could wait for ever).
+- Plain ``def`` actions run in a bounded pool of worker threads (``workers``),
+  so a burst of scheduled actions cannot start a thread each. An action called
+  from inside an action (``ctx.run_action``, at any depth, through ``async``
+  ones too) runs on the caller's thread: waiting for a free worker there could
+  wait for ever.
 - ``timeout`` seconds (``App(action_timeout=...)``; None: no limit) bounds
-  every action: the caller gets ``ActionTimeoutError``. An ``async`` action is
-  cancelled at its next ``await``; a thread cannot be stopped in Python, so a
-  plain ``def`` action keeps its worker until it returns (its result is
-  dropped).
+  every action from the moment it starts (time spent waiting for a free worker
+  is bounded separately, by the same amount): the caller gets
+  ``ActionTimeoutError``. An ``async`` action is cancelled at its next
+  ``await``; a thread cannot be stopped in Python, so a plain ``def`` action
+  keeps its worker until it returns (its result is dropped).
+- The threads are daemons, and ``close()`` cancels the ``async`` actions still
+  running: a hung action never keeps the process from exiting.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
+import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from nbreactive.errors import ActionTimeoutError
 
-__all__ = ["ActionRuntime"]
+__all__ = ["ActionRuntime", "DaemonPool", "in_action"]
 
-_on_worker = threading.local()
+# True in the context of a running action (its thread, its task, the threads its
+# ctx.run_* calls run on): a nested plain action runs inline.
+_in_action: contextvars.ContextVar[bool] = contextvars.ContextVar("nbreactive_in_action", default=False)
+
+
+def in_action() -> bool:
+    """Whether the caller runs inside an action."""
+    return _in_action.get()
+
+
+class DaemonPool:
+    """A fixed pool of daemon threads (``ThreadPoolExecutor``'s threads are joined at
+    interpreter exit, so one hung task would keep the process alive)."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self.size = size
+        self.name = name
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"the {self.name} pool is closed")
+            if not self._threads:
+                for i in range(self.size):
+                    t = threading.Thread(target=self._work, name=f"{self.name}-{i}", daemon=True)
+                    t.start()
+                    self._threads.append(t)
+        self._queue.put((future, fn, args))
+        return future
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            future, fn, args = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as e:
+                future.set_exception(e)
+
+    def close(self) -> None:
+        """Stop taking work; idle threads end, busy ones after their task."""
+        with self._lock:
+            self._closed = True
+            threads, self._threads = self._threads, []
+        for _ in threads:
+            self._queue.put(None)
 
 
 class ActionRuntime:
@@ -38,7 +99,7 @@ class ActionRuntime:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
-        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pool: DaemonPool | None = None
 
     def run(self, path: str, handler: Callable[..., Any], ctx: Any, args: dict[str, Any],
             *, is_async: bool) -> Any:
@@ -50,15 +111,35 @@ class ActionRuntime:
                 return future.result()
             except _Timeout:
                 raise self._timed_out(path, "it was cancelled") from None
-        if getattr(_on_worker, "active", False):
+        if _in_action.get():
             return handler(ctx, **args)
-        pool = self._workers()
-        job = pool.submit(_as_worker, handler, ctx, args)
+        started: list[float] = []
+
+        def body() -> Any:
+            started.append(time.monotonic())
+            token = _in_action.set(True)
+            try:
+                return handler(ctx, **args)
+            finally:
+                _in_action.reset(token)
+
+        job = self._workers().submit(body)
+        if self.timeout is None:
+            return job.result()
         try:
             return job.result(timeout=self.timeout)
         except concurrent.futures.TimeoutError:
-            if job.done():
-                return job.result()
+            pass
+        if not started and job.cancel():
+            raise ActionTimeoutError(
+                f"action {path} could not start within {self.timeout:g} s: all {self.workers} "
+                "action threads were busy. Make long actions async, or raise "
+                "nr.App(action_timeout=...)."
+            ) from None
+        left = self.timeout - (time.monotonic() - started[0]) if started else self.timeout
+        try:
+            return job.result(timeout=max(0.0, left))
+        except concurrent.futures.TimeoutError:
             raise self._timed_out(
                 path, "its thread keeps running until the function returns (Python cannot stop "
                 "a thread); its result will be dropped") from None
@@ -80,32 +161,44 @@ class ActionRuntime:
                     asyncio.set_event_loop(loop)
                     ready.set()
                     loop.run_forever()
-                    loop.close()
 
                 t = threading.Thread(target=run, name="nbreactive-actions", daemon=True)
                 t.start()
-                ready.wait(10)
+                if not ready.wait(10):
+                    raise RuntimeError("the actions' event loop thread did not start")
                 self._loop, self._loop_thread = loop, t
             return self._loop
 
-    def _workers(self) -> concurrent.futures.ThreadPoolExecutor:
+    def _workers(self) -> DaemonPool:
         with self._lock:
             if self._pool is None:
-                self._pool = concurrent.futures.ThreadPoolExecutor(
-                    self.workers, thread_name_prefix="nbreactive-action")
+                self._pool = DaemonPool(self.workers, "nbreactive-action")
             return self._pool
 
     def close(self) -> None:
-        """Stop the loop and the pool (running plain actions finish on their own)."""
+        """Cancel the ``async`` actions still running (their callers get
+        ``CancelledError``), stop the loop and the pool. Idempotent."""
         with self._lock:
             loop, thread, pool = self._loop, self._loop_thread, self._pool
             self._loop = self._loop_thread = self._pool = None
         if loop is not None:
+            async def cancel_all() -> None:
+                tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+                for t in tasks:
+                    t.cancel()
+                await asyncio.wait(tasks, timeout=5) if tasks else None
+
+            try:
+                asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(timeout=10)
+            except Exception:
+                pass  # a task that ignores cancellation: the loop stops anyway
             loop.call_soon_threadsafe(loop.stop)
             if thread is not None:
                 thread.join(timeout=10)
+            if not loop.is_running():
+                loop.close()
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.close()
 
 
 class _Timeout(Exception):
@@ -113,6 +206,7 @@ class _Timeout(Exception):
 
 
 async def _bounded(coro: Any, timeout: float | None) -> Any:
+    _in_action.set(True)  # this task's own context
     if timeout is None:
         return await coro
     scope = asyncio.timeout(timeout)
@@ -123,11 +217,3 @@ async def _bounded(coro: Any, timeout: float | None) -> Any:
         if scope.expired():  # ours, not a TimeoutError the action itself raised
             raise _Timeout() from None
         raise
-
-
-def _as_worker(handler: Callable[..., Any], ctx: Any, args: dict[str, Any]) -> Any:
-    _on_worker.active = True
-    try:
-        return handler(ctx, **args)
-    finally:
-        _on_worker.active = False

@@ -23,13 +23,19 @@ __all__ = ["Clock", "ManualClock", "SystemClock", "to_epoch_seconds"]
 
 @runtime_checkable
 class Clock(Protocol):
-    """What ``nr.App(clock=...)`` accepts: ``now()`` in seconds since the epoch."""
+    """What ``nr.App(clock=...)`` accepts: ``now()`` in seconds since the epoch.
+
+    A clock may say ``runs_in_background = False`` (as ``ManualClock`` does): then due
+    jobs run only on ``app.run_due_jobs()``. Otherwise the app runs them itself.
+    """
 
     def now(self) -> float: ...
 
 
 class SystemClock:
     """The wall clock (``time.time()``); due work runs in the background."""
+
+    runs_in_background = True
 
     def now(self) -> float:
         return time.time()
@@ -53,6 +59,8 @@ class ManualClock:
         clock.advance(60)
         app.run_due_jobs()         # -> 1
     """
+
+    runs_in_background = False
 
     def __init__(self, start: datetime.datetime | float | None = None) -> None:
         self._lock = threading.Lock()
@@ -103,4 +111,12 @@ def to_epoch_seconds(when: object, where: str) -> float:
         raise ValidationError(
             f"{where}: expected an aware datetime or seconds since the epoch, got {when!r}"
         )
+    if abs(when) > _YEAR_3000:
+        raise ValidationError(
+            f"{where}: {when!r} seconds since the epoch is beyond the year 3000. Times are in "
+            "seconds here (Convex uses milliseconds: divide by 1000)."
+        )
     return float(when)
+
+
+_YEAR_3000 = 32_503_680_000.0

@@ -17,7 +17,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import FunctionError, ValidationError
-from nbreactive.functions.scheduling import ImmediateScheduler, Scheduling, TxScheduler
+from nbreactive.functions.scheduling import (
+    ImmediateScheduler,
+    Scheduling,
+    TxScheduler,
+    run_in_thread,
+)
 from nbreactive.schema.system import READABLE_SYSTEM_TABLES, is_system_table
 from nbreactive.values.model import Id, copy_document
 
@@ -300,11 +305,7 @@ class ActionCtx:
 
     def _call(self, kind: str, ref: Any, args: Any) -> Any:
         if self._is_async:
-            import asyncio
-
-            return asyncio.get_running_loop().run_in_executor(
-                None, self._runner, kind, ref, args, self._identity
-            )
+            return run_in_thread(self._runner, kind, ref, args, self._identity)
         return self._runner(kind, ref, args, self._identity)
 
     def run_query(self, ref: Any, args: dict[str, Any] | None = None) -> Any:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from nbreactive.errors import LimitExceededError
 
-__all__ = ["TransactionLimits"]
+__all__ = ["SYSTEM_LIMITS", "TransactionLimits"]
 
 _ADVICE = (
     "Consider using smaller limits in your queries, paginating your queries, or using "
@@ -70,3 +70,9 @@ class TransactionLimits:
             f"Too many bytes written in a single function execution (limit: "
             f"{self.bytes_written} bytes). Split the work across several mutations."
         )
+
+
+#: nbreactive's own reads and writes of system tables (a job's bookkeeping, a
+#: mutation's de-duplication record) do not count against the user's limits.
+SYSTEM_LIMITS = TransactionLimits(documents_scanned=2**62, bytes_read=2**62, index_ranges_read=2**62,
+                                  documents_written=2**62, bytes_written=2**62)

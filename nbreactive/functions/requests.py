@@ -23,15 +23,19 @@ from typing import TYPE_CHECKING, Any
 from nbreactive.errors import FunctionError
 from nbreactive.schema.system import SESSION_REQUESTS
 from nbreactive.values.keys import encode_key, prefix_end
-from nbreactive.values.model import MAX_DOCUMENT_SIZE, document_size
+from nbreactive.values.model import document_size
 
 if TYPE_CHECKING:
     from nbreactive.functions.transaction import Transaction
 
-__all__ = ["MAX_RECORDS", "RETENTION_SECONDS", "Request", "find", "record"]
+__all__ = ["MAX_RECORDS", "MAX_RESULT_BYTES", "RETENTION_SECONDS", "Request", "find", "record"]
 
 RETENTION_SECONDS = 600.0
-MAX_RECORDS = 50_000
+MAX_RECORDS = 20_000
+# Larger results are not kept (a resend is told the mutation ran): the records live in
+# memory, so they stay within MAX_RECORDS * MAX_RESULT_BYTES (320 MiB) at worst and
+# are typically a few bytes each (an id, a count).
+MAX_RESULT_BYTES = 16 * 1024
 # Expired records deleted per recording transaction (more than one: the table
 # shrinks back after a burst).
 _PRUNE_PER_WRITE = 4
@@ -57,9 +61,9 @@ def find(tx: Transaction, request: Request) -> tuple[bool, Any]:
         return False, None
     if doc.get("resultTooLarge"):
         raise FunctionError(
-            f"mutation request {request.request_id} of this session already ran (its writes are "
-            "committed), but its result was too large to keep for a resend; read the data "
-            "again instead"
+            f"mutation request {request.request_id} of this session already ran and its writes "
+            f"are committed, but its result (over {MAX_RESULT_BYTES} bytes) was not kept for a "
+            "resend: do not run it again; read the data instead"
         )
     return True, doc.get("result")
 
@@ -69,7 +73,7 @@ def record(tx: Transaction, request: Request, result: Any) -> None:
     doc: dict[str, Any] = {"sessionId": request.session, "requestId": request.request_id}
     if result is not None:
         doc["result"] = result
-    if document_size(doc) > MAX_DOCUMENT_SIZE - 1024:
+    if document_size(doc) > MAX_RESULT_BYTES:
         doc = {"sessionId": request.session, "requestId": request.request_id,
                "resultTooLarge": True}
     tx.insert(SESSION_REQUESTS, doc, system=True)

@@ -18,6 +18,7 @@ per job and 16 MiB per transaction.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,6 +55,9 @@ class Scheduling:
     resolve: Callable[[Any], RegisteredFunction]
     validate_args: Callable[[RegisteredFunction, Any], dict[str, Any]]
     run_system: Callable[[Callable[[Transaction], Any]], Any]
+    # The scheduled action job this scheduling happens in: once that job is cancelled,
+    # what it schedules is cancelled too (as in Convex).
+    parent_job: str | None = None
 
 
 def schedule_job(tx: Transaction, scheduling: Scheduling, when_ms: float, ref: Any, args: Any) -> Id:
@@ -83,15 +87,21 @@ def schedule_job(tx: Transaction, scheduling: Scheduling, when_ms: float, ref: A
             f"the arguments of the functions scheduled in one transaction exceed "
             f"{MAX_ARGS_BYTES_PER_TRANSACTION} bytes"
         )
-    return tx.insert(SCHEDULED_FUNCTIONS, {
-        "name": fn.path, "args": [validated], "scheduledTime": float(when_ms),
-        "state": {"kind": "pending"},
-    }, system=True)
+    job: dict[str, Any] = {"name": fn.path, "args": [validated], "scheduledTime": float(when_ms),
+                           "state": {"kind": "pending"}}
+    if scheduling.parent_job is not None:
+        with tx.unmetered():
+            parent = tx.get(scheduling.parent_job, SCHEDULED_FUNCTIONS, system=True)
+        if parent is not None and parent["state"]["kind"] == "canceled":
+            job.update(state={"kind": "canceled"}, completedTime=tx.now * 1000.0)
+    return tx.insert(SCHEDULED_FUNCTIONS, job, system=True)
 
 
 def cancel_job(tx: Transaction, job_id: Any) -> None:
     """Cancel a job that has not finished (a pending job never runs; a running action
-    finishes, but its result is not recorded). A finished job is left as it is."""
+    finishes, but its result is not recorded and what it schedules from then on is
+    cancelled too). A finished job is left as it is."""
+    tx.resolve(job_id, SCHEDULED_FUNCTIONS, "ctx.scheduler.cancel")
     doc = tx.get(job_id, SCHEDULED_FUNCTIONS, system=True)
     if doc is None:
         raise DocumentNotFoundError(
@@ -111,6 +121,14 @@ def _delay_ms(delay_seconds: Any) -> float:
             f">= 0, got {delay_seconds!r}"
         )
     return float(delay_seconds) * 1000.0
+
+
+def run_in_thread(fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+    """Start ``fn(*args)`` on a thread, now, from an ``async`` action; returns a future to
+    await. The thread runs in the action's context (so nbreactive knows it is inside
+    an action), and the call happens even if the future is never awaited."""
+    ctx = contextvars.copy_context()
+    return asyncio.get_running_loop().run_in_executor(None, ctx.run, fn, *args)
 
 
 class TxScheduler:
@@ -151,7 +169,7 @@ class ImmediateScheduler:
 
     def _run(self, body: Callable[[Transaction], T]) -> Any:
         if self._is_async:
-            return asyncio.get_running_loop().run_in_executor(None, self._scheduling.run_system, body)
+            return run_in_thread(self._scheduling.run_system, body)
         return self._scheduling.run_system(body)
 
     def run_after(self, delay_seconds: float, ref: Any, args: dict[str, Any] | None = None) -> Any:

@@ -12,6 +12,7 @@ and point reads) for reactivity.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import math
@@ -22,7 +23,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import DocumentNotFoundError, FunctionError, SchemaError, ValidationError
-from nbreactive.functions.limits import TransactionLimits
+from nbreactive.functions.limits import SYSTEM_LIMITS, TransactionLimits
 from nbreactive.query.pagination import PageJournal
 from nbreactive.schema.system import is_system_table, system_table
 from nbreactive.storage.ids import new_id
@@ -195,21 +196,23 @@ class Transaction:
 
     def resolve(self, doc_id: Any, table: str | None, op: str) -> tuple[str, str]:
         """(table, id) of ``doc_id``, checking it is an id (of ``table`` if given)."""
+        where = op if "." in op else f"db.{op}"
         if not isinstance(doc_id, str):
             raise ValidationError(
-                f"Invalid argument `id` for `db.{op}`: expected a document id (a string), "
+                f"Invalid argument `id` for `{where}`: expected a document id (a string), "
                 f"got {doc_id!r}"
             )
+        shown = str(doc_id)
         actual = doc_id.table if isinstance(doc_id, Id) else self.db.table_of_id(doc_id)
         if actual is None:
             raise ValidationError(
-                f"Invalid argument `id` for `db.{op}`: {doc_id!r} is not a document id of this "
+                f"Invalid argument `id` for `{where}`: {shown!r} is not a document id of this "
                 "app. Ids come from ctx.db.insert or a document's _id field; use "
                 "ctx.db.normalize_id(table, s) to check a string."
             )
         if table is not None and actual != table:
             raise ValidationError(
-                f"Invalid argument `id` for `db.{op}`: {doc_id!r} is an id of table "
+                f"Invalid argument `id` for `{where}`: {shown!r} is an id of table "
                 f"{actual!r}, not of table {table!r}"
             )
         return actual, str(doc_id)
@@ -433,6 +436,19 @@ class Transaction:
         layer.put(t, i, old, None)
 
     # -- sub-transactions ------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def unmetered(self) -> Iterator[None]:
+        """nbreactive's own bookkeeping inside a user's transaction: what it reads and
+        writes neither counts against nor is limited by the user's limits."""
+        saved = (self.limits, self.scanned, self.bytes_read, self.ranges_read, self.written,
+                 self.bytes_written)
+        self.limits = SYSTEM_LIMITS
+        try:
+            yield
+        finally:
+            (self.limits, self.scanned, self.bytes_read, self.ranges_read, self.written,
+             self.bytes_written) = saved
 
     def savepoint(self) -> tuple[Any, ...]:
         """State to roll back to if a nested mutation call fails."""

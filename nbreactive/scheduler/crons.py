@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import FunctionError, ValidationError
+from nbreactive.functions.limits import SYSTEM_LIMITS
 from nbreactive.functions.transaction import Transaction
 from nbreactive.query.query import Query
 from nbreactive.scheduler import schedules
-from nbreactive.scheduler.jobs import SYSTEM_LIMITS, run_action_at_most_once, run_mutation_once
+from nbreactive.scheduler.jobs import run_action_at_most_once, run_mutation_once, runnable
 from nbreactive.scheduler.schedules import Schedule
 from nbreactive.schema.system import CRON_JOB_LOGS, CRON_JOBS
 from nbreactive.values.model import copy_document
@@ -140,7 +141,7 @@ class Crons:
                 tx.replace(existing["_id"], doc, CRON_JOBS, system=True)
             return doc
 
-        stored = app._system_mutation(upsert)
+        stored = app._system_mutation(upsert, "app.crons")
         self._registered[name] = _Registered(fn.path, validated, schedule)
         app._jobs.wake()
         return stored
@@ -155,13 +156,14 @@ class Crons:
                 raise ValidationError(f"there is no cron job named {name!r}; see app.crons.list()")
             tx.delete(doc["_id"], CRON_JOBS, system=True)
 
-        self._app._system_mutation(delete)
+        self._app._system_mutation(delete, "app.crons.remove")
 
     # -- reading -------------------------------------------------------------------------
 
     def list(self) -> Docs:
-        """The stored cron jobs, each with ``registered``: whether it runs in this process
-        (one stored by an earlier process runs again once registered again)."""
+        """The stored cron jobs, each with ``registered``: whether it runs in this process.
+        A job stored by an earlier process runs again once registered again; one that
+        is not wanted any more stays stored until ``app.crons.remove(name)``."""
         return [{**d, "registered": d["name"] in self._registered} for d in self._read(CRON_JOBS, None)]
 
     def history(self, name: str | None = None, limit: int = 20) -> Docs:
@@ -181,8 +183,10 @@ class Crons:
 
     # -- running (the scheduler's side) --------------------------------------------------
 
-    def due(self, now_ms: float | None, limit: int, skip: Any) -> _DueCrons:
-        """Registered jobs due at ``now_ms`` (None: the next one, whenever due)."""
+    def due(self, now_ms: float | None, limit: int, skip: Any,
+            kinds: frozenset[str] = frozenset({"mutation", "action"})) -> _DueCrons:
+        """Registered jobs (running a function of ``kinds``) due at ``now_ms`` (None: the
+        next ones, whenever due)."""
         app = self._app
         db = app._db
         out: _DueCrons = []
@@ -197,7 +201,7 @@ class Crons:
                 else r.eq("state.kind", "scheduled").lte("nextRun", now_ms))
             for doc in q:
                 reg = self._registered.get(doc["name"])
-                fn = app.functions.get(doc["function"])
+                fn = runnable(app, doc["function"], kinds)
                 if reg is None or fn is None or reg.path != doc["function"] or skip(doc["_id"]):
                     continue
                 out.append(DueCron(doc["_id"], doc["name"], fn, doc["args"][0], doc["nextRun"]))

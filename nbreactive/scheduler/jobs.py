@@ -18,7 +18,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,7 +30,7 @@ import orjson
 
 from nbreactive.errors import AppError, StorageError
 from nbreactive.functions.context import MutationCtx
-from nbreactive.functions.limits import TransactionLimits
+from nbreactive.functions.limits import SYSTEM_LIMITS
 from nbreactive.functions.transaction import Transaction
 from nbreactive.query.query import Query
 from nbreactive.schema.system import SCHEDULED_FUNCTIONS
@@ -44,10 +47,8 @@ log = logging.getLogger("nbreactive.scheduler")
 
 RETENTION_MS = 7 * 24 * 3600 * 1000.0
 _PRUNE_PER_JOB = 2
-# Reads of the system tables by the scheduler itself are not a user's transaction.
-SYSTEM_LIMITS = TransactionLimits(documents_scanned=10**9, bytes_read=2**62,
-                                  index_ranges_read=10**9, documents_written=10**9,
-                                  bytes_written=2**62)
+
+Doc = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -66,25 +67,38 @@ def describe_error(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}"
 
 
-def run_target(app: App, tx: Transaction, fn: RegisteredFunction, args: dict[str, Any]) -> dict[str, Any]:
+def runnable(app: App, name: str, kinds: frozenset[str] = frozenset({"mutation", "action"})
+             ) -> RegisteredFunction | None:
+    """The registered mutation or action called ``name`` (of ``kinds``), or None: a job
+    of a function this process has not registered (yet) waits for it."""
+    fn = app.functions.get(name)
+    return fn if fn is not None and fn.kind in kinds else None
+
+
+def run_target(app: App, tx: Transaction, fn: RegisteredFunction, args: Doc) -> Doc:
     """Run mutation ``fn`` inside ``tx``; its writes stay only if it succeeds. Returns
     the run's state: ``{"kind": "success"}`` or ``{"kind": "failed", "error": ...}``.
-    A ``StorageError`` (nbreactive's own failure, not the function's) propagates."""
+    The arguments are checked again (the function may have changed since the job was
+    scheduled). A ``StorageError`` (nbreactive's own failure, not the function's) and
+    a ``KeyboardInterrupt`` propagate; anything else the function raises (``sys.exit``
+    included) fails the run."""
     sp = tx.savepoint()
     try:
-        app._run_in_tx(fn, MutationCtx(tx, None, app._scheduling), args, tx)
-    except StorageError:
+        app._run_in_tx(fn, MutationCtx(tx, None, app._scheduling), app._validate_args(fn, args), tx)
+    except (StorageError, KeyboardInterrupt):
         raise
-    except Exception as e:
+    except BaseException as e:
         tx.rollback_to(sp)
-        log.info("scheduled %s failed: %s", fn.path, e)
+        log.warning("scheduled %s failed: %s", fn.path, describe_error(e))
         return {"kind": "failed", "error": describe_error(e)}
     return {"kind": "success"}
 
 
-def due_jobs(app: App, now_ms: float, limit: int, skip: Callable[[str], bool]) -> list[DueJob]:
+def due_jobs(app: App, now_ms: float, limit: int, skip: Callable[[str], bool],
+             orphans: set[str]) -> list[DueJob]:
     """Up to ``limit`` pending jobs due at ``now_ms``, oldest first, whose function is
-    registered in this process (others wait for it) and that ``skip`` does not rule out."""
+    registered in this process and that ``skip`` does not rule out. The names of due
+    jobs' functions that are not registered are added to ``orphans``."""
     db = app._db
     out: list[DueJob] = []
     with db.base_lock:
@@ -93,8 +107,11 @@ def due_jobs(app: App, now_ms: float, limit: int, skip: Callable[[str], bool]) -
         tx = Transaction(db, writable=False, limits=SYSTEM_LIMITS, now=now_ms / 1000.0, seed="scheduler")
         for doc in Query(tx, SCHEDULED_FUNCTIONS).with_index(
                 "by_state", lambda q: q.eq("state.kind", "pending").lte("scheduledTime", now_ms)):
-            fn = app.functions.get(doc["name"])
-            if fn is None or fn.kind == "query" or skip(doc["_id"]):
+            fn = runnable(app, doc["name"])
+            if fn is None:
+                orphans.add(doc["name"])
+                continue
+            if skip(doc["_id"]):
                 continue
             out.append(DueJob(doc["_id"], fn, doc["args"][0], doc["scheduledTime"]))
             if len(out) >= limit:
@@ -102,8 +119,8 @@ def due_jobs(app: App, now_ms: float, limit: int, skip: Callable[[str], bool]) -
     return out
 
 
-def next_due_ms(app: App, skip: Callable[[str], bool]) -> float | None:
-    """When the next pending job (of a registered function) is due, or None."""
+def next_due_ms(app: App, skip: Callable[[str], bool], kinds: frozenset[str]) -> float | None:
+    """When the next pending job of a registered function of ``kinds`` is due, or None."""
     db = app._db
     with db.base_lock:
         if db.base.tables.get(SCHEDULED_FUNCTIONS) is None:
@@ -111,7 +128,7 @@ def next_due_ms(app: App, skip: Callable[[str], bool]) -> float | None:
         tx = Transaction(db, writable=False, limits=SYSTEM_LIMITS, now=0.0, seed="scheduler")
         for doc in Query(tx, SCHEDULED_FUNCTIONS).with_index(
                 "by_state", lambda q: q.eq("state.kind", "pending")):
-            if doc["name"] in app.functions and not skip(doc["_id"]):
+            if runnable(app, doc["name"], kinds) is not None and not skip(doc["_id"]):
                 return float(doc["scheduledTime"])
     return None
 
@@ -121,7 +138,6 @@ def _system_tx(app: App) -> Transaction:
     return Transaction(app._db, writable=True, limits=app.limits, now=now, seed=f"scheduler|{now!r}")
 
 
-Doc = dict[str, Any]
 IsDue = Callable[[Doc | None], bool]
 Complete = Callable[[Transaction, Doc, Doc], None]
 
@@ -130,14 +146,18 @@ def run_mutation_once(app: App, table: str, doc_id: str, fn: RegisteredFunction,
                       is_due: IsDue, complete: Complete) -> CommitRecord | None:
     """In one transaction: check the job document ``doc_id`` of ``table`` is still due,
     run mutation ``fn``, record the run with ``complete(tx, doc, state)``; commit without
-    waiting and return the record (None if it was not due any more)."""
+    waiting and return the record (None if it was not due any more). The bookkeeping
+    does not count against the function's limits."""
     db = app._db
     with db.writer_lock, db.base_lock:
         tx = _system_tx(app)
-        doc = tx.get(doc_id, table, system=True)
+        with tx.unmetered():
+            doc = tx.get(doc_id, table, system=True)
         if doc is None or not is_due(doc):
             return None
-        complete(tx, doc, run_target(app, tx, fn, args))
+        state = run_target(app, tx, fn, args)
+        with tx.unmetered():
+            complete(tx, doc, state)
         assert tx.layer is not None
         return db.commit(tx.layer)
 
@@ -157,11 +177,18 @@ def run_action_at_most_once(app: App, table: str, doc_id: str, fn: RegisteredFun
 
     if not app._system_mutation(claim):
         return False
+    interrupted: BaseException | None = None
     try:
-        app._run_action(fn, args, None)
+        job = doc_id if table == SCHEDULED_FUNCTIONS else None
+        app._run_action(fn, app._validate_args(fn, args), None, job=job)
         state: Doc = {"kind": "success"}
-    except Exception as e:
-        log.info("scheduled %s failed: %s", fn.path, e)
+    except (asyncio.CancelledError, concurrent.futures.CancelledError):
+        state = {"kind": "failed", "error": "the app was closed while this action was running"}
+    except KeyboardInterrupt as e:  # recorded, then passed on
+        state = {"kind": "failed", "error": "KeyboardInterrupt: the run was interrupted"}
+        interrupted = e
+    except BaseException as e:
+        log.warning("scheduled %s failed: %s", fn.path, describe_error(e))
         state = {"kind": "failed", "error": describe_error(e)}
 
     def finish(tx: Transaction) -> None:
@@ -174,8 +201,11 @@ def run_action_at_most_once(app: App, table: str, doc_id: str, fn: RegisteredFun
             app._system_mutation(finish)
             break
         except StorageError:
-            if attempt == 2:
+            if attempt == 2 or app._db._closed:
                 raise  # it stays inProgress; reopening the app completes it as failed
+            time.sleep(0.05 * 2**attempt)
+    if interrupted is not None:
+        raise interrupted
     return True
 
 

@@ -1,19 +1,22 @@
 """The scheduler: runs due jobs and cron jobs, in the background or when told to.
 
-With the wall clock (``SystemClock``), a thread of its own (``nbreactive-scheduler``,
-started when there is something to run) sleeps until the next job or cron run is
-due, or until a commit writes ``_scheduled_functions`` / ``_cron_jobs`` or a
-function is registered. It runs due mutation jobs itself, one transaction each,
-without waiting for each commit to reach DuckDB (group commit makes many jobs one
-DuckDB transaction; it waits once per pass), and hands action jobs to a pool of
-``PARALLEL_ACTIONS`` threads (Convex runs 8 at a time).
+With a clock that runs in the background (the wall clock, the default), a thread
+of its own (``nbreactive-scheduler``, started when there is something to run)
+sleeps until the next job or cron run is due, or until a commit writes
+``_scheduled_functions`` / ``_cron_jobs`` or a function is registered. It runs due
+mutation jobs itself, one transaction each, without waiting for each commit to
+reach DuckDB (group commit makes many jobs one DuckDB transaction; it waits once
+per pass), and hands action jobs to ``PARALLEL_ACTIONS`` threads (Convex runs 8 at
+a time).
 
-With any other clock (``nr.ManualClock``) nothing runs by itself:
-``app.run_due_jobs()`` runs everything due at the clock's time, actions included,
-on the calling thread, until nothing more is due.
+With ``nr.ManualClock`` nothing runs by itself: ``app.run_due_jobs()`` runs
+everything due at the clock's time, actions included, on the calling thread,
+until nothing more is due.
 
 Jobs are never lost to a failure of nbreactive itself: a job whose transaction
-could not commit stays pending and is tried again after a back-off.
+could not commit stays pending and is tried again after a back-off; one job that
+fails in an unexpected way does not hold up the others. Jobs of functions this
+process has not registered wait for them (a warning names each such function).
 """
 
 from __future__ import annotations
@@ -25,12 +28,12 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import FunctionError, StorageError
-from nbreactive.functions.clock import SystemClock
+from nbreactive.functions.actions import DaemonPool
+from nbreactive.functions.limits import SYSTEM_LIMITS
 from nbreactive.functions.transaction import Transaction
 from nbreactive.query.query import Query
 from nbreactive.scheduler.crons import Crons, recover_crons
 from nbreactive.scheduler.jobs import (
-    SYSTEM_LIMITS,
     due_jobs,
     next_due_ms,
     recover_jobs,
@@ -53,6 +56,10 @@ MAX_SLEEP = 30.0  # re-check at least this often (the wall clock may jump)
 RETRY_BASE = 0.05  # seconds; doubled per failed attempt, at most RETRY_MAX
 RETRY_MAX = 10.0
 MAX_PASSES = 10_000  # run_due_jobs: jobs that keep scheduling jobs due now
+CLOSE_WAIT = 5.0  # seconds close() waits for running actions to record their end
+
+_ALL = frozenset({"mutation", "action"})
+_MUTATIONS = frozenset({"mutation"})
 
 
 class JobRunner:
@@ -61,17 +68,21 @@ class JobRunner:
     def __init__(self, app: App, crons: Crons) -> None:
         self.app = app
         self.crons = crons
-        self.background = isinstance(app.clock, SystemClock)
+        self.background = bool(getattr(app.clock, "runs_in_background", True))
         self._cond = threading.Condition()
+        self._lock = threading.Lock()  # _running, _retry, _tasks (runner, pool and caller threads)
         self._woken = False
         self._stopped = False
         self._thread: threading.Thread | None = None
-        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pool: DaemonPool | None = None
+        self._tasks: set[concurrent.futures.Future[Any]] = set()
         self._running: set[str] = set()  # action jobs / crons under way in this process
         self._retry: dict[str, tuple[float, int]] = {}  # id -> (monotonic time, attempts)
         self._saturated = False  # due actions are waiting for a free thread
+        self._orphans: set[str] = set()  # functions due jobs wait for (warned once each)
         self._recover()
         app._db.commit_listeners.append(self._on_commit)
+        app._db.close_hooks.append(self.close)  # also when the database is closed directly
         if self.background and self._has_work():
             self.wake()
 
@@ -80,25 +91,26 @@ class JobRunner:
     def _on_commit(self, records: list[Any]) -> None:
         for r in records:
             if r.whole_tables or any(w[0] in (SCHEDULED_FUNCTIONS, CRON_JOBS) for w in r.writes):
-                self.function_registered()
+                self.poke()
                 return
+
+    def poke(self) -> None:
+        """Jobs may be due (one was written, or a function they wait for registered):
+        look again, starting the thread if there is work for it."""
+        thread = self._thread
+        if (thread is not None and thread.is_alive()) or self._has_work():
+            self.wake()
 
     def wake(self) -> None:
         """Something may be due earlier than the runner thinks: look again."""
         if not self.background or self._stopped:
             return
         with self._cond:
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="nbreactive-scheduler", daemon=True)
                 self._thread.start()
             self._woken = True
             self._cond.notify()
-
-    def function_registered(self) -> None:
-        """Jobs (waiting for a function this process had not registered, or just written)
-        may be due: look again, starting the thread if there is work for it."""
-        if self._thread is not None or self._has_work():
-            self.wake()
 
     def _has_work(self) -> bool:
         tables = self.app._db.base.tables
@@ -110,13 +122,14 @@ class JobRunner:
         while not self._stopped:
             try:
                 ran = self._pass(inline_actions=False)
-            except Exception:
+                timeout = 0.0 if ran else self._sleep_for()
+            except BaseException:  # never let the thread die: the jobs would stop for good
+                if self._stopped or self.app._db._closed:
+                    return
                 log.exception("the scheduler's pass failed; trying again shortly")
-                ran = 0
-                time.sleep(RETRY_BASE)
-            if ran:
+                timeout = RETRY_BASE
+            if not timeout:
                 continue
-            timeout = self._sleep_for()
             with self._cond:
                 if not self._woken and not self._stopped:
                     self._cond.wait(timeout)
@@ -126,25 +139,28 @@ class JobRunner:
         now_ms = self.app.clock.now() * 1000.0
         candidates = [MAX_SLEEP]
         # While every action thread is busy, the due actions wait for one to finish
-        # (which wakes the loop); only what is due later counts.
-        overdue_ok = not self._saturated
-        job = next_due_ms(self.app, self._skip)
-        if job is not None and (overdue_ok or job > now_ms):
+        # (which wakes the loop): only mutations count then.
+        kinds = _MUTATIONS if self._saturated else _ALL
+        job = next_due_ms(self.app, self._skip, kinds)
+        if job is not None:
             candidates.append((job - now_ms) / 1000.0)
-        cron = self.crons.due(None, 1, self._skip)
-        if cron and (overdue_ok or cron[0].next_run > now_ms):
+        cron = self.crons.due(None, 1, self._skip, kinds)
+        if cron:
             candidates.append((cron[0].next_run - now_ms) / 1000.0)
-        if self._retry:
-            soonest = min(t for t, _ in self._retry.values())
-            candidates.append(soonest - time.monotonic())
-        return max(0.0, min(candidates))
+        now = time.monotonic()
+        with self._lock:
+            later = [t for t, _ in self._retry.values() if t > now]
+        if later:
+            candidates.append(min(later) - now)
+        return max(0.001, min(candidates))
 
     # -- one pass ---------------------------------------------------------------------------
 
     def _skip(self, doc_id: str) -> bool:
-        if doc_id in self._running:
-            return True
-        retry = self._retry.get(doc_id)
+        with self._lock:
+            if doc_id in self._running:
+                return True
+            retry = self._retry.get(doc_id)
         return retry is not None and retry[0] > time.monotonic()
 
     def _pass(self, *, inline_actions: bool) -> int:
@@ -153,7 +169,8 @@ class JobRunner:
         ran = 0
         self._saturated = False
         pending: list[tuple[str, CommitRecord]] = []
-        for job in due_jobs(self.app, now_ms, BATCH, self._skip):
+        orphans: set[str] = set()
+        for job in due_jobs(self.app, now_ms, BATCH, self._skip, orphans):
             if job.fn.kind == "mutation":
                 record = self._guard(job.id, lambda job=job: run_mutation_job(self.app, job))
                 if record is not None:
@@ -172,47 +189,68 @@ class JobRunner:
         for doc_id, record in pending:
             try:
                 self.app._db.wait(record)
-                self._retry.pop(doc_id, None)
             except StorageError as e:
                 self._back_off(doc_id, e)
+        for name in orphans - self._orphans:
+            self._orphans.add(name)
+            log.warning(
+                "scheduled jobs wait for function %r, which is not registered in this process: "
+                "register it (they run then), or cancel them", name)
         return ran
 
     def _guard(self, doc_id: str, run: Any) -> Any:
+        """Run one job (or cron run): a commit that failed backs it off; any other
+        failure is logged and backs it off too, without holding up the others."""
         try:
-            return run()
+            result = run()
         except StorageError as e:
             self._back_off(doc_id, e)
             return None
+        except Exception as e:
+            log.exception("running scheduled %s failed", doc_id)
+            self._back_off(doc_id, e)
+            return None
+        with self._lock:
+            self._retry.pop(doc_id, None)
+        return result
 
     def _back_off(self, doc_id: str, error: BaseException) -> None:
-        if self._stopped:
+        if self._stopped or self.app._db._closed:
             return  # the app is closing: the job stays as it is for the next opening
-        attempts = self._retry.get(doc_id, (0.0, 0))[1] + 1
-        delay = min(RETRY_MAX, RETRY_BASE * 2 ** (attempts - 1))
-        log.warning("a scheduled job could not commit (%s); trying again in %.2f s", error, delay)
-        self._retry[doc_id] = (time.monotonic() + delay, attempts)
+        with self._lock:
+            attempts = self._retry.get(doc_id, (0.0, 0))[1] + 1
+            delay = min(RETRY_MAX, RETRY_BASE * 2 ** (attempts - 1))
+            self._retry[doc_id] = (time.monotonic() + delay, attempts)
+        log.warning("scheduled %s could not run (%s); trying again in %.2f s", doc_id, error, delay)
 
     def _start_action(self, doc_id: str, run: Any, inline: bool) -> int:
         if inline:
             return 1 if self._guard(doc_id, run) else 0
-        if len(self._running) >= PARALLEL_ACTIONS:
-            self._saturated = True
-            return 0
-        self._running.add(doc_id)
-        if self._pool is None:
-            self._pool = concurrent.futures.ThreadPoolExecutor(PARALLEL_ACTIONS, thread_name_prefix="nbreactive-job")
+        with self._lock:
+            if len(self._running) >= PARALLEL_ACTIONS:
+                self._saturated = True
+                return 0
+            self._running.add(doc_id)
+            if self._pool is None:
+                self._pool = DaemonPool(PARALLEL_ACTIONS, "nbreactive-job")
 
         def task() -> None:
             try:
                 self._guard(doc_id, run)
-            except Exception:
-                log.exception("a scheduled action failed to run")
             finally:
-                self._running.discard(doc_id)
+                with self._lock:
+                    self._running.discard(doc_id)
                 self.wake()
 
-        self._pool.submit(task)
+        future = self._pool.submit(task)
+        with self._lock:
+            self._tasks.add(future)
+        future.add_done_callback(self._task_done)
         return 1
+
+    def _task_done(self, future: concurrent.futures.Future[Any]) -> None:
+        with self._lock:
+            self._tasks.discard(future)
 
     # -- driving by hand --------------------------------------------------------------------
 
@@ -248,12 +286,21 @@ class JobRunner:
             self.app._system_mutation(lambda tx: recover_jobs(tx) + recover_crons(tx))
 
     def close(self) -> None:
-        """Stop the background thread (a pass under way finishes first)."""
+        """Stop the background thread (a pass under way finishes first), cancel the
+        ``async`` actions still running and give running actions ``CLOSE_WAIT`` seconds
+        to record how they ended. Idempotent; the database is still open."""
         with self._cond:
+            if self._stopped:
+                return
             self._stopped = True
             self._cond.notify()
             thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=30)
+        with self._lock:
+            tasks = list(self._tasks)
+        if tasks:
+            self.app._actions.close()  # cancels async actions: their jobs record it
+            concurrent.futures.wait(tasks, timeout=CLOSE_WAIT)
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.close()

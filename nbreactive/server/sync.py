@@ -389,8 +389,8 @@ class SyncHandler(tornado.websocket.WebSocketHandler):
 
     def _run_request(self, conn: Connection, msg: dict[str, Any], kind: str) -> None:
         request_id = msg.get("requestId")
-        if not isinstance(request_id, int):
-            raise ProtocolError(f"{kind.capitalize()} needs an integer requestId")
+        if type(request_id) is not int or not 0 <= request_id < 2**63:
+            raise ProtocolError(f"{kind.capitalize()} needs a requestId that is an integer from 0 to 2^63-1")
         path, args, admin, shared = msg.get("udfPath"), msg.get("args"), conn.admin, self.shared
         session = conn.session
 

@@ -1,0 +1,335 @@
+"""The scheduler on its edges: limits, exceptions that are not errors, closing and
+re-opening while work is under way, a saturated action pool, nested actions, and
+functions that changed since their jobs were scheduled."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import orjson
+import pytest
+
+import nbreactive as nr
+from nbreactive import v
+from nbreactive.functions.requests import Request
+from tests.waiting import wait_until
+
+SF = "_scheduled_functions"
+
+
+def states(app: nr.App) -> dict[str, Any]:
+    app._db.drain()
+    if SF not in app._db.store.tables:
+        return {}
+    rows = app.sql(f'SELECT name, state FROM {SF} ORDER BY "_creationTime"').to_pylist()
+    return {r["name"]: orjson.loads(r["state"]) for r in rows}
+
+
+def test_jobs_at_and_over_their_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The job's own bookkeeping does not count against the function's limits; a job
+    over them fails, and the jobs behind it still run."""
+    app = nr.App(clock=nr.ManualClock(), limits=nr.TransactionLimits(documents_written=3,
+                                                                     index_ranges_read=4))
+
+    @app.mutation()
+    def at_limit(ctx):
+        for i in range(3):
+            ctx.db.insert("t", {"i": i})
+        for _ in range(4):
+            ctx.db.query("t").first()
+
+    @app.mutation()
+    def over_limit(ctx):
+        for _ in range(5):
+            ctx.db.query("t").first()
+
+    @app.mutation()
+    def after(ctx):
+        ctx.db.insert("u", {})
+
+    @app.mutation()
+    def plan(ctx):
+        for fn in (at_limit, over_limit, after):
+            ctx.scheduler.run_after(0, fn, {})
+
+    plan()
+    assert app.run_due_jobs() == 3
+    got = states(app)
+    assert got["at_limit"] == {"kind": "success"} and got["after"] == {"kind": "success"}
+    assert got["over_limit"]["kind"] == "failed" and "Too many reads" in got["over_limit"]["error"]
+    # a sync-protocol mutation at its write limit: its de-duplication record fits too
+    assert app._call("mutation", at_limit, {}, None, None, Request("s", 1)) is None
+    app.close()
+
+
+def test_sys_exit_in_a_job_fails_it_and_the_scheduler_goes_on() -> None:
+    app = nr.App()
+
+    @app.mutation()
+    def quits(ctx):
+        raise SystemExit("bye")
+
+    @app.mutation()
+    def later(ctx):
+        ctx.db.insert("t", {})
+
+    @app.mutation()
+    def plan(ctx):
+        ctx.scheduler.run_after(0, quits, {})
+        ctx.scheduler.run_after(0.2, later, {})
+
+    plan()
+    wait_until(lambda: states(app).get("later") == {"kind": "success"}, "the job after sys.exit")
+    assert states(app)["quits"] == {"kind": "failed", "error": "SystemExit: bye"}
+    app.close()
+
+
+def test_an_interrupted_cron_action_is_recorded_and_keeps_its_schedule() -> None:
+    clock = nr.ManualClock()
+    app = nr.App(clock=clock)
+    calls = []
+
+    @app.action()
+    def act(ctx):
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # the notebook's interrupt button during run_due_jobs
+
+    app.crons.interval("i", act, seconds=10)
+    with pytest.raises(KeyboardInterrupt):
+        app.run_due_jobs()
+    [job] = app.crons.list()
+    assert job["state"] == {"kind": "scheduled"} and job["lastRun"]["state"]["kind"] == "failed"
+    clock.advance(10)
+    assert app.run_due_jobs() == 1 and len(calls) == 2
+    app.close()
+
+
+def test_closing_with_an_async_job_running_records_it_and_returns(tmp_path: Any) -> None:
+    path = str(tmp_path / "close.duckdb")
+
+    def open_app() -> nr.App:
+        a = nr.App(path)
+
+        @a.action()
+        async def slow(ctx):
+            await asyncio.sleep(30)
+
+        @a.mutation()
+        def plan(ctx):
+            ctx.scheduler.run_after(0, slow, {})
+
+        return a
+
+    app = open_app()
+    app.run_mutation("plan")
+    wait_until(lambda: states(app).get("slow") == {"kind": "inProgress"}, "the action to start")
+    t0 = time.monotonic()
+    app.close()
+    assert time.monotonic() - t0 < 8
+    again = open_app()
+    assert states(again)["slow"] == {"kind": "failed", "error": "the app was closed while this action was running"}
+    again.close()
+
+
+def test_crons_cannot_be_registered_inside_a_mutation() -> None:
+    app = nr.App(clock=nr.ManualClock())
+
+    @app.mutation()
+    def tick(ctx):
+        pass
+
+    @app.mutation()
+    def register(ctx):
+        app.crons.hourly("h", tick)
+
+    with pytest.raises(nr.FunctionError, match=r"app\.crons cannot run inside a query or mutation"):
+        register()
+    assert app.crons.list() == []
+    app.close()
+
+
+def test_reopening_the_file_stops_the_earlier_apps_scheduler(tmp_path: Any) -> None:
+    path = str(tmp_path / "again.duckdb")
+    first = nr.App(path)
+
+    @first.mutation()
+    def tick(ctx):
+        ctx.scheduler.run_after(60, tick, {})
+
+    tick()
+    wait_until(lambda: first._jobs._thread is not None and first._jobs._thread.is_alive(), "the runner")
+    old = first._jobs._thread
+    assert old is not None
+    with pytest.warns(UserWarning, match="still open"):
+        second = nr.App(path)  # a re-run notebook cell
+    old.join(timeout=10)
+    assert not old.is_alive()
+    second.close()
+
+
+def test_a_busy_action_pool_does_not_delay_mutation_jobs() -> None:
+    app = nr.App()
+    release = threading.Event()
+
+    @app.action()
+    def hold(ctx):
+        release.wait(10)
+
+    @app.mutation()
+    def quick(ctx):
+        ctx.db.insert("t", {"at": time.time()})
+
+    @app.mutation()
+    def plan(ctx):
+        for _ in range(10):  # more than the 8 action threads
+            ctx.scheduler.run_after(0, hold, {})
+        ctx.scheduler.run_after(0.3, quick, {})
+
+    start = time.time()
+    plan()
+    wait_until(lambda: states(app).get("quick") == {"kind": "success"}, "the mutation job", timeout=5)
+    ran_at = app.sql("SELECT CAST(_doc->>'at' AS DOUBLE) AS at FROM t").to_pylist()[0]["at"]
+    assert ran_at - start < 1.5
+    release.set()
+    wait_until(lambda: app.sql(f"SELECT count(*) AS n FROM {SF} WHERE state->>'kind' = 'success'")
+               .to_pylist()[0]["n"] == 11, "every action")
+    app.close()
+
+
+def test_action_timeouts_count_from_the_start_and_nested_actions_run_inline() -> None:
+    app = nr.App(action_timeout=1.0)
+    release = threading.Event()
+
+    @app.action()
+    def busy(ctx):
+        release.wait(10)
+
+    @app.action()
+    def leaf(ctx):
+        return 1
+
+    @app.action()
+    async def middle(ctx):
+        await asyncio.sleep(0.2)
+        return await ctx.run_action(leaf)
+
+    @app.action()
+    def outer(ctx):
+        return ctx.run_action(middle)
+
+    results: list[Any] = []
+
+    def call(fn: Any) -> None:
+        try:
+            results.append(app.run_action(fn))
+        except Exception as e:
+            results.append(e)
+
+    # sync -> async -> sync, eight at once: the inner ones run on their callers' threads
+    threads = [threading.Thread(target=call, args=(outer,)) for _ in range(8)]
+    [t.start() for t in threads]
+    [t.join(10) for t in threads]
+    assert results == [1] * 8
+    # all eight threads busy: a ninth call could not start, and says so
+    results.clear()
+    threads = [threading.Thread(target=call, args=(busy,)) for _ in range(8)]
+    [t.start() for t in threads]
+    time.sleep(0.2)
+    with pytest.raises(nr.ActionTimeoutError, match="could not start within 1 s: all 8 action threads"):
+        app.run_action(leaf)
+    release.set()
+    [t.join(10) for t in threads]
+    app.close()
+
+
+def test_jobs_check_their_function_as_it_is_now() -> None:
+    clock = nr.ManualClock()
+    app = nr.App(clock=clock)
+
+    @app.mutation(args={"n": v.int64()})
+    def work(ctx, n):
+        pass
+
+    @app.mutation()
+    def plan(ctx):
+        ctx.scheduler.run_after(0, work, {"n": 1})
+
+    plan()
+
+    @app.mutation(args={"n": v.string()}, name="work")  # the cell was edited
+    def work2(ctx, n):
+        pass
+
+    assert app.run_due_jobs() == 1
+    assert states(app)["work"]["kind"] == "failed"
+    assert "Invalid arguments for work: .n: expected v.string()" in states(app)["work"]["error"]
+
+    # a job whose function became a query waits (no busy loop) instead of running it
+    plan()
+
+    @app.query(name="work")
+    def work3(ctx, n):
+        return None
+
+    passes = 0
+    real = app._jobs._pass
+
+    def counting(**kw: Any) -> int:
+        nonlocal passes
+        passes += 1
+        return real(**kw)
+
+    app._jobs._pass = counting  # type: ignore[method-assign]
+    assert app.run_due_jobs() == 0 and passes == 1
+    app.close()
+
+
+def test_cancelling_a_running_action_cancels_what_it_schedules_next() -> None:
+    app = nr.App(clock=nr.ManualClock())
+    started, go_on = threading.Event(), threading.Event()
+
+    @app.mutation()
+    def note(ctx):
+        ctx.db.insert("t", {})
+
+    @app.action()
+    def worker(ctx):
+        started.set()
+        go_on.wait(10)
+        return ctx.scheduler.run_after(0, note, {})
+
+    @app.mutation()
+    def plan(ctx):
+        return ctx.scheduler.run_after(0, worker, {})
+
+    @app.mutation(args={"job": v.id(SF)})
+    def stop(ctx, job):
+        ctx.scheduler.cancel(job)
+
+    job = plan()
+    runner = threading.Thread(target=app.run_due_jobs)
+    runner.start()
+    assert started.wait(10)
+    stop(job=job)
+    go_on.set()
+    runner.join(10)
+    got = states(app)
+    assert got["worker"] == {"kind": "canceled"} and got["note"] == {"kind": "canceled"}
+    assert app.run_due_jobs() == 0
+    app.close()
+
+
+def test_run_at_refuses_milliseconds() -> None:
+    app = nr.App(clock=nr.ManualClock())
+
+    @app.mutation()
+    def plan(ctx):
+        ctx.scheduler.run_at(1.7e12, plan, {})
+
+    with pytest.raises(nr.ValidationError, match="divide by 1000"):
+        plan()
+    app.close()
