@@ -455,13 +455,15 @@ class Transaction:
         layer = self.layer
         if layer is None:
             return ()
-        return (dict(layer.docs), dict(layer.old), self.written, self.bytes_written, self._creation_time)
+        return (dict(layer.docs), dict(layer.old), self.written, self.bytes_written, self._creation_time,
+                self.scheduled, self.scheduled_bytes)
 
     def rollback_to(self, sp: tuple[Any, ...]) -> None:
         layer = self.layer
         if layer is None or not sp:
             return
-        docs, old, self.written, self.bytes_written, self._creation_time = sp
+        docs, old, self.written, self.bytes_written, self._creation_time, self.scheduled, \
+            self.scheduled_bytes = sp
         layer.docs.clear()
         layer.docs.update(docs)
         layer.old.clear()
