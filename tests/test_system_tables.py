@@ -12,8 +12,8 @@ from nbreactive import v
 from nbreactive.functions.requests import Request
 
 
-def _app(path: str | None = None) -> nr.App:
-    app = nr.App(path)
+def _app(path: str | None = None, clock: nr.ManualClock | None = None) -> nr.App:
+    app = nr.App(path, clock=clock)
 
     @app.mutation(args={"n": v.number()})
     def add(ctx, n):
@@ -81,3 +81,80 @@ def test_system_tables_stay_out_of_the_schema_and_the_table_list(tmp_path: Path)
     assert again._call("mutation", "add", {"n": 1}, None, None, Request("s", 1)) is not None
     assert again.count("t") == 1  # the request was recognised after the restart
     again.close()
+
+
+def test_every_system_document_fits_its_table_definition() -> None:
+    """nbreactive writes system documents without validating them again (they are built
+    from checked parts): this checks every shape it produces against the definitions."""
+    from nbreactive.functions import requests
+    from nbreactive.schema.system import SYSTEM_TABLES
+
+    clock = nr.ManualClock()
+    app = _app(clock=clock)
+
+    @app.mutation()
+    def boom(ctx):
+        raise nr.AppError({"code": 1})
+
+    @app.action()
+    def act(ctx):
+        return 1
+
+    @app.mutation()
+    def plan(ctx):
+        ctx.scheduler.run_after(0, "add", {"n": 1})
+        ctx.scheduler.run_after(0, boom, {})
+        ctx.scheduler.run_after(0, act, {})
+        ctx.scheduler.cancel(ctx.scheduler.run_after(5, act, {}))
+
+    plan()
+    app.crons.interval("i", "add", {"n": 2}, seconds=10)
+    app.crons.hourly("h", boom)
+    app.run_due_jobs()
+    clock.advance(7200)
+    app.run_due_jobs()
+    app._call("mutation", "add", {"n": 3}, None, None, Request("s", 1))
+
+    @app.mutation()
+    def big(ctx):
+        ctx.db.insert("t", {"n": 0})
+        return "x" * (requests.MAX_RESULT_BYTES + 1)
+
+    app._call("mutation", big, {}, None, None, Request("s", 2))
+    seen = set()
+    for name, table in SYSTEM_TABLES.items():
+        mt = app._db.base.tables.get(name)
+        for doc in (mt.docs.values() if mt is not None else ()):
+            body = {k: val for k, val in doc.items() if k not in ("_id", "_creationTime")}
+            table.validate_document(body)
+            seen.add((name, str(body.get("state", {}).get("kind", ""))))
+    assert {("_scheduled_functions", k) for k in ("success", "failed", "canceled")} <= seen
+    assert {("_cron_job_logs", k) for k in ("success", "failed", "skipped")} <= seen
+    assert ("_session_requests", "") in seen
+    with pytest.raises(nr.FunctionError, match="not kept for a resend"):
+        app._call("mutation", big, {}, None, None, Request("s", 2))
+    app.close()
+
+
+def test_jobs_finished_a_week_ago_are_deleted() -> None:
+    clock = nr.ManualClock()
+    app = nr.App(clock=clock)
+
+    @app.mutation()
+    def work(ctx):
+        pass
+
+    @app.mutation()
+    def plan(ctx):
+        ctx.scheduler.run_after(0, work, {})
+
+    plan()
+    app.run_due_jobs()
+    clock.advance(6 * 86400)
+    plan()
+    app.run_due_jobs()
+    assert app.count("_scheduled_functions") == 2
+    clock.advance(1.5 * 86400)  # the first finished 7.5 days ago, the second 1.5
+    app.run_due_jobs()
+    assert app.count("_scheduled_functions") == 1
+    app.close()

@@ -361,7 +361,9 @@ class Transaction:
             raise ValidationError(
                 f"ctx.db.insert({table!r}, doc) expects a dict, got {type(fields).__name__}"
             )
-        body = self._validate(table, fields)
+        # System documents are built by nbreactive from checked parts (tests check their
+        # shapes against the system tables' definitions): not validated again.
+        body = fields if system else self._validate(table, fields)
         mt = self.db.ensure_table(table)
         ct = self._creation_time
         self._creation_time = math.nextafter(ct, math.inf)
@@ -424,7 +426,7 @@ class Transaction:
         self._write(layer, t, i, old, body, system)
 
     def _write(self, layer: WriteLayer, table: str, doc_id: str, old: Doc, body: Doc, system: bool) -> None:
-        valid = self._validate(table, body)
+        valid = body if system else self._validate(table, body)
         doc = {"_id": old["_id"], "_creationTime": old["_creationTime"], **valid}
         self._count_write(doc, system)
         layer.put(table, doc_id, old, doc)

@@ -26,7 +26,12 @@ from nbreactive.functions.limits import SYSTEM_LIMITS
 from nbreactive.functions.transaction import Transaction
 from nbreactive.query.query import Query
 from nbreactive.scheduler import schedules
-from nbreactive.scheduler.jobs import run_action_at_most_once, run_mutation_once, runnable
+from nbreactive.scheduler.jobs import (
+    index_scan,
+    run_action_at_most_once,
+    run_mutation_once,
+    runnable,
+)
 from nbreactive.scheduler.schedules import Schedule
 from nbreactive.schema.system import CRON_JOB_LOGS, CRON_JOBS
 from nbreactive.values.model import copy_document
@@ -196,10 +201,7 @@ class Crons:
             if db.base.tables.get(CRON_JOBS) is None:
                 return out
             tx = Transaction(db, writable=False, limits=SYSTEM_LIMITS, now=0.0, seed="crons")
-            q = Query(tx, CRON_JOBS).with_index(
-                "by_next_run", lambda r: r.eq("state.kind", "scheduled") if now_ms is None
-                else r.eq("state.kind", "scheduled").lte("nextRun", now_ms))
-            for doc in q:
+            for doc in index_scan(tx, CRON_JOBS, "by_next_run", ("scheduled",), now_ms):
                 reg = self._registered.get(doc["name"])
                 fn = runnable(app, doc["function"], kinds)
                 if reg is None or fn is None or reg.path != doc["function"] or skip(doc["_id"]):

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import itertools
 import logging
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +36,7 @@ from nbreactive.functions.limits import SYSTEM_LIMITS
 from nbreactive.functions.transaction import Transaction
 from nbreactive.query.query import Query
 from nbreactive.schema.system import SCHEDULED_FUNCTIONS
+from nbreactive.values.keys import encode_key, prefix_end
 
 if TYPE_CHECKING:
     from nbreactive.app import App
@@ -46,7 +49,6 @@ __all__ = ["DueJob", "describe_error", "due_jobs", "recover_jobs", "run_action_a
 log = logging.getLogger("nbreactive.scheduler")
 
 RETENTION_MS = 7 * 24 * 3600 * 1000.0
-_PRUNE_PER_JOB = 2
 
 Doc = dict[str, Any]
 
@@ -94,6 +96,20 @@ def run_target(app: App, tx: Transaction, fn: RegisteredFunction, args: Doc) -> 
     return {"kind": "success"}
 
 
+def index_scan(tx: Transaction, table: str, index: str, equal: tuple[Any, ...],
+               upto: float | None = None) -> Iterator[Doc]:
+    """The documents of ``table`` whose ``index`` key starts with ``equal`` (and whose
+    next field is at most ``upto``), in index order: a direct probe of the index.
+
+    The scheduler's lookups go here rather than through ``Query``: their bounds (now,
+    a cut-off) change at every call, and each new value would take a place in the
+    shared plan cache that user queries need."""
+    prefix = encode_key(equal)
+    hi = prefix_end(prefix if upto is None else encode_key((*equal, float(upto))))
+    for _, doc in tx.scan(table, index, prefix, hi, False):
+        yield doc
+
+
 def due_jobs(app: App, now_ms: float, limit: int, skip: Callable[[str], bool],
              orphans: set[str]) -> list[DueJob]:
     """Up to ``limit`` pending jobs due at ``now_ms``, oldest first, whose function is
@@ -105,8 +121,7 @@ def due_jobs(app: App, now_ms: float, limit: int, skip: Callable[[str], bool],
         if db.base.tables.get(SCHEDULED_FUNCTIONS) is None:
             return out
         tx = Transaction(db, writable=False, limits=SYSTEM_LIMITS, now=now_ms / 1000.0, seed="scheduler")
-        for doc in Query(tx, SCHEDULED_FUNCTIONS).with_index(
-                "by_state", lambda q: q.eq("state.kind", "pending").lte("scheduledTime", now_ms)):
+        for doc in index_scan(tx, SCHEDULED_FUNCTIONS, "by_state", ("pending",), now_ms):
             fn = runnable(app, doc["name"])
             if fn is None:
                 orphans.add(doc["name"])
@@ -126,8 +141,7 @@ def next_due_ms(app: App, skip: Callable[[str], bool], kinds: frozenset[str]) ->
         if db.base.tables.get(SCHEDULED_FUNCTIONS) is None:
             return None
         tx = Transaction(db, writable=False, limits=SYSTEM_LIMITS, now=0.0, seed="scheduler")
-        for doc in Query(tx, SCHEDULED_FUNCTIONS).with_index(
-                "by_state", lambda q: q.eq("state.kind", "pending")):
+        for doc in index_scan(tx, SCHEDULED_FUNCTIONS, "by_state", ("pending",)):
             if runnable(app, doc["name"], kinds) is not None and not skip(doc["_id"]):
                 return float(doc["scheduledTime"])
     return None
@@ -229,11 +243,21 @@ def run_action_job(app: App, job: DueJob) -> bool:
 
 def _finish(tx: Transaction, job_id: str, state: dict[str, Any]) -> None:
     tx.patch(job_id, {"state": state, "completedTime": tx.now * 1000.0}, SCHEDULED_FUNCTIONS, system=True)
-    cutoff = tx.now * 1000.0 - RETENTION_MS
-    old = Query(tx, SCHEDULED_FUNCTIONS).with_index(
-        "by_completion", lambda q: q.gt("completedTime", None).lt("completedTime", cutoff))
-    for doc in old.take(_PRUNE_PER_JOB):
-        tx.delete(doc["_id"], SCHEDULED_FUNCTIONS, system=True)
+
+
+def prune_finished(tx: Transaction, limit: int, *, dry_run: bool = False) -> int:
+    """Delete up to ``limit`` jobs that finished more than 7 days ago (as Convex does);
+    returns how many (``dry_run``: whether there is any, deleting nothing). The
+    scheduler calls it now and then, not per job."""
+    lo = encode_key((-math.inf,))  # every number (finished jobs), nothing unfinished
+    hi = encode_key((tx.now * 1000.0 - RETENTION_MS,))
+    old = tx.scan(SCHEDULED_FUNCTIONS, "by_completion", lo, hi, False)
+    if dry_run:
+        return 1 if next(old, None) is not None else 0
+    doomed = [doc["_id"] for _, doc in itertools.islice(old, limit)]
+    for doc_id in doomed:
+        tx.delete(doc_id, SCHEDULED_FUNCTIONS, system=True)
+    return len(doomed)
 
 
 def recover_jobs(tx: Transaction) -> int:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import math
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ from nbreactive.scheduler.crons import Crons, recover_crons
 from nbreactive.scheduler.jobs import (
     due_jobs,
     next_due_ms,
+    prune_finished,
     recover_jobs,
     run_action_job,
     run_mutation_job,
@@ -57,6 +59,8 @@ RETRY_BASE = 0.05  # seconds; doubled per failed attempt, at most RETRY_MAX
 RETRY_MAX = 10.0
 MAX_PASSES = 10_000  # run_due_jobs: jobs that keep scheduling jobs due now
 CLOSE_WAIT = 5.0  # seconds close() waits for running actions to record their end
+PRUNE_EVERY_MS = 60_000.0  # look for jobs finished 7 days ago this often (clock time)
+PRUNE_BATCH = 1000
 
 _ALL = frozenset({"mutation", "action"})
 _MUTATIONS = frozenset({"mutation"})
@@ -80,6 +84,7 @@ class JobRunner:
         self._retry: dict[str, tuple[float, int]] = {}  # id -> (monotonic time, attempts)
         self._saturated = False  # due actions are waiting for a free thread
         self._orphans: set[str] = set()  # functions due jobs wait for (warned once each)
+        self._pruned_ms = -math.inf
         self._recover()
         app._db.commit_listeners.append(self._on_commit)
         app._db.close_hooks.append(self.close)  # also when the database is closed directly
@@ -191,12 +196,27 @@ class JobRunner:
                 self.app._db.wait(record)
             except StorageError as e:
                 self._back_off(doc_id, e)
+        if now_ms - self._pruned_ms >= PRUNE_EVERY_MS:
+            self._pruned_ms = now_ms
+            self._prune()
         for name in orphans - self._orphans:
             self._orphans.add(name)
             log.warning(
                 "scheduled jobs wait for function %r, which is not registered in this process: "
                 "register it (they run then), or cancel them", name)
         return ran
+
+    def _prune(self) -> None:
+        """Delete jobs finished more than 7 days ago (a read first: usually none)."""
+        db = self.app._db
+        with db.base_lock:
+            if db.base.tables.get(SCHEDULED_FUNCTIONS) is None:
+                return
+            tx = Transaction(db, writable=False, limits=SYSTEM_LIMITS, now=self.app.clock.now(), seed="prune")
+            if not prune_finished(tx, 0, dry_run=True):
+                return
+        while self.app._system_mutation(lambda tx: prune_finished(tx, PRUNE_BATCH)) == PRUNE_BATCH:
+            pass
 
     def _guard(self, doc_id: str, run: Any) -> Any:
         """Run one job (or cron run): a commit that failed backs it off; any other
