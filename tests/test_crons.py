@@ -197,3 +197,11 @@ def test_cron_tables_are_readable_and_live(app: nr.App, clock: nr.ManualClock) -
     from tests.waiting import wait_until
 
     wait_until(lambda: seen[-1] == ["success"], "the live cron log")
+
+
+def test_weekly_runs_on_its_day(app: nr.App, clock: nr.ManualClock) -> None:
+    doc = app.crons.weekly("report", "tick", {"tag": "w"}, day_of_week="monday", hour_utc=10)
+    assert iso(doc["nextRun"]) == "2026-02-02 10:00"  # 2026-01-30 is a Friday
+    clock.set(at(2026, 2, 2, 10, 0))
+    assert app.run_due_jobs() == 1
+    assert iso(app.crons.list()[0]["nextRun"]) == "2026-02-09 10:00"

@@ -387,3 +387,22 @@ def test_jobs_of_functions_not_registered_yet_wait_for_them(tmp_path: Any) -> No
 
     wait_until(lambda: jobs(bare)[0]["state"] == {"kind": "success"}, "the waiting job")
     bare.close()
+
+
+def test_background_jobs_reach_widgets_and_remote_clients() -> None:
+    """A job's commit, made by the scheduler's thread while nobody calls anything,
+    updates a live widget in this process and a remote client's subscription."""
+    pytest.importorskip("anywidget")
+    app = make_app()
+    try:
+        widget = app.live("scheduled")
+        with app.serve(quiet=True) as server, nr.Client(server.url) as client:
+            sub = client.subscribe("scheduled", {})
+            assert sub.value == []
+            app.run_mutation("later", {"delay": 0.2, "text": "to everyone"})
+            wait_until(lambda: sub.value == [["note", "success"]], "the remote client")
+            wait_until(lambda: widget.value == [["note", "success"]], "the widget")
+            sub.unsubscribe()
+        widget.close()
+    finally:
+        app.close()
