@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import dataclasses
 import os
@@ -17,7 +18,7 @@ from nbreactive.errors import (
     ValidationError,
 )
 from nbreactive.functions import requests
-from nbreactive.functions.actions import ActionRuntime
+from nbreactive.functions.actions import ActionRuntime, in_action, run_in_thread
 from nbreactive.functions.clock import Clock, SystemClock
 from nbreactive.functions.context import ActionCtx, MutationCtx, QueryCtx
 from nbreactive.functions.limits import SYSTEM_LIMITS, TransactionLimits
@@ -332,20 +333,43 @@ class App:
         return result
 
     def _run_action(self, fn: RegisteredFunction, args: dict[str, Any], identity: Any,
-                    job: str | None = None) -> Any:
+                    job: str | None = None, own_thread: bool = False) -> Any:
         """Run an action; ``job``: the scheduled job it runs as (if it is cancelled, what
-        the action schedules from then on is cancelled too)."""
+        the action schedules from then on is cancelled too); ``own_thread``: see
+        ``ActionRuntime.run``."""
         if _current_tx.get() is not None:
             raise FunctionError(
                 f"{fn.path} is an action and cannot run inside a query or mutation: actions have "
                 "side effects and are not transactional. Schedule it, or call it from an action."
             )
-        scheduling = self._scheduling if job is None else dataclasses.replace(self._scheduling, parent_job=job)
-        ctx = ActionCtx(self._action_runner, identity, is_async=fn.is_async, scheduling=scheduling)
-        return self._check_returns(fn, self._actions.run(fn.path, fn.handler, ctx, args, is_async=fn.is_async))
+        ctx = ActionCtx(self._action_runner, identity, is_async=fn.is_async,
+                        scheduling=self._job_scheduling(job))
+        return self._check_returns(fn, self._actions.run(fn.path, fn.handler, ctx, args,
+                                                         is_async=fn.is_async, own_thread=own_thread))
 
-    def _action_runner(self, kind: str, ref: Any, args: Any, identity: Any) -> Any:
+    def _action_runner(self, kind: str, ref: Any, args: Any, identity: Any, job: str | None,
+                       is_async: bool) -> Any:
+        """``ctx.run_query/run_mutation/run_action`` of an action (see ``ActionCtx``)."""
+        if kind == "action":
+            self._check_open()
+            fn = self.resolve(ref, "action")
+            validated = self._validate_args(fn, args)
+            if is_async and fn.is_async:  # awaited on the actions' loop, no thread blocked
+                return asyncio.ensure_future(self._run_nested_action(fn, validated, identity, job))
+            if is_async:
+                return run_in_thread(self._run_action, fn, validated, identity, job)
+            return self._run_action(fn, validated, identity, job)
+        if is_async:
+            return run_in_thread(self._call, kind, ref, args, identity)
         return self._call(kind, ref, args, identity)
+
+    async def _run_nested_action(self, fn: RegisteredFunction, args: dict[str, Any], identity: Any,
+                                 job: str | None) -> Any:
+        ctx = ActionCtx(self._action_runner, identity, is_async=True, scheduling=self._job_scheduling(job))
+        return self._check_returns(fn, await self._actions.run_nested(fn.path, fn.handler, ctx, args))
+
+    def _job_scheduling(self, job: str | None) -> Scheduling:
+        return self._scheduling if job is None else dataclasses.replace(self._scheduling, parent_job=job)
 
     def _system_mutation(self, body: Callable[[Transaction], T], what: str = "this") -> T:
         """Run ``body(tx)`` as a transaction of nbreactive's own (system tables), commit
@@ -383,6 +407,7 @@ class App:
             clock.advance(60); app.run_due_jobs()   # -> 1
         """
         _not_inside_a_function("app.run_due_jobs")
+        _not_inside_an_action("app.run_due_jobs")
         self._check_open()
         return self._jobs.run_due()
 
@@ -675,6 +700,7 @@ class App:
         Live subscriptions stop receiving changes.
         """
         _not_inside_a_function("app.close")
+        _not_inside_an_action("app.close")
         for server in list(self._servers):  # first: clients must not see the engine gone
             server.stop()
         self._jobs.close()  # before the engine and the store: it commits
@@ -695,4 +721,12 @@ def _not_inside_a_function(what: str) -> None:
         raise FunctionError(
             f"{what} cannot run inside a query or mutation: it changes the whole database "
             "and would wait for the very transaction that calls it. Call it from the notebook."
+        )
+
+
+def _not_inside_an_action(what: str) -> None:
+    if in_action():
+        raise FunctionError(
+            f"{what} cannot run inside an action: it waits for work that may need the very "
+            "threads actions run on. Call it from the notebook."
         )

@@ -333,3 +333,208 @@ def test_run_at_refuses_milliseconds() -> None:
     with pytest.raises(nr.ValidationError, match="divide by 1000"):
         plan()
     app.close()
+
+
+# -- found by the second review ------------------------------------------------------------
+
+
+def test_nested_async_actions_do_not_starve_each_other() -> None:
+    app = nr.App(action_timeout=5.0)
+
+    @app.query()
+    def one(ctx):
+        return 1
+
+    @app.action()
+    async def inner(ctx):
+        await asyncio.sleep(0.1)
+        return await ctx.run_query(one)
+
+    @app.action()
+    async def outer(ctx):
+        return await ctx.run_action(inner)
+
+    results: list[Any] = []
+    threads = [threading.Thread(target=lambda: results.append(app.run_action(outer))) for _ in range(12)]
+    t0 = time.monotonic()
+    [t.start() for t in threads]
+    [t.join(10) for t in threads]
+    assert results == [1] * 12 and time.monotonic() - t0 < 3
+    app.close()
+
+
+def test_an_actions_own_timeout_error_is_its_own() -> None:
+    app = nr.App(action_timeout=5.0)
+
+    @app.action()
+    def call_upstream(ctx):
+        raise TimeoutError("upstream read timed out")
+
+    t0 = time.monotonic()
+    with pytest.raises(TimeoutError, match="upstream") as e:
+        app.run_action(call_upstream)
+    assert not isinstance(e.value, nr.ActionTimeoutError) and time.monotonic() - t0 < 1
+    app.close()
+
+
+def test_many_due_actions_neither_spin_the_scheduler_nor_hold_up_mutation_jobs() -> None:
+    from nbreactive.scheduler import runner
+
+    app = nr.App()
+    release = threading.Event()
+    passes = 0
+    real = app._jobs._pass
+
+    def counting(**kw: Any) -> int:
+        nonlocal passes
+        passes += 1
+        return real(**kw)
+
+    app._jobs._pass = counting  # type: ignore[method-assign]
+
+    @app.action(args={"i": v.int64()})
+    def slow(ctx, i):
+        release.wait(10)
+
+    @app.mutation()
+    def quick(ctx):
+        ctx.db.insert("t", {})
+
+    @app.mutation()
+    def plan(ctx):
+        for i in range(runner.BATCH + 50):
+            ctx.scheduler.run_after(0, slow, {"i": i})
+        ctx.scheduler.run_after(0.01, quick, {})
+
+    plan()
+    wait_until(lambda: states(app).get("quick") == {"kind": "success"}, "the mutation job", timeout=5)
+    before = passes
+    time.sleep(1.0)
+    assert passes - before < 20  # asleep while every action thread is busy
+    release.set()
+    app.close()
+
+
+def test_a_scheduled_action_does_not_wait_for_the_shared_action_threads() -> None:
+    app = nr.App(action_timeout=0.5)
+    release = threading.Event()
+
+    @app.action()
+    def busy(ctx):
+        release.wait(10)
+
+    @app.action()
+    def job(ctx):
+        return "ran"
+
+    @app.mutation()
+    def plan(ctx):
+        ctx.scheduler.run_after(0, job, {})
+
+    def hold() -> None:
+        try:
+            app.run_action(busy)
+        except nr.ActionTimeoutError:
+            pass
+
+    callers = [threading.Thread(target=hold) for _ in range(8)]
+    [t.start() for t in callers]
+    time.sleep(0.1)
+    plan()  # all 8 shared threads are busy; the job runs on its own
+    wait_until(lambda: states(app).get("job") == {"kind": "success"}, "the scheduled action", timeout=5)
+    release.set()
+    [t.join(10) for t in callers]
+    app.close()
+
+
+def test_blocking_calls_from_inside_actions_are_refused() -> None:
+    app = nr.App(clock=nr.ManualClock())
+
+    @app.action()
+    async def inner(ctx):
+        return 1
+
+    @app.action()
+    async def direct(ctx):
+        return app.run_action(inner)
+
+    @app.action()
+    def closes(ctx):
+        app.close()
+
+    with pytest.raises(nr.FunctionError, match=r"use `await ctx\.run_action"):
+        app.run_action(direct)
+    with pytest.raises(nr.FunctionError, match=r"app\.close cannot run inside an action"):
+        app.run_action(closes)
+    app.close()
+
+
+def test_stored_results_and_cron_definitions_are_copies_compared_by_type() -> None:
+    clock = nr.ManualClock()
+    app = nr.App(clock=clock)
+    kept: list[Any] = []
+
+    @app.mutation(args={"flag": v.any()})
+    def tick(ctx, flag):
+        kept.append(flag)
+        ctx.db.insert("t", {})
+        return {"list": [1]}
+
+    result = app._call("mutation", tick, {"flag": 0}, None, None, Request("s", 1))
+    result["list"].append("changed by the caller")
+    assert app._call("mutation", tick, {"flag": 0}, None, None, Request("s", 1)) == {"list": [1]}
+
+    doc = app.crons.interval("c", tick, {"flag": 1}, seconds=60)
+    doc["args"][0]["flag"] = "not stored"
+    app.crons.interval("c", tick, {"flag": True}, seconds=60)  # True is not 1: a new definition
+    kept.clear()
+    app.run_due_jobs()
+    assert kept == [True]
+    app.close()
+
+
+def test_job_arguments_are_kept_within_a_documents_nesting() -> None:
+    app = nr.App(clock=nr.ManualClock())
+
+    @app.mutation(args={"x": v.any()})
+    def deep(ctx, x):
+        pass
+
+    @app.mutation()
+    def plan(ctx):
+        x: Any = 1
+        for _ in range(14):  # fine as an argument (16 levels), too deep inside a job document
+            x = [x]
+        ctx.scheduler.run_after(0, deep, {"x": x})
+
+    with pytest.raises(nr.ValidationError, match="nested more than 14 levels"):
+        plan()
+    app.close()
+
+
+def test_a_hung_nested_action_does_not_keep_the_process_alive(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    script = tmp_path / "hang.py"
+    script.write_text(textwrap.dedent("""
+        import threading, nbreactive as nr
+        app = nr.App(action_timeout=0.3)
+
+        @app.action()
+        def hangs(ctx):
+            threading.Event().wait()
+
+        @app.action()
+        async def outer(ctx):
+            await ctx.run_action(hangs, {})
+
+        try:
+            outer()
+        except nr.ActionTimeoutError:
+            print("timed out", flush=True)
+        app.close()
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "timed out" in done.stdout

@@ -27,15 +27,26 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
-from nbreactive.errors import ActionTimeoutError
+from nbreactive.errors import ActionTimeoutError, FunctionError
 
-__all__ = ["ActionRuntime", "DaemonPool", "in_action"]
+__all__ = ["ActionRuntime", "DaemonPool", "in_action", "run_in_thread"]
+
+T = TypeVar("T")
+
+IO_THREADS = 64  # threads for ctx.run_* calls of async actions (shared by all apps)
+CANCEL_GRACE = 10.0  # seconds a timed-out async action gets to stop after its cancellation
 
 # True in the context of a running action (its thread, its task, the threads its
 # ctx.run_* calls run on): a nested plain action runs inline.
 _in_action: contextvars.ContextVar[bool] = contextvars.ContextVar("nbreactive_in_action", default=False)
+
+
+# The threads ``ctx.run_*`` of async actions run on: daemons (a hung call must not keep
+# the process alive at exit), and many (nested calls each hold one while they wait).
+_io_pool: DaemonPool | None = None
+_io_lock = threading.Lock()
 
 
 def in_action() -> bool:
@@ -43,9 +54,22 @@ def in_action() -> bool:
     return _in_action.get()
 
 
-class DaemonPool:
+def run_in_thread(fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+    """Start ``fn(*args)`` on a thread, now, from an ``async`` action; returns a future to
+    await. The thread runs in the action's context (so nbreactive knows it is inside an
+    action), and the call happens even if the future is never awaited."""
+    global _io_pool
+    with _io_lock:
+        if _io_pool is None:
+            _io_pool = DaemonPool(IO_THREADS, "nbreactive-action-io")
+    ctx = contextvars.copy_context()
+    return asyncio.get_running_loop().run_in_executor(_io_pool, ctx.run, fn, *args)
+
+
+class DaemonPool(concurrent.futures.Executor):
     """A fixed pool of daemon threads (``ThreadPoolExecutor``'s threads are joined at
-    interpreter exit, so one hung task would keep the process alive)."""
+    interpreter exit, so one hung task would keep the process alive). Also the
+    default executor of the actions' event loop (``ctx.run_*`` in ``async`` actions)."""
 
     def __init__(self, size: int, name: str) -> None:
         self.size = size
@@ -55,17 +79,17 @@ class DaemonPool:
         self._lock = threading.Lock()
         self._closed = False
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        with self._lock:
+        with self._lock:  # the put too: close() must not slip its sentinels in before it
             if self._closed:
-                raise RuntimeError(f"the {self.name} pool is closed")
+                raise RuntimeError(f"the {self.name} pool is closed (the App was closed)")
             if not self._threads:
                 for i in range(self.size):
                     t = threading.Thread(target=self._work, name=f"{self.name}-{i}", daemon=True)
                     t.start()
                     self._threads.append(t)
-        self._queue.put((future, fn, args))
+            self._queue.put((future, fn, args, kwargs))
         return future
 
     def _work(self) -> None:
@@ -73,21 +97,38 @@ class DaemonPool:
             item = self._queue.get()
             if item is None:
                 return
-            future, fn, args = item
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(fn(*args))
-            except BaseException as e:
-                future.set_exception(e)
+            future, fn, args, kwargs = item
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args, **kwargs))
+                except BaseException as e:
+                    future.set_exception(e)
+            # An idle thread must not keep its last task alive (an App, its database):
+            # at interpreter exit daemon threads are frozen with whatever they hold.
+            del item, future, fn, args, kwargs
 
-    def close(self) -> None:
-        """Stop taking work; idle threads end, busy ones after their task."""
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Stop taking work; queued tasks are cancelled; running ones finish (never
+        waited for: the threads are daemons)."""
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
             threads, self._threads = self._threads, []
-        for _ in threads:
-            self._queue.put(None)
+            queued = []
+            while True:
+                try:
+                    queued.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            for _ in threads:
+                self._queue.put(None)
+        for item in queued:
+            if item is not None:
+                item[0].cancel()
+
+    def close(self) -> None:
+        self.shutdown(wait=False)
 
 
 class ActionRuntime:
@@ -100,17 +141,35 @@ class ActionRuntime:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._pool: DaemonPool | None = None
+        self._closed = False
 
     def run(self, path: str, handler: Callable[..., Any], ctx: Any, args: dict[str, Any],
-            *, is_async: bool) -> Any:
-        """Run ``handler(ctx, **args)`` to completion; blocks the calling thread."""
+            *, is_async: bool, own_thread: bool = False) -> Any:
+        """Run ``handler(ctx, **args)`` to completion; blocks the calling thread.
+
+        ``own_thread``: a plain action runs on a thread of its own instead of the pool
+        (the scheduler's job threads, already bounded, use it: a job claimed to run must
+        not then wait for a free worker)."""
+        if self._closed:
+            raise FunctionError(f"cannot run action {path}: the App is closed")
+        if self._loop_thread is not None and threading.current_thread() is self._loop_thread:
+            raise FunctionError(
+                f"action {path} was called in a way that blocks the actions' event loop: inside "
+                "an async action, use `await ctx.run_action(...)` (not app.run_action or a "
+                "direct call)"
+            )
         if is_async:
             future = asyncio.run_coroutine_threadsafe(
                 _bounded(handler(ctx, **args), self.timeout), self.loop())
             try:
-                return future.result()
+                return future.result(None if self.timeout is None else self.timeout + CANCEL_GRACE)
             except _Timeout:
                 raise self._timed_out(path, "it was cancelled") from None
+            except concurrent.futures.TimeoutError:
+                if not future.done():  # it ignored its cancellation
+                    future.cancel()
+                    raise self._timed_out(path, "it did not stop when cancelled") from None
+                raise  # the action's own TimeoutError
         if _in_action.get():
             return handler(ctx, **args)
         started: list[float] = []
@@ -123,26 +182,32 @@ class ActionRuntime:
             finally:
                 _in_action.reset(token)
 
-        job = self._workers().submit(body)
+        job = _on_own_thread(body, path) if own_thread else self._workers().submit(body)
         if self.timeout is None:
             return job.result()
-        try:
-            return job.result(timeout=self.timeout)
-        except concurrent.futures.TimeoutError:
-            pass
-        if not started and job.cancel():
+        concurrent.futures.wait([job], timeout=self.timeout)
+        if not job.done() and not started and job.cancel():
             raise ActionTimeoutError(
                 f"action {path} could not start within {self.timeout:g} s: all {self.workers} "
                 "action threads were busy. Make long actions async, or raise "
                 "nr.App(action_timeout=...)."
-            ) from None
-        left = self.timeout - (time.monotonic() - started[0]) if started else self.timeout
-        try:
-            return job.result(timeout=max(0.0, left))
-        except concurrent.futures.TimeoutError:
+            )
+        if not job.done():
+            left = self.timeout - (time.monotonic() - started[0]) if started else self.timeout
+            concurrent.futures.wait([job], timeout=max(0.0, left))
+        if not job.done():
             raise self._timed_out(
                 path, "its thread keeps running until the function returns (Python cannot stop "
-                "a thread); its result will be dropped") from None
+                "a thread); its result will be dropped")
+        return job.result()  # its value, or the action's own exception (a TimeoutError too)
+
+    async def run_nested(self, path: str, handler: Callable[..., Any], ctx: Any, args: dict[str, Any]) -> Any:
+        """An ``async`` action called from an ``async`` action: awaited on the same loop
+        (a thread blocked waiting for it could starve the loop's executor)."""
+        try:
+            return await _bounded(handler(ctx, **args), self.timeout)
+        except _Timeout:
+            raise self._timed_out(path, "it was cancelled") from None
 
     def _timed_out(self, path: str, what: str) -> ActionTimeoutError:
         return ActionTimeoutError(
@@ -179,6 +244,7 @@ class ActionRuntime:
         """Cancel the ``async`` actions still running (their callers get
         ``CancelledError``), stop the loop and the pool. Idempotent."""
         with self._lock:
+            self._closed = True
             loop, thread, pool = self._loop, self._loop_thread, self._pool
             self._loop = self._loop_thread = self._pool = None
         if loop is not None:
@@ -193,7 +259,7 @@ class ActionRuntime:
             except Exception:
                 pass  # a task that ignores cancellation: the loop stops anyway
             loop.call_soon_threadsafe(loop.stop)
-            if thread is not None:
+            if thread is not None and thread is not threading.current_thread():
                 thread.join(timeout=10)
             if not loop.is_running():
                 loop.close()
@@ -203,6 +269,20 @@ class ActionRuntime:
 
 class _Timeout(Exception):
     pass
+
+
+def _on_own_thread(body: Callable[[], Any], path: str) -> concurrent.futures.Future[Any]:
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    future.set_running_or_notify_cancel()
+
+    def run() -> None:
+        try:
+            future.set_result(body())
+        except BaseException as e:
+            future.set_exception(e)
+
+    threading.Thread(target=run, name=f"nbreactive-action {path}", daemon=True).start()
+    return future
 
 
 async def _bounded(coro: Any, timeout: float | None) -> Any:

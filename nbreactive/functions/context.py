@@ -21,7 +21,6 @@ from nbreactive.functions.scheduling import (
     ImmediateScheduler,
     Scheduling,
     TxScheduler,
-    run_in_thread,
 )
 from nbreactive.schema.system import READABLE_SYSTEM_TABLES, is_system_table
 from nbreactive.values.model import Id, copy_document
@@ -283,12 +282,15 @@ class ActionCtx:
 
     def __init__(
         self,
-        runner: Callable[[str, Any, Any, dict[str, Any] | None], Any],
+        runner: Callable[..., Any],
         identity: dict[str, Any] | None,
         *,
         is_async: bool,
         scheduling: Scheduling | None = None,
     ) -> None:
+        # runner(kind, ref, args, identity, job, is_async): the call (a plain action), or
+        # an awaitable of it (an async action); ``job``: the scheduled job this action
+        # runs as, so that cancelling it reaches what nested actions schedule.
         self._runner = runner
         self._identity = identity
         self.auth = Auth(identity)
@@ -304,9 +306,8 @@ class ActionCtx:
         return ImmediateScheduler(self._scheduling, is_async=self._is_async)
 
     def _call(self, kind: str, ref: Any, args: Any) -> Any:
-        if self._is_async:
-            return run_in_thread(self._runner, kind, ref, args, self._identity)
-        return self._runner(kind, ref, args, self._identity)
+        job = self._scheduling.parent_job if self._scheduling is not None else None
+        return self._runner(kind, ref, args, self._identity, job, self._is_async)
 
     def run_query(self, ref: Any, args: dict[str, Any] | None = None) -> Any:
         """Run a query (public or internal) in its own transaction."""

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from nbreactive.errors import FunctionError
 from nbreactive.schema.system import SESSION_REQUESTS
 from nbreactive.values.keys import encode_key, prefix_end
-from nbreactive.values.model import document_size
+from nbreactive.values.model import MAX_VALUE_NESTING, document_size, normalize_value
 
 if TYPE_CHECKING:
     from nbreactive.functions.transaction import Transaction
@@ -72,7 +72,7 @@ def record(tx: Transaction, request: Request, result: Any) -> None:
     """Record ``request``'s result in ``tx`` (the mutation's own transaction)."""
     doc: dict[str, Any] = {"sessionId": request.session, "requestId": request.request_id}
     if result is not None:
-        doc["result"] = result
+        doc["result"] = normalize_value(result, max_nesting=MAX_VALUE_NESTING)  # a copy: the caller keeps its own
     if document_size(doc) > MAX_RESULT_BYTES:
         doc = {"sessionId": request.session, "requestId": request.request_id,
                "resultTooLarge": True}

@@ -17,8 +17,6 @@ per job and 16 MiB per transaction.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,9 +28,10 @@ from nbreactive.errors import (
     LimitExceededError,
     ValidationError,
 )
+from nbreactive.functions.actions import run_in_thread
 from nbreactive.functions.clock import to_epoch_seconds
 from nbreactive.schema.system import SCHEDULED_FUNCTIONS
-from nbreactive.values.model import Id, document_size
+from nbreactive.values.model import MAX_NESTING, Id, document_size, normalize_value
 
 if TYPE_CHECKING:
     from nbreactive.functions.registry import RegisteredFunction
@@ -69,6 +68,8 @@ def schedule_job(tx: Transaction, scheduling: Scheduling, when_ms: float, ref: A
             "changes nothing, so running it later has no effect)"
         )
     validated = scheduling.validate_args(fn, args)
+    # The job document holds the arguments two levels down: within a document's limits.
+    normalize_value(validated, max_nesting=MAX_NESTING - 2, copy=False)
     size = document_size(validated)
     if size > MAX_JOB_ARGS_BYTES:
         raise LimitExceededError(
@@ -121,14 +122,6 @@ def _delay_ms(delay_seconds: Any) -> float:
             f">= 0, got {delay_seconds!r}"
         )
     return float(delay_seconds) * 1000.0
-
-
-def run_in_thread(fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
-    """Start ``fn(*args)`` on a thread, now, from an ``async`` action; returns a future to
-    await. The thread runs in the action's context (so nbreactive knows it is inside
-    an action), and the call happens even if the future is never awaited."""
-    ctx = contextvars.copy_context()
-    return asyncio.get_running_loop().run_in_executor(None, ctx.run, fn, *args)
 
 
 class TxScheduler:

@@ -34,6 +34,7 @@ from nbreactive.scheduler.jobs import (
 )
 from nbreactive.scheduler.schedules import Schedule
 from nbreactive.schema.system import CRON_JOB_LOGS, CRON_JOBS
+from nbreactive.values.keys import encode_value
 from nbreactive.values.model import copy_document
 
 if TYPE_CHECKING:
@@ -133,7 +134,8 @@ class Crons:
 
         def upsert(tx: Transaction) -> Doc:
             existing = _by_name(tx, name)
-            if existing is not None and all(existing[k] == spec[k] for k in spec):
+            # Compared by their encodings: 1, 1.0 and True are different arguments.
+            if existing is not None and all(encode_value(existing[k]) == encode_value(spec[k]) for k in spec):
                 return copy_document(existing)
             doc: Doc = {"name": name, **spec, "nextRun": schedule.first_run(tx.now * 1000.0),
                         "state": {"kind": "scheduled"}}
@@ -144,7 +146,7 @@ class Crons:
                 if "lastRun" in existing:
                     doc["lastRun"] = existing["lastRun"]
                 tx.replace(existing["_id"], doc, CRON_JOBS, system=True)
-            return doc
+            return copy_document(doc)  # not the stored document's own parts
 
         stored = app._system_mutation(upsert, "app.crons")
         self._registered[name] = _Registered(fn.path, validated, schedule)

@@ -111,10 +111,12 @@ def index_scan(tx: Transaction, table: str, index: str, equal: tuple[Any, ...],
 
 
 def due_jobs(app: App, now_ms: float, limit: int, skip: Callable[[str], bool],
-             orphans: set[str]) -> list[DueJob]:
-    """Up to ``limit`` pending jobs due at ``now_ms``, oldest first, whose function is
-    registered in this process and that ``skip`` does not rule out. The names of due
-    jobs' functions that are not registered are added to ``orphans``."""
+             orphans: set[str], action_slots: int) -> list[DueJob]:
+    """Pending jobs due at ``now_ms``, oldest first, whose function is registered in
+    this process and that ``skip`` does not rule out: up to ``limit`` mutation jobs and
+    ``action_slots`` action jobs (due actions that cannot start now do not crowd out the
+    mutations behind them). The names of due jobs' functions that are not registered
+    are added to ``orphans``."""
     db = app._db
     out: list[DueJob] = []
     with db.base_lock:
@@ -128,9 +130,17 @@ def due_jobs(app: App, now_ms: float, limit: int, skip: Callable[[str], bool],
                 continue
             if skip(doc["_id"]):
                 continue
+            if fn.kind == "action":
+                if action_slots <= 0:
+                    continue
+                action_slots -= 1
+            else:
+                if limit <= 0:
+                    if action_slots <= 0:
+                        break
+                    continue
+                limit -= 1
             out.append(DueJob(doc["_id"], fn, doc["args"][0], doc["scheduledTime"]))
-            if len(out) >= limit:
-                break
     return out
 
 
@@ -194,7 +204,7 @@ def run_action_at_most_once(app: App, table: str, doc_id: str, fn: RegisteredFun
     interrupted: BaseException | None = None
     try:
         job = doc_id if table == SCHEDULED_FUNCTIONS else None
-        app._run_action(fn, app._validate_args(fn, args), None, job=job)
+        app._run_action(fn, app._validate_args(fn, args), None, job=job, own_thread=True)
         state: Doc = {"kind": "success"}
     except (asyncio.CancelledError, concurrent.futures.CancelledError):
         state = {"kind": "failed", "error": "the app was closed while this action was running"}

@@ -83,6 +83,10 @@ class JobRunner:
         self._running: set[str] = set()  # action jobs / crons under way in this process
         self._retry: dict[str, tuple[float, int]] = {}  # id -> (monotonic time, attempts)
         self._saturated = False  # due actions are waiting for a free thread
+        # Due in the published base but no longer due in a batch still on its way to
+        # DuckDB (a durable app): skipped until the next publication, not retried at once.
+        self._stale: set[str] = set()
+        self._now = 0.0  # the monotonic time _skip compares back-offs with
         self._orphans: set[str] = set()  # functions due jobs wait for (warned once each)
         self._pruned_ms = -math.inf
         self._recover()
@@ -94,6 +98,9 @@ class JobRunner:
     # -- waking -------------------------------------------------------------------------
 
     def _on_commit(self, records: list[Any]) -> None:
+        if self._stale:  # what the last pass found done in an unpublished batch is published now
+            with self._lock:
+                self._stale.clear()
         for r in records:
             if r.whole_tables or any(w[0] in (SCHEDULED_FUNCTIONS, CRON_JOBS) for w in r.writes):
                 self.poke()
@@ -141,6 +148,7 @@ class JobRunner:
                 self._woken = False
 
     def _sleep_for(self) -> float:
+        now = self._now = time.monotonic()  # one reading for _skip and the back-offs below
         now_ms = self.app.clock.now() * 1000.0
         candidates = [MAX_SLEEP]
         # While every action thread is busy, the due actions wait for one to finish
@@ -152,7 +160,6 @@ class JobRunner:
         cron = self.crons.due(None, 1, self._skip, kinds)
         if cron:
             candidates.append((cron[0].next_run - now_ms) / 1000.0)
-        now = time.monotonic()
         with self._lock:
             later = [t for t, _ in self._retry.values() if t > now]
         if later:
@@ -163,19 +170,23 @@ class JobRunner:
 
     def _skip(self, doc_id: str) -> bool:
         with self._lock:
-            if doc_id in self._running:
+            if doc_id in self._running or doc_id in self._stale:
                 return True
             retry = self._retry.get(doc_id)
-        return retry is not None and retry[0] > time.monotonic()
+        return retry is not None and retry[0] > self._now
 
     def _pass(self, *, inline_actions: bool) -> int:
         """Run (or start) what is due now; returns how many jobs and cron runs it started."""
+        self._now = time.monotonic()
         now_ms = self.app.clock.now() * 1000.0
         ran = 0
-        self._saturated = False
         pending: list[tuple[str, CommitRecord]] = []
         orphans: set[str] = set()
-        for job in due_jobs(self.app, now_ms, BATCH, self._skip, orphans):
+        with self._lock:
+            slots = BATCH if inline_actions else PARALLEL_ACTIONS - len(self._running)
+        jobs = due_jobs(self.app, now_ms, BATCH, self._skip, orphans, slots)
+        crons = self.crons.due(now_ms, BATCH, self._skip)
+        for job in jobs:
             if job.fn.kind == "mutation":
                 record = self._guard(job.id, lambda job=job: run_mutation_job(self.app, job))
                 if record is not None:
@@ -183,7 +194,7 @@ class JobRunner:
                     ran += 1
             else:
                 ran += self._start_action(job.id, lambda job=job: run_action_job(self.app, job), inline_actions)
-        for cron in self.crons.due(now_ms, BATCH, self._skip):
+        for cron in crons:
             if cron.fn.kind == "mutation":
                 record = self._guard(cron.id, lambda cron=cron: self.crons.run_mutation(cron))
                 if record is not None:
@@ -191,6 +202,14 @@ class JobRunner:
                     ran += 1
             else:
                 ran += self._start_action(cron.id, lambda cron=cron: self.crons.run_action(cron), inline_actions)
+        if not inline_actions:  # every thread busy: due actions wait for one (it wakes us)
+            with self._lock:
+                self._saturated = len(self._running) >= PARALLEL_ACTIONS
+        if len(jobs) < BATCH and len(crons) < BATCH:  # a full scan: forget the back-offs of
+            due = {j.id for j in jobs} | {c.id for c in crons}  # what is no longer due
+            with self._lock:
+                for doc_id in [i for i, (t, _) in self._retry.items() if t <= self._now and i not in due]:
+                    del self._retry[doc_id]
         for doc_id, record in pending:
             try:
                 self.app._db.wait(record)
@@ -220,7 +239,8 @@ class JobRunner:
 
     def _guard(self, doc_id: str, run: Any) -> Any:
         """Run one job (or cron run): a commit that failed backs it off; any other
-        failure is logged and backs it off too, without holding up the others."""
+        failure is logged and backs it off too, without holding up the others. A run
+        that found its job no longer due (None / False) marks it stale."""
         try:
             result = run()
         except StorageError as e:
@@ -232,6 +252,8 @@ class JobRunner:
             return None
         with self._lock:
             self._retry.pop(doc_id, None)
+            if result is None or result is False:
+                self._stale.add(doc_id)
         return result
 
     def _back_off(self, doc_id: str, error: BaseException) -> None:
@@ -248,7 +270,6 @@ class JobRunner:
             return 1 if self._guard(doc_id, run) else 0
         with self._lock:
             if len(self._running) >= PARALLEL_ACTIONS:
-                self._saturated = True
                 return 0
             self._running.add(doc_id)
             if self._pool is None:
