@@ -114,8 +114,8 @@ def due_jobs(app: App, now_ms: float, limit: int, skip: Callable[[str], bool],
              orphans: set[str], action_slots: int) -> list[DueJob]:
     """Pending jobs due at ``now_ms``, oldest first, whose function is registered in
     this process and that ``skip`` does not rule out: up to ``limit`` mutation jobs and
-    ``action_slots`` action jobs (due actions that cannot start now do not crowd out the
-    mutations behind them). The names of due jobs' functions that are not registered
+    ``action_slots`` action jobs (due actions that cannot start now are passed over, so
+    they do not crowd out the mutations behind them). The names of due jobs' functions that are not registered
     are added to ``orphans``."""
     db = app._db
     out: list[DueJob] = []
@@ -135,12 +135,10 @@ def due_jobs(app: App, now_ms: float, limit: int, skip: Callable[[str], bool],
                     continue
                 action_slots -= 1
             else:
-                if limit <= 0:
-                    if action_slots <= 0:
-                        break
-                    continue
                 limit -= 1
             out.append(DueJob(doc["_id"], fn, doc["args"][0], doc["scheduledTime"]))
+            if limit <= 0:
+                break  # a full batch: the rest waits for the next pass
     return out
 
 
