@@ -351,9 +351,16 @@ class App:
                        is_async: bool) -> Any:
         """``ctx.run_query/run_mutation/run_action`` of an action (see ``ActionCtx``)."""
         if kind == "action":
-            self._check_open()
-            fn = self.resolve(ref, "action")
-            validated = self._validate_args(fn, args)
+            try:
+                self._check_open()
+                fn = self.resolve(ref, "action")
+                validated = self._validate_args(fn, args)
+            except Exception as e:
+                if not is_async:
+                    raise
+                failed = asyncio.get_running_loop().create_future()  # raised where awaited,
+                failed.set_exception(e)  # as ctx.run_query's errors are
+                return failed
             if is_async and fn.is_async:  # awaited on the actions' loop, no thread blocked
                 return asyncio.ensure_future(self._run_nested_action(fn, validated, identity, job))
             if is_async:

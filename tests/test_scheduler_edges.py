@@ -538,3 +538,89 @@ def test_a_hung_nested_action_does_not_keep_the_process_alive(tmp_path: Any) -> 
     """))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "timed out" in done.stdout
+
+
+# -- found by the third review ------------------------------------------------------------
+
+
+def test_closing_wakes_calls_still_waiting_for_an_action_thread() -> None:
+    app = nr.App(action_timeout=30)
+    release = threading.Event()
+
+    @app.action()
+    def busy(ctx):
+        release.wait(10)
+
+    @app.action()
+    def queued(ctx):
+        return 1
+
+    holders = [threading.Thread(target=lambda: app.run_action(busy)) for _ in range(8)]
+    [t.start() for t in holders]
+    time.sleep(0.2)
+    errors: list[BaseException] = []
+
+    def wait_in_line() -> None:
+        try:
+            app.run_action(queued)
+        except BaseException as e:
+            errors.append(e)
+
+    waiter = threading.Thread(target=wait_in_line)
+    waiter.start()
+    time.sleep(0.2)
+    t0 = time.monotonic()
+    app._actions.close()
+    waiter.join(10)
+    assert time.monotonic() - t0 < 2 and "closed" in str(errors[0])
+    release.set()
+    [t.join(10) for t in holders]
+    app.close()
+
+
+def test_bad_nested_action_calls_fail_where_they_are_awaited() -> None:
+    app = nr.App()
+
+    @app.action()
+    async def outer(ctx):
+        pending = ctx.run_action("nope", {})  # no exception here...
+        try:
+            await pending  # ...but here, as for ctx.run_query
+        except nr.FunctionError as e:
+            return str(e)
+        return "no error"
+
+    assert "Could not find function 'nope'" in app.run_action(outer)
+    app.close()
+
+
+def test_each_app_has_its_own_threads_for_async_actions_calls() -> None:
+    first = nr.App(action_timeout=0.3)
+    never = threading.Event()
+
+    @first.action()
+    def hangs(ctx):
+        never.wait(5)
+
+    @first.action()
+    async def outer(ctx):
+        await ctx.run_action(hangs, {})
+
+    for _ in range(3):
+        with pytest.raises(nr.ActionTimeoutError):
+            first.run_action(outer)
+    first.close()
+    second = nr.App(action_timeout=2)
+
+    @second.query()
+    def one(ctx):
+        return 1
+
+    @second.action()
+    async def reads(ctx):
+        return await ctx.run_query(one)
+
+    assert second._actions._io is not first._actions._io
+    assert second.run_action(reads) == 1
+    never.set()
+    second.close()

@@ -36,6 +36,7 @@ __all__ = ["ActionRuntime", "DaemonPool", "in_action", "run_in_thread"]
 T = TypeVar("T")
 
 IO_THREADS = 64  # threads for ctx.run_* calls of async actions (shared by all apps)
+MAX_OWN_THREADS = 32  # scheduled plain actions running at once, timed-out ones included
 CANCEL_GRACE = 10.0  # seconds a timed-out async action gets to stop after its cancellation
 
 # True in the context of a running action (its thread, its task, the threads its
@@ -43,10 +44,10 @@ CANCEL_GRACE = 10.0  # seconds a timed-out async action gets to stop after its c
 _in_action: contextvars.ContextVar[bool] = contextvars.ContextVar("nbreactive_in_action", default=False)
 
 
-# The threads ``ctx.run_*`` of async actions run on: daemons (a hung call must not keep
-# the process alive at exit), and many (nested calls each hold one while they wait).
-_io_pool: DaemonPool | None = None
-_io_lock = threading.Lock()
+# The threads ``ctx.run_*`` of async actions run on (set in each action's task, to its
+# app's pool): daemons (a hung call must not keep the process alive at exit), and many
+# (nested calls each hold one while they wait).
+_io_pool: contextvars.ContextVar[DaemonPool | None] = contextvars.ContextVar("nbreactive_io_pool", default=None)
 
 
 def in_action() -> bool:
@@ -58,12 +59,11 @@ def run_in_thread(fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
     """Start ``fn(*args)`` on a thread, now, from an ``async`` action; returns a future to
     await. The thread runs in the action's context (so nbreactive knows it is inside an
     action), and the call happens even if the future is never awaited."""
-    global _io_pool
-    with _io_lock:
-        if _io_pool is None:
-            _io_pool = DaemonPool(IO_THREADS, "nbreactive-action-io")
+    pool = _io_pool.get()
+    if pool is None:
+        raise FunctionError("ctx.run_* of an async action can only be awaited inside that action")
     ctx = contextvars.copy_context()
-    return asyncio.get_running_loop().run_in_executor(_io_pool, ctx.run, fn, *args)
+    return asyncio.get_running_loop().run_in_executor(pool, ctx.run, fn, *args)
 
 
 class DaemonPool(concurrent.futures.Executor):
@@ -124,8 +124,8 @@ class DaemonPool(concurrent.futures.Executor):
             for _ in threads:
                 self._queue.put(None)
         for item in queued:
-            if item is not None:
-                item[0].cancel()
+            if item is not None and item[0].set_running_or_notify_cancel():
+                item[0].set_exception(FunctionError("the App was closed before this call could start"))
 
     def close(self) -> None:
         self.shutdown(wait=False)
@@ -141,7 +141,9 @@ class ActionRuntime:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._pool: DaemonPool | None = None
+        self._io = DaemonPool(IO_THREADS, "nbreactive-action-io")  # threads start on first use
         self._closed = False
+        self._own_threads = 0  # plain actions on threads of their own still running
 
     def run(self, path: str, handler: Callable[..., Any], ctx: Any, args: dict[str, Any],
             *, is_async: bool, own_thread: bool = False) -> Any:
@@ -160,7 +162,7 @@ class ActionRuntime:
             )
         if is_async:
             future = asyncio.run_coroutine_threadsafe(
-                _bounded(handler(ctx, **args), self.timeout), self.loop())
+                _bounded(handler(ctx, **args), self.timeout, self._io), self.loop())
             try:
                 return future.result(None if self.timeout is None else self.timeout + CANCEL_GRACE)
             except _Timeout:
@@ -182,7 +184,7 @@ class ActionRuntime:
             finally:
                 _in_action.reset(token)
 
-        job = _on_own_thread(body, path) if own_thread else self._workers().submit(body)
+        job = self._own_thread(body, path) if own_thread else self._workers().submit(body)
         if self.timeout is None:
             return job.result()
         concurrent.futures.wait([job], timeout=self.timeout)
@@ -201,11 +203,36 @@ class ActionRuntime:
                 "a thread); its result will be dropped")
         return job.result()  # its value, or the action's own exception (a TimeoutError too)
 
+    def _own_thread(self, body: Callable[[], Any], path: str) -> concurrent.futures.Future[Any]:
+        """Run ``body`` on a new daemon thread; at most ``MAX_OWN_THREADS`` at a time (a
+        plain action that timed out keeps its thread until it returns)."""
+        with self._lock:
+            if self._own_threads >= MAX_OWN_THREADS:
+                raise FunctionError(
+                    f"action {path} cannot start: {self._own_threads} earlier scheduled actions are "
+                    "still running (some timed out but cannot be stopped); make them return"
+                )
+            self._own_threads += 1
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        future.set_running_or_notify_cancel()
+
+        def run() -> None:
+            try:
+                future.set_result(body())
+            except BaseException as e:
+                future.set_exception(e)
+            finally:
+                with self._lock:
+                    self._own_threads -= 1
+
+        threading.Thread(target=run, name=f"nbreactive-action {path}", daemon=True).start()
+        return future
+
     async def run_nested(self, path: str, handler: Callable[..., Any], ctx: Any, args: dict[str, Any]) -> Any:
         """An ``async`` action called from an ``async`` action: awaited on the same loop
         (a thread blocked waiting for it could starve the loop's executor)."""
         try:
-            return await _bounded(handler(ctx, **args), self.timeout)
+            return await _bounded(handler(ctx, **args), self.timeout, self._io)
         except _Timeout:
             raise self._timed_out(path, "it was cancelled") from None
 
@@ -265,28 +292,18 @@ class ActionRuntime:
                 loop.close()
         if pool is not None:
             pool.close()
+        self._io.close()
 
 
 class _Timeout(Exception):
     pass
 
 
-def _on_own_thread(body: Callable[[], Any], path: str) -> concurrent.futures.Future[Any]:
-    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-    future.set_running_or_notify_cancel()
-
-    def run() -> None:
-        try:
-            future.set_result(body())
-        except BaseException as e:
-            future.set_exception(e)
-
-    threading.Thread(target=run, name=f"nbreactive-action {path}", daemon=True).start()
-    return future
 
 
-async def _bounded(coro: Any, timeout: float | None) -> Any:
+async def _bounded(coro: Any, timeout: float | None, io: DaemonPool) -> Any:
     _in_action.set(True)  # this task's own context
+    _io_pool.set(io)
     if timeout is None:
         return await coro
     scope = asyncio.timeout(timeout)

@@ -49,6 +49,7 @@ __all__ = ["DueJob", "describe_error", "due_jobs", "recover_jobs", "run_action_a
 log = logging.getLogger("nbreactive.scheduler")
 
 RETENTION_MS = 7 * 24 * 3600 * 1000.0
+MAX_EXAMINED = 1024  # due jobs looked at per pass (see due_jobs)
 
 Doc = dict[str, Any]
 
@@ -114,16 +115,20 @@ def due_jobs(app: App, now_ms: float, limit: int, skip: Callable[[str], bool],
              orphans: set[str], action_slots: int) -> list[DueJob]:
     """Pending jobs due at ``now_ms``, oldest first, whose function is registered in
     this process and that ``skip`` does not rule out: up to ``limit`` mutation jobs and
-    ``action_slots`` action jobs (due actions that cannot start now are passed over, so
-    they do not crowd out the mutations behind them). The names of due jobs' functions that are not registered
-    are added to ``orphans``."""
+    ``action_slots`` action jobs. Due actions that cannot start now are passed over, so
+    they do not crowd out the mutations behind them, but at most ``MAX_EXAMINED`` due
+    jobs are looked at per call: a backlog of actions costs each pass a bounded scan
+    (under the base lock), and a mutation job behind more than that many waiting
+    actions waits for them to thin out. The names of due jobs' functions that are not
+    registered are added to ``orphans``."""
     db = app._db
     out: list[DueJob] = []
     with db.base_lock:
         if db.base.tables.get(SCHEDULED_FUNCTIONS) is None:
             return out
         tx = Transaction(db, writable=False, limits=SYSTEM_LIMITS, now=now_ms / 1000.0, seed="scheduler")
-        for doc in index_scan(tx, SCHEDULED_FUNCTIONS, "by_state", ("pending",), now_ms):
+        docs = index_scan(tx, SCHEDULED_FUNCTIONS, "by_state", ("pending",), now_ms)
+        for doc in itertools.islice(docs, MAX_EXAMINED):
             fn = runnable(app, doc["name"])
             if fn is None:
                 orphans.add(doc["name"])
@@ -149,7 +154,8 @@ def next_due_ms(app: App, skip: Callable[[str], bool], kinds: frozenset[str]) ->
         if db.base.tables.get(SCHEDULED_FUNCTIONS) is None:
             return None
         tx = Transaction(db, writable=False, limits=SYSTEM_LIMITS, now=0.0, seed="scheduler")
-        for doc in index_scan(tx, SCHEDULED_FUNCTIONS, "by_state", ("pending",)):
+        docs = index_scan(tx, SCHEDULED_FUNCTIONS, "by_state", ("pending",))
+        for doc in itertools.islice(docs, MAX_EXAMINED):  # as due_jobs: a bounded look
             if runnable(app, doc["name"], kinds) is not None and not skip(doc["_id"]):
                 return float(doc["scheduledTime"])
     return None

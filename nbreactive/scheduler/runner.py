@@ -252,8 +252,8 @@ class JobRunner:
             return None
         with self._lock:
             self._retry.pop(doc_id, None)
-            if result is None or result is False:
-                self._stale.add(doc_id)
+            if (result is None or result is False) and self.app._db.view_layers():
+                self._stale.add(doc_id)  # done in a batch not yet published: wait for it
         return result
 
     def _back_off(self, doc_id: str, error: BaseException) -> None:
