@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import FunctionError
 from nbreactive.schema.system import SESSION_REQUESTS
-from nbreactive.values.keys import encode_key, prefix_end
 from nbreactive.values.model import MAX_VALUE_NESTING, document_size, normalize_value
 
 if TYPE_CHECKING:
@@ -82,10 +81,7 @@ def record(tx: Transaction, request: Request, result: Any) -> None:
 
 def _lookup(tx: Transaction, request: Request) -> dict[str, Any] | None:
     # A direct probe of the index (a resent request is rare; this runs for every one).
-    prefix = encode_key((request.session, request.request_id))
-    for _, doc in tx.scan(SESSION_REQUESTS, "by_request", prefix, prefix_end(prefix), False):
-        return doc
-    return None
+    return next(tx.scan_prefix(SESSION_REQUESTS, "by_request", (request.session, request.request_id)), None)
 
 
 def _prune(tx: Transaction) -> None:

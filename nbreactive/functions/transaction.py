@@ -28,6 +28,7 @@ from nbreactive.query.pagination import PageJournal
 from nbreactive.schema.system import is_system_table, system_table
 from nbreactive.storage.ids import new_id
 from nbreactive.storage.layers import LayeredView, WriteLayer
+from nbreactive.values.keys import encode_key, prefix_end
 from nbreactive.values.model import (
     MAX_DOCUMENT_SIZE,
     MAX_NESTING,
@@ -157,6 +158,17 @@ class Transaction:
             if self.bytes_read > max_bytes:
                 raise limits.too_many_bytes_read()
             yield key, doc
+
+    def scan_prefix(self, table: str, index: str, equal: tuple[Any, ...],
+                    upto: float | None = None) -> Iterator[Doc]:
+        """Documents whose ``index`` key starts with ``equal`` (and whose next field is
+        at most ``upto``), in index order: a direct probe for nbreactive's own lookups
+        of system tables, whose bounds change at every call and so would fill the
+        shared plan cache that ``Query`` keeps for user queries."""
+        prefix = encode_key(equal)
+        hi = prefix_end(prefix if upto is None else encode_key((*equal, float(upto))))
+        for _, doc in self.scan(table, index, prefix, hi, False):
+            yield doc
 
     def record_read(self, table: str, index: str, lo: bytes, hi: bytes) -> None:
         self.read_set.append((table, index, lo, hi))

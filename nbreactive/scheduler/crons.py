@@ -22,12 +22,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import FunctionError, ValidationError
-from nbreactive.functions.limits import SYSTEM_LIMITS
 from nbreactive.functions.transaction import Transaction
 from nbreactive.query.query import Query
 from nbreactive.scheduler import schedules
 from nbreactive.scheduler.jobs import (
-    index_scan,
+    reading,
     run_action_at_most_once,
     run_mutation_once,
     runnable,
@@ -180,9 +179,9 @@ class Crons:
         return self._read(CRON_JOB_LOGS, name)[::-1][:limit]
 
     def _read(self, table: str, name: str | None) -> Docs:
-        db = self._app._db
-        with db.base_lock:
-            tx = Transaction(db, writable=False, limits=SYSTEM_LIMITS, now=0.0, seed="crons")
+        with reading(self._app, table) as tx:
+            if tx is None:
+                return []
             q = Query(tx, table)
             if name is not None:
                 q = q.with_index("by_name", lambda r: r.eq("name", name))
@@ -195,15 +194,13 @@ class Crons:
         """Registered jobs (running a function of ``kinds``) due at ``now_ms`` (None: the
         next ones, whenever due)."""
         app = self._app
-        db = app._db
         out: _DueCrons = []
         if not self._registered:
             return out
-        with db.base_lock:
-            if db.base.tables.get(CRON_JOBS) is None:
+        with reading(app, CRON_JOBS) as tx:
+            if tx is None:
                 return out
-            tx = Transaction(db, writable=False, limits=SYSTEM_LIMITS, now=0.0, seed="crons")
-            for doc in index_scan(tx, CRON_JOBS, "by_next_run", ("scheduled",), now_ms):
+            for doc in tx.scan_prefix(CRON_JOBS, "by_next_run", ("scheduled",), now_ms):
                 reg = self._registered.get(doc["name"])
                 fn = runnable(app, doc["function"], kinds)
                 if reg is None or fn is None or reg.path != doc["function"] or skip(doc["_id"]):

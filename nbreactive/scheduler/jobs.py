@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import itertools
 import logging
 import math
@@ -36,14 +37,14 @@ from nbreactive.functions.limits import SYSTEM_LIMITS
 from nbreactive.functions.transaction import Transaction
 from nbreactive.query.query import Query
 from nbreactive.schema.system import SCHEDULED_FUNCTIONS
-from nbreactive.values.keys import encode_key, prefix_end
+from nbreactive.values.keys import encode_key
 
 if TYPE_CHECKING:
     from nbreactive.app import App
     from nbreactive.functions.registry import RegisteredFunction
     from nbreactive.storage.committer import CommitRecord
 
-__all__ = ["DueJob", "describe_error", "due_jobs", "recover_jobs", "run_action_at_most_once",
+__all__ = ["DueJob", "describe_error", "due_jobs", "reading", "recover_jobs", "run_action_at_most_once",
            "run_action_job", "run_mutation_job", "run_mutation_once", "run_target"]
 
 log = logging.getLogger("nbreactive.scheduler")
@@ -97,18 +98,17 @@ def run_target(app: App, tx: Transaction, fn: RegisteredFunction, args: Doc) -> 
     return {"kind": "success"}
 
 
-def index_scan(tx: Transaction, table: str, index: str, equal: tuple[Any, ...],
-               upto: float | None = None) -> Iterator[Doc]:
-    """The documents of ``table`` whose ``index`` key starts with ``equal`` (and whose
-    next field is at most ``upto``), in index order: a direct probe of the index.
-
-    The scheduler's lookups go here rather than through ``Query``: their bounds (now,
-    a cut-off) change at every call, and each new value would take a place in the
-    shared plan cache that user queries need."""
-    prefix = encode_key(equal)
-    hi = prefix_end(prefix if upto is None else encode_key((*equal, float(upto))))
-    for _, doc in tx.scan(table, index, prefix, hi, False):
-        yield doc
+@contextlib.contextmanager
+def reading(app: App, table: str) -> Iterator[Transaction | None]:
+    """A read-only transaction over the published base, under the base lock, for the
+    scheduler's own looks at system table ``table`` (no user limits); None while that
+    table does not exist yet."""
+    db = app._db
+    with db.base_lock:
+        if db.base.tables.get(table) is None:
+            yield None
+        else:
+            yield Transaction(db, writable=False, limits=SYSTEM_LIMITS, now=app.clock.now(), seed="scheduler")
 
 
 def due_jobs(app: App, now_ms: float, limit: int, skip: Callable[[str], bool],
@@ -121,13 +121,11 @@ def due_jobs(app: App, now_ms: float, limit: int, skip: Callable[[str], bool],
     (under the base lock), and a mutation job behind more than that many waiting
     actions waits for them to thin out. The names of due jobs' functions that are not
     registered are added to ``orphans``."""
-    db = app._db
     out: list[DueJob] = []
-    with db.base_lock:
-        if db.base.tables.get(SCHEDULED_FUNCTIONS) is None:
+    with reading(app, SCHEDULED_FUNCTIONS) as tx:
+        if tx is None:
             return out
-        tx = Transaction(db, writable=False, limits=SYSTEM_LIMITS, now=now_ms / 1000.0, seed="scheduler")
-        docs = index_scan(tx, SCHEDULED_FUNCTIONS, "by_state", ("pending",), now_ms)
+        docs = tx.scan_prefix(SCHEDULED_FUNCTIONS, "by_state", ("pending",), now_ms)
         for doc in itertools.islice(docs, MAX_EXAMINED):
             fn = runnable(app, doc["name"])
             if fn is None:
@@ -149,12 +147,10 @@ def due_jobs(app: App, now_ms: float, limit: int, skip: Callable[[str], bool],
 
 def next_due_ms(app: App, skip: Callable[[str], bool], kinds: frozenset[str]) -> float | None:
     """When the next pending job of a registered function of ``kinds`` is due, or None."""
-    db = app._db
-    with db.base_lock:
-        if db.base.tables.get(SCHEDULED_FUNCTIONS) is None:
+    with reading(app, SCHEDULED_FUNCTIONS) as tx:
+        if tx is None:
             return None
-        tx = Transaction(db, writable=False, limits=SYSTEM_LIMITS, now=0.0, seed="scheduler")
-        docs = index_scan(tx, SCHEDULED_FUNCTIONS, "by_state", ("pending",))
+        docs = tx.scan_prefix(SCHEDULED_FUNCTIONS, "by_state", ("pending",))
         for doc in itertools.islice(docs, MAX_EXAMINED):  # as due_jobs: a bounded look
             if runnable(app, doc["name"], kinds) is not None and not skip(doc["_id"]):
                 return float(doc["scheduledTime"])

@@ -30,14 +30,12 @@ from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import FunctionError, StorageError
 from nbreactive.functions.actions import DaemonPool
-from nbreactive.functions.limits import SYSTEM_LIMITS
-from nbreactive.functions.transaction import Transaction
-from nbreactive.query.query import Query
 from nbreactive.scheduler.crons import Crons, recover_crons
 from nbreactive.scheduler.jobs import (
     due_jobs,
     next_due_ms,
     prune_finished,
+    reading,
     recover_jobs,
     run_action_job,
     run_mutation_job,
@@ -227,12 +225,8 @@ class JobRunner:
 
     def _prune(self) -> None:
         """Delete jobs finished more than 7 days ago (a read first: usually none)."""
-        db = self.app._db
-        with db.base_lock:
-            if db.base.tables.get(SCHEDULED_FUNCTIONS) is None:
-                return
-            tx = Transaction(db, writable=False, limits=SYSTEM_LIMITS, now=self.app.clock.now(), seed="prune")
-            if not prune_finished(tx, 0, dry_run=True):
+        with reading(self.app, SCHEDULED_FUNCTIONS) as tx:
+            if tx is None or not prune_finished(tx, 0, dry_run=True):
                 return
         while self.app._system_mutation(lambda tx: prune_finished(tx, PRUNE_BATCH)) == PRUNE_BATCH:
             pass
@@ -313,15 +307,9 @@ class JobRunner:
 
     def _recover(self) -> None:
         """Finish what a previous process left under way (see jobs.py and crons.py)."""
-        db = self.app._db
-
         def stuck(table: str, index: str) -> bool:
-            with db.base_lock:
-                if db.base.tables.get(table) is None:
-                    return False
-                tx = Transaction(db, writable=False, limits=SYSTEM_LIMITS, now=0.0, seed="recover")
-                return Query(tx, table).with_index(
-                    index, lambda q: q.eq("state.kind", "inProgress")).first() is not None
+            with reading(self.app, table) as tx:
+                return tx is not None and next(tx.scan_prefix(table, index, ("inProgress",)), None) is not None
 
         if stuck(SCHEDULED_FUNCTIONS, "by_state") or stuck(CRON_JOBS, "by_next_run"):
             self.app._system_mutation(lambda tx: recover_jobs(tx) + recover_crons(tx))
