@@ -183,6 +183,11 @@ def environment(
 # ------------------------------------------------------------------ formatting
 
 
+def met(ok: bool) -> str:
+    """A table's "met?" cell."""
+    return "yes" if ok else "**no**"
+
+
 def fmt(value: Any) -> str:
     """A number as people read it in a table: thousands separators, 3 significant digits."""
     if isinstance(value, bool) or not isinstance(value, int | float):

@@ -49,6 +49,7 @@ from _util import (
     environment,
     fmt,
     measure,
+    met,
     now,
     rss_bytes,
     timing_from_latencies,
@@ -458,10 +459,6 @@ def _ms(fig: dict[str, Any], p50: str = "p50_ms", p99: str = "p99_ms") -> str:
     return f"p50 {fmt(fig[p50])} ms, p99 {fmt(fig[p99])} ms"
 
 
-def _met(ok: bool) -> str:
-    return "yes" if ok else "**no**"
-
-
 def report_rows(r: dict[str, Any]) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
 
@@ -481,7 +478,7 @@ def report_rows(r: dict[str, Any]) -> list[dict[str, str]]:
                 f"(**{one['p50_ms'] / filt['p50_ms']:.1f}×**)")
     add("commit → on_change, 1 affected subscription (in-memory app)", _ms(one)
         + f"; the mutation call itself p50 {fmt(one['mutation_p50_ms'])} ms", peer,
-        "p50 ≤ 0.5 ms, p99 ≤ 3 ms", _met(one["p50_ms"] <= 0.5 and one["p99_ms"] <= 3.0))
+        "p50 ≤ 0.5 ms, p99 ≤ 3 ms", met(one["p50_ms"] <= 0.5 and one["p99_ms"] <= 3.0))
 
     m = r["many"]
     few, many = m["few"], m["many"]
@@ -492,28 +489,28 @@ def report_rows(r: dict[str, Any]) -> list[dict[str, str]]:
     add(f"commit → callback, {many:,} live subscriptions, the same commits",
         _ms(m["many_subs"]) + f" → p50 **{m['ratio_many_subs_p50']:.2f}×**, "
         f"p99 {m['ratio_many_subs_p99']:.2f}× the {few}-subscription figure", "–",
-        f"≤ 1.5× the {few}-subscription figure", _met(m["ratio_many_subs_p50"] <= 1.5))
+        f"≤ 1.5× the {few}-subscription figure", met(m["ratio_many_subs_p50"] <= 1.5))
     add(f"commit → callback, {many:,} live subscriptions, commits spread over all {many:,}",
         _ms(m["many_subs_spread"]) + f" → p50 **{m['ratio_many_subs_spread_p50']:.2f}×**, "
         f"p99 {m['ratio_many_subs_spread_p99']:.2f}×", "–",
-        f"≤ 1.5× the {few}-subscription figure", _met(m["ratio_many_subs_spread_p50"] <= 1.5))
+        f"≤ 1.5× the {few}-subscription figure", met(m["ratio_many_subs_spread_p50"] <= 1.5))
     add("  queries re-run per commit (stats['reruns'] delta)",
         f"exactly 1 in all {m['commits_checked']:,} commits checked", "–", "exactly 1",
-        _met(m["reruns_not_1"] == 0))
+        met(m["reruns_not_1"] == 0))
 
     f = r["fan_out"]
     add(f"{f['subscriptions']:,} subscriptions to {f['queries']} queries, one commit invalidating "
         "all → last callback", _ms(f) + f" ({f['commits']} commits, {fmt(f['reruns_per_commit'])} "
-        "re-runs each)", "–", "≤ 20 ms (p99)", _met(f["p99_ms"] <= 20.0))
+        "re-runs each)", "–", "≤ 20 ms (p99)", met(f["p99_ms"] <= 20.0))
 
     s = r["sustained"]
     add(f"notification lag, {fmt(s['target_rate'])} mutations/s for {fmt(s['duration_s'])} s, "
         f"{s['subscriptions']:,} subscriptions, 1% per mutation", _ms(s, "lag_p50_ms", "lag_p99_ms")
         + f", max {fmt(s['lag_max_ms'])} ms; {s['not_notified']} not notified", "–",
-        "p99 ≤ 50 ms", _met(s["lag_p99_ms"] <= 50.0 and s["not_notified"] == 0))
+        "p99 ≤ 50 ms", met(s["lag_p99_ms"] <= 50.0 and s["not_notified"] == 0))
     add("  achieved mutation rate", f"{fmt(s['achieved_rate'])}/s "
         f"(max {fmt(s['max_behind_schedule_ms'])} ms behind schedule)", "–",
-        f"{fmt(s['target_rate'])}/s", _met(s["achieved_rate"] >= 0.98 * s["target_rate"]))
+        f"{fmt(s['target_rate'])}/s", met(s["achieved_rate"] >= 0.98 * s["target_rate"]))
     add("  RSS start / middle / end", f"{fmt(s['rss_start_mb'])} / {fmt(s['rss_middle_mb'])} / "
         f"{fmt(s['rss_end_mb'])} MB (growth {fmt(s['rss_growth_mb'])} MB)", "–", "flat", "")
 

@@ -56,7 +56,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _util import append_markdown_section, environment, fmt, now, percentile
+from _util import append_markdown_section, environment, fmt, met, now, percentile
 
 import nbreactive as nr
 from nbreactive import v
@@ -413,10 +413,6 @@ def bench_lag(apps: Apps, durable: bool, duration: float, load_rate: float = LOA
 # ------------------------------------------------------------------ report
 
 
-def _met(ok: bool) -> str:
-    return "yes" if ok else "**no**"
-
-
 def report_rows(r: dict[str, Any]) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
 
@@ -435,7 +431,7 @@ def report_rows(r: dict[str, Any]) -> list[dict[str, str]]:
             f"{fmt(b['first_start_ms'])} ms after the due time; {states})",
             f"`app.run_mutation` × {d['jobs']:,} back to back: {d['seconds']:.2f} s = "
             f"{fmt(d['jobs_per_s'])}/s (runner / direct time **{b['seconds'] / d['seconds']:.2f}×**)",
-            "≤ 5 s", _met(b["finished"] and b["seconds"] <= 5.0 and b["states"].get("success") == b["jobs"]))
+            "≤ 5 s", met(b["finished"] and b["seconds"] <= 5.0 and b["states"].get("success") == b["jobs"]))
         add(f"  scheduling those {b['jobs']:,} ({b['jobs'] // PER_CALL} mutations × {PER_CALL:,} jobs)",
             f"{b['schedule_s']:.2f} s ({fmt(b['schedule_per_job_us'])} µs/job; done {b['slack_s']:.2f} s "
             "before the due time)", "–", "–", "–")
@@ -452,12 +448,12 @@ def report_rows(r: dict[str, Any]) -> list[dict[str, str]]:
             f"instead of scheduling, a second insert into the same table: {fmt(o['second_insert_us'])} µs; "
             f"into another table: {fmt(o['other_table_insert_us'])} µs (scheduling / that "
             f"**{o['overhead_us'] / o['other_table_insert_us']:.2f}×**)",
-            "≤ 100 µs", _met(o["overhead_us"] <= 100.0))
+            "≤ 100 µs", met(o["overhead_us"] <= 100.0))
         m = o["many"]
         add(f"  {PER_CALL:,} jobs in one mutation, {label}",
             f"**{fmt(o['per_job_us_many'])} µs/job** (median {fmt(m['plain_sched_many']['median_us'] / 1e3)} ms "
             f"per call vs {fmt(m['plain']['median_us'] / 1e3)} ms, {m['plain']['calls']} calls each)",
-            "–", "≤ 100 µs", _met(o["per_job_us_many"] <= 100.0))
+            "–", "≤ 100 µs", met(o["per_job_us_many"] <= 100.0))
 
     for kind in ("memory", "durable"):
         g = r.get(f"lag_{kind}")
@@ -473,10 +469,10 @@ def report_rows(r: dict[str, Any]) -> list[dict[str, str]]:
             f"(p99 **{nb['p99_ms'] / tm['p99_ms']:.1f}×**); condition-wait thread over a heap p50 "
             f"{fmt(hp['p50_ms'])}, p99 {fmt(hp['p99_ms'])}, max {fmt(hp['max_ms'])} ms "
             f"(p99 **{nb['p99_ms'] / hp['p99_ms']:.1f}×**)",
-            "p99 ≤ 20 ms", _met(g["finished"] and nb["p99_ms"] <= 20.0))
+            "p99 ≤ 20 ms", met(g["finished"] and nb["p99_ms"] <= 20.0))
         add("  achieved load (paced loop)", f"{fmt(g['load_rate'])} mutations/s (at most "
             f"{fmt(g['load_behind_ms'])} ms behind schedule)", "–", f"{fmt(LOAD_RATE)}/s",
-            _met(g["load_rate"] >= 0.98 * LOAD_RATE))
+            met(g["load_rate"] >= 0.98 * LOAD_RATE))
     return rows
 
 

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+import nbreactive as nr
+from nbreactive.server import Server
+
 # browser / kernel-level widget fixtures: browser, page, render_widgets, comm_mirror, ...
 pytest_plugins = ["browser_fixtures"]
 
@@ -36,6 +39,14 @@ IGNORED_THREAD_PREFIXES = (
     "QueueFeederThread",  # multiprocessing's queue feeders
     "Dummy-",  # threads not started by `threading` (foreign threads calling into Python)
 )
+
+
+@pytest.fixture
+def server(app: nr.App) -> Iterator[Server]:
+    """The test module's ``app`` served on a loopback port (stopped afterwards)."""
+    s = app.serve(quiet=True)
+    yield s
+    s.stop()
 
 
 @pytest.fixture

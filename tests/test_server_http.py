@@ -27,13 +27,6 @@ def app() -> Iterator[nr.App]:
     a.close()
 
 
-@pytest.fixture
-def server(app: nr.App) -> Iterator[Server]:
-    s = app.serve(quiet=True)
-    yield s
-    s.stop()
-
-
 def request(server: Server, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
             raw: bytes | None = None) -> tuple[int, dict[str, str], Any]:
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)

@@ -128,13 +128,6 @@ def app() -> Iterator[nr.App]:
 
 
 @pytest.fixture
-def server(app: nr.App) -> Iterator[Server]:
-    s = app.serve(quiet=True)
-    yield s
-    s.stop()
-
-
-@pytest.fixture
 def open_page(server: Server, static_server: StaticServer, page: Any) -> Any:
     """``open_page()`` loads the React page on ``page``, talking to ``server``. (The page
     is closed before the server stops: ``server`` is set up first.)"""

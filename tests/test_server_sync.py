@@ -41,13 +41,6 @@ def app() -> Iterator[nr.App]:
     a.close()
 
 
-@pytest.fixture
-def server(app: nr.App) -> Iterator[Server]:
-    s = app.serve(quiet=True)
-    yield s
-    s.stop()
-
-
 class Socket:
     """A raw protocol client: send dicts, receive dicts (Pings skipped)."""
 
