@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from nbreactive.reactive.subscription import Subscription
     from nbreactive.schema import Schema, SchemaCheckReport, SchemaDiff
     from nbreactive.server import Server
+    from nbreactive.storage.committer import CommitRecord
     from nbreactive.widgets import LiveWidget
     from nbreactive.widgets.browser import BrowserWidget
     from nbreactive.widgets.form import FormWidget
@@ -287,7 +288,6 @@ class App:
 
     def _new_query_tx(self, fn: RegisteredFunction, sql_synced: bool) -> Transaction:
         """A read-only transaction over the base (caller holds the base lock)."""
-
         now = self.clock.now()
         tx = Transaction(self._db, writable=False, limits=self.limits, now=now,
                          seed=f"{fn.path}|{now!r}")
@@ -308,24 +308,21 @@ class App:
             except BaseException:
                 outer.rollback_to(sp)
                 raise
+
+        def body(tx: Transaction) -> Any:
+            if request is not None:
+                with tx.unmetered():
+                    ran, result = requests.find(tx, request)
+                if ran:
+                    return result
+            result = self._run_in_tx(fn, MutationCtx(tx, identity, self._scheduling), args, tx)
+            if request is not None and tx.layer is not None and tx.layer.docs:
+                with tx.unmetered():
+                    requests.record(tx, request, result)
+            return result
+
+        result, record = self._commit(body, self.limits, fn.path)
         db = self._db
-        with db.writer_lock:
-            now = self.clock.now()
-            with db.base_lock:
-                tx = Transaction(db, writable=True, limits=self.limits, now=now,
-                                 seed=f"{fn.path}|{now!r}")
-                assert tx.layer is not None
-                ran, result = False, None
-                if request is not None:
-                    with tx.unmetered():
-                        ran, result = requests.find(tx, request)
-                if not ran:
-                    result = self._run_in_tx(fn, MutationCtx(tx, identity, self._scheduling), args, tx)
-                    if request is not None and tx.layer.docs:
-                        with tx.unmetered():
-                            requests.record(tx, request, result)
-                record = db.commit(tx.layer)
-        db.wait(record)
         if commit_ts is not None:
             # A mutation that wrote nothing is visible at the snapshot it read.
             wrote = bool(record.writes or record.whole_tables)
@@ -388,16 +385,22 @@ class App:
                 "own. Call it from the notebook (or from an action)."
             )
         self._check_open()
+        return self._commit(body, SYSTEM_LIMITS, "system")[0]
+
+    def _commit(self, body: Callable[[Transaction], T], limits: TransactionLimits,
+                seed: str) -> tuple[T, CommitRecord]:
+        """Run ``body(tx)`` in a new writable transaction (clock frozen now), commit it
+        and wait until it is durable; returns ``body``'s result and the commit record."""
         db = self._db
         with db.writer_lock:
             now = self.clock.now()
             with db.base_lock:
-                tx = Transaction(db, writable=True, limits=SYSTEM_LIMITS, now=now, seed=f"system|{now!r}")
+                tx = Transaction(db, writable=True, limits=limits, now=now, seed=f"{seed}|{now!r}")
                 result = body(tx)
                 assert tx.layer is not None
                 record = db.commit(tx.layer)
         db.wait(record)
-        return result
+        return result, record
 
     # -- scheduling ---------------------------------------------------------------
 
