@@ -13,7 +13,6 @@ Ids are opaque to users; nothing may depend on their layout except this module.
 
 from __future__ import annotations
 
-import base64
 import functools
 import operator
 import random
@@ -22,9 +21,7 @@ import time
 __all__ = ["decode_table_number", "new_id"]
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
-_RFC4648 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-_TO_CROCKFORD = str.maketrans(_RFC4648, _CROCKFORD)
-_FROM_CROCKFORD = str.maketrans(_CROCKFORD, _RFC4648)
+_TO_BASE32_DIGITS = str.maketrans(_CROCKFORD, "0123456789abcdefghijklmnopqrstuv")
 _VALID_CHARS = frozenset(_CROCKFORD)
 
 
@@ -109,13 +106,13 @@ def decode_table_number(text: str) -> int | None:
     """
     if not isinstance(text, str) or not 31 <= len(text) <= 37 or not _VALID_CHARS.issuperset(text):
         return None
-    rfc = text.translate(_FROM_CROCKFORD)
-    try:
-        raw = base64.b32decode(rfc + "=" * (-len(rfc) % 8))
-    except ValueError:
+    # Crockford's alphabet maps one-to-one onto the digits of int(..., 32).
+    nbits = 5 * len(text)
+    pad = nbits % 8
+    n = int(text.translate(_TO_BASE32_DIGITS), 32)
+    if n & ((1 << pad) - 1):  # non-canonical: the padding bits must be zero
         return None
-    if base64.b32encode(raw).decode("ascii").rstrip("=") != rfc:  # non-canonical padding bits
-        return None
+    raw = (n >> pad).to_bytes(nbits // 8, "big")
     body, footer = raw[:-2], raw[-2:]
     if _fletcher16(body).to_bytes(2, "little") != footer:
         return None

@@ -132,10 +132,15 @@ class MemTable:
         Caller holds the base lock.
         """
         for idx in self.indexes.values():
-            if old is not None:
-                idx.keys.remove(idx.key_of(old))
-            if new is not None:
-                idx.keys.add(idx.key_of(new))
+            key_of = idx.key_of
+            old_key = None if old is None else key_of(old)
+            new_key = None if new is None else key_of(new)
+            if old_key == new_key:
+                continue  # a patch of fields this index does not cover: nothing moves
+            if old_key is not None:
+                idx.keys.remove(old_key)
+            if new_key is not None:
+                idx.keys.add(new_key)
         if new is None:
             self.docs.pop(doc_id, None)
         else:
