@@ -15,6 +15,7 @@ from hypothesis import given
 
 from nbreactive.errors import ValidationError
 from nbreactive.values import model
+from nbreactive.values.copies import copy_document
 from nbreactive.values.model import (
     MAX_ARRAY_LEN,
     MAX_DOCUMENT_SIZE,
@@ -24,7 +25,6 @@ from nbreactive.values.model import (
     Id,
     check_document_size,
     check_identifier,
-    copy_document,
     document_size,
     get_path,
     normalize_value,

@@ -23,7 +23,7 @@ from nbreactive.functions.scheduling import (
     TxScheduler,
 )
 from nbreactive.schema.system import READABLE_SYSTEM_TABLES, is_system_table
-from nbreactive.values.model import Id, copy_document
+from nbreactive.values.model import Id
 
 if TYPE_CHECKING:
     from nbreactive.functions.transaction import Transaction
@@ -80,8 +80,7 @@ class DatabaseReader:
         ValidationError when the argument is not an id (of ``table``).
         """
         table, i, _ = _split("get", table_or_id, doc_id, has_payload=False)
-        doc = self._tx.get(i, table)
-        return None if doc is None else copy_document(doc)
+        return self._tx.get_copy(i, table)
 
     def query(self, table: str) -> Query:
         """Start a query over ``table`` (in ``_creationTime`` order unless an index is chosen)."""
@@ -166,8 +165,7 @@ class SystemReader:
         table = doc_id.table if isinstance(doc_id, Id) else self._tx.db.table_of_id(doc_id)
         if table is not None:
             _readable(table)
-        doc = self._tx.get(doc_id, system=True)
-        return None if doc is None else copy_document(doc)
+        return self._tx.get_copy(doc_id, system=True)
 
     def query(self, table: str) -> Query:
         """Start a query over a system table (``_scheduled_functions``, ``_cron_jobs``,

@@ -19,7 +19,7 @@ import math
 import os
 import random
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import DocumentNotFoundError, FunctionError, SchemaError, ValidationError
@@ -42,6 +42,7 @@ from nbreactive.values.model import (
 
 if TYPE_CHECKING:
     from nbreactive.storage.database import Database
+    from nbreactive.storage.working_set import MemIndex, MemTable
     from nbreactive.values.validators import Validator
 
 __all__ = ["SqlNeedsSync", "Transaction"]
@@ -134,25 +135,56 @@ class Transaction:
     def scan(self, table: str, index: str, lo: bytes, hi: bytes, desc: bool) -> Iterator[tuple[bytes, Doc]]:
         self._count_range()
         idx = self.db.index(table, index)
+        mt = self.db.base.tables.get(table)
+        if mt is not None and not self.view.touches(table):
+            return self._scan_base(mt, idx.spec.name, lo, hi, desc)
+        return self._scan_layered(table, idx, mt, lo, hi, desc)
+
+    def _scan_base(self, mt: MemTable, index: str, lo: bytes, hi: bytes,
+                   desc: bool) -> Iterator[tuple[bytes, Doc]]:
+        """The scan of a table no write layer touches (every query, and most mutation
+        reads): one loop straight over the base ordering, counters kept in locals.
+
+        The id is cut from the key's tail inline (see ``id_from_key``); the sizes of
+        base documents are cached per table and always current (a write drops its
+        entry)."""
         limits = self.limits
         max_scanned, max_bytes = limits.documents_scanned, limits.bytes_read
-        mt = self.db.base.tables.get(table)
+        docs, sizes = mt.docs, mt.sizes
+        scanned, nbytes = self.scanned, self.bytes_read
+        try:
+            for key in mt.index(index).scan(lo, hi, desc):  # type: ignore[union-attr]
+                doc = docs[key[key.rindex(b"\x10", 0, len(key) - 1) + 1 : -1].decode("ascii")]
+                scanned += 1
+                if scanned > max_scanned:
+                    raise limits.too_many_scanned()
+                size = sizes.get(doc["_id"])
+                if size is None:
+                    size = sizes[doc["_id"]] = document_size(doc)
+                nbytes += size
+                if nbytes > max_bytes:
+                    raise limits.too_many_bytes_read()
+                yield key, doc
+        finally:
+            self.scanned, self.bytes_read = scanned, nbytes
+
+    def _scan_layered(self, table: str, idx: MemIndex, mt: MemTable | None, lo: bytes, hi: bytes,
+                      desc: bool) -> Iterator[tuple[bytes, Doc]]:
+        limits = self.limits
+        max_scanned, max_bytes = limits.documents_scanned, limits.bytes_read
         # Sizes of published documents are cached per table; documents of pending
         # layers are measured each time (they are few).
         base_docs = mt.docs if mt is not None else {}
         sizes = mt.sizes if mt is not None else {}
-        # Without write layers (queries) every document comes from the base, whose cached
-        # sizes are always current (a write drops its entry): one lookup per document.
-        layered = bool(self.view.layers)
         for key, doc in self.view.scan(table, idx, lo, hi, desc):
             self.scanned += 1
             if self.scanned > max_scanned:
                 raise limits.too_many_scanned()
             i = doc["_id"]
             size = sizes.get(i)
-            if size is None or (layered and base_docs.get(i) is not doc):
+            if size is None or base_docs.get(i) is not doc:
                 size = document_size(doc)
-                if not layered or base_docs.get(i) is doc:
+                if base_docs.get(i) is doc:
                     sizes[i] = size
             self.bytes_read += size
             if self.bytes_read > max_bytes:
@@ -234,6 +266,18 @@ class Transaction:
 
         Documents of system tables only with ``system=True`` (``ctx.db.system.get``).
         """
+        return self._get(doc_id, table, system)[1]
+
+    def get_copy(self, doc_id: Any, table: str | None = None, *, system: bool = False) -> Doc | None:
+        """``get``, copied for user code (see ``copier``)."""
+        t, doc = self._get(doc_id, table, system)
+        return None if doc is None else self.db.copier(t)(doc)
+
+    def copier(self, table: str) -> Callable[[Doc], Doc]:
+        """How to copy ``table``'s documents for user code (Reader protocol, optional)."""
+        return self.db.copier(table)
+
+    def _get(self, doc_id: Any, table: str | None, system: bool) -> tuple[str, Doc | None]:
         if type(doc_id) is Id and (table is None or doc_id.table == table):
             t, i = doc_id.table, str(doc_id)
         else:
@@ -251,7 +295,7 @@ class Transaction:
             if self.scanned > limits.documents_scanned:
                 raise limits.too_many_scanned()
             self._count_bytes(t, doc)
-        return doc
+        return t, doc
 
     def count(self, table: str, index: str, lo: bytes, hi: bytes) -> int:
         """How many documents have keys in ``[lo, hi)``: index positions, no documents read.

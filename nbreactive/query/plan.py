@@ -49,9 +49,11 @@ class Reader(Protocol):
     keys in ``[lo, hi)`` without loading documents (used by filter-free ``count()``),
     a ``track_iterator(it)`` method (the reader closes iterators still open when its
     transaction ends, so that their reads are recorded even if user code kept them),
-    and a ``plan_cache`` attribute: a dict in which ``Query.plan``
-    keeps resolved plans of filter-free queries, keyed by their shape and range values.
-    Its owner must clear it whenever what plans depend on changes (the schema).
+    a ``plan_cache`` attribute: a dict in which ``Query.plan``
+    keeps resolved plans of filter-free queries, keyed by their shape and range values
+    (its owner must clear it whenever what plans depend on changes: the schema),
+    and a ``copier(table)`` method returning the function that copies the table's
+    stored documents for user code (default: ``values.copies.copy_document``).
     """
 
     def index_fields(self, table: str, index: str) -> tuple[str, ...]:
@@ -69,7 +71,7 @@ class Reader(Protocol):
     ) -> Iterator[tuple[bytes, dict[str, Any]]]:
         """(key, document) pairs with lo <= key < hi in key order (reversed when desc).
         The documents are the stored objects: never mutate them; copy what you return
-        to user code with values.model.copy_document. Counts scanned documents and bytes
+        to user code (see ``copier`` above). Counts scanned documents and bytes
         against the transaction limits (may raise LimitExceededError)."""
         ...
 

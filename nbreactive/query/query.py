@@ -42,7 +42,8 @@ from nbreactive.query.pagination import (
     parse_pagination_options,
 )
 from nbreactive.query.plan import QueryPlan, Reader, SourceKind, numeric_kind
-from nbreactive.values.model import UNDEFINED, Id, copy_document, document_size
+from nbreactive.values.copies import copy_document
+from nbreactive.values.model import UNDEFINED, Id, document_size
 
 __all__ = ["MAX_QUERY_OPERATORS", "Query"]
 
@@ -345,7 +346,8 @@ class Query:
             db.query("tasks").filter(lambda q: q.eq(q.field("done"), False)).collect()
         """
         plan = self.plan()
-        return [copy_document(doc) for _, doc in _read(self._reader, plan)[0]]
+        copy = _copier(self._reader, plan.table)
+        return [copy(doc) for _, doc in _read(self._reader, plan)[0]]
 
     def take(self, n: int) -> list[dict[str, Any]]:
         """The first ``n`` matching documents (fewer if there are not that many).
@@ -359,13 +361,14 @@ class Query:
         if type(n) is not int or n < 0:
             raise QueryError(f"Arg 1 `n` to `take` must be a non-negative integer, got {n!r}.")
         plan = self.plan()
-        return [copy_document(doc) for _, doc in _read(self._reader, plan, limit=n)[0]]
+        copy = _copier(self._reader, plan.table)
+        return [copy(doc) for _, doc in _read(self._reader, plan, limit=n)[0]]
 
     def first(self) -> dict[str, Any] | None:
         """The first matching document, or ``None`` (``take(1)``)."""
         plan = self.plan()
         found = _read(self._reader, plan, limit=1)[0]
-        return copy_document(found[0][1]) if found else None
+        return _copier(self._reader, plan.table)(found[0][1]) if found else None
 
     def unique(self) -> dict[str, Any] | None:
         """The only matching document, or ``None``; reads at most two (``take(2)``).
@@ -384,7 +387,7 @@ class Query:
                 f"unique() query returned more than one result from table {self._table}: "
                 f"[{ids}, ...]"
             )
-        return copy_document(found[0][1])
+        return _copier(self._reader, plan.table)(found[0][1])
 
     def count(self) -> int:
         """How many documents match; the query stays live (its whole range is read).
@@ -480,7 +483,8 @@ class Query:
                 else:
                     hi = min(hi, end.after + b"\x00")
             found = _read(reader, plan, lo, hi)[0]
-            return _page([copy_document(doc) for _, doc in found], end.is_end, end_cursor)
+            copy = _copier(reader, plan.table)
+            return _page([copy(doc) for _, doc in found], end.is_end, end_cursor)
 
         found, last, exhausted = _read(
             reader,
@@ -491,7 +495,8 @@ class Query:
             max_rows=options.maximum_rows_read,
             max_bytes=options.maximum_bytes_read,
         )
-        page = [copy_document(doc) for _, doc in found]
+        copy = _copier(reader, plan.table)
+        page = [copy(doc) for _, doc in found]
         if exhausted:
             return _page(page, True, encode_cursor(plan, None))
         return _page(page, False, encode_cursor(plan, last))
@@ -580,6 +585,13 @@ def _page(page: list[dict[str, Any]], is_done: bool, cursor: str) -> dict[str, A
 # ---------------------------------------------------------------------------
 # execution
 # ---------------------------------------------------------------------------
+
+
+def _copier(reader: Reader, table: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """How to copy ``table``'s stored documents for user code: the reader's own copier
+    (it may know the table's shape) or ``copy_document``."""
+    copier = getattr(reader, "copier", None)
+    return copy_document if copier is None else copier(table)
 
 
 def _record_nothing(reader: Reader, plan: QueryPlan, lo: bytes, hi: bytes) -> None:
@@ -684,12 +696,13 @@ def _iterate(reader: Reader, plan: QueryPlan) -> Iterator[dict[str, Any]]:
     pred = plan.predicate()
     last: bytes | None = None
     whole = True  # record [lo, hi) unless the consumer stopped early
+    copy = _copier(reader, plan.table)
     it = reader.scan(plan.table, plan.index, lo, hi, plan.desc)
     try:
         for key, doc in it:
             last = key
             if pred is None or pred(doc):
-                yield copy_document(doc)
+                yield copy(doc)
     except GeneratorExit:
         whole = False  # the consumer broke out: only the keys up to `last` were read
         raise

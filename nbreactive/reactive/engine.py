@@ -46,8 +46,8 @@ from nbreactive.reactive.readset import DependencyIndex, KeyFn, ReadSet, by_id_k
 from nbreactive.reactive.subscription import Subscription
 from nbreactive.reactive.tracking import record as record_reads
 from nbreactive.reactive.tracking import tracking
+from nbreactive.values.copies import copy_value
 from nbreactive.values.keys import encode_value
-from nbreactive.values.model import copy_value
 
 if TYPE_CHECKING:
     from types import TracebackType

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nbreactive.values.model import copy_value
+from nbreactive.values.copies import copy_value
 
 if TYPE_CHECKING:
     from nbreactive.reactive.engine import QueryEntry, Reactor

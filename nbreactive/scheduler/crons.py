@@ -33,8 +33,8 @@ from nbreactive.scheduler.jobs import (
 )
 from nbreactive.scheduler.schedules import Schedule
 from nbreactive.schema.system import CRON_JOB_LOGS, CRON_JOBS
+from nbreactive.values.copies import copy_document
 from nbreactive.values.keys import encode_value
-from nbreactive.values.model import copy_document
 
 if TYPE_CHECKING:
     from nbreactive.app import App

@@ -38,6 +38,7 @@ from nbreactive.storage.gcpause import gc_paused
 from nbreactive.storage.ids import decode_table_number
 from nbreactive.storage.layers import WriteLayer
 from nbreactive.storage.working_set import IndexSpec, MemIndex, MemTable, WorkingSet
+from nbreactive.values.copies import copy_document, document_copier
 
 if TYPE_CHECKING:
     from nbreactive.schema.definition import Schema, TableDefinition
@@ -109,6 +110,8 @@ class Database:
         # Resolved query plans, keyed by query shape and range values; they depend on
         # the schema (indexes, float64 coercion), so schema changes clear it.
         self.plan_cache: OrderedDict[Any, Any] = OrderedDict()
+        # Copy functions per table (see ``copier``); schema changes clear them too.
+        self.copiers: dict[str, Callable[[Doc], Doc]] = {}
         # The random part of new document ids; used under the writer lock only.
         self.id_rng = random.Random(os.urandom(32))
         self._load()
@@ -170,6 +173,21 @@ class Database:
             return system_table(name)
         schema = schema if schema is not None else self.schema
         return schema.tables.get(name) if schema is not None else None
+
+    def copier(self, table: str) -> Callable[[Doc], Doc]:
+        """How to copy a stored document of ``table`` for user code: from the table's
+        validator when the schema is enforced (every stored document then matches it),
+        else field by field (``copy_document``)."""
+        copy = self.copiers.get(table)
+        if copy is None:
+            schema = self.schema
+            tdef = None if is_system_table(table) else self.table_definition(table)
+            if tdef is not None and schema is not None and schema.schema_validation:
+                copy = document_copier(tdef.document_validator)
+            else:
+                copy = copy_document
+            self.copiers[table] = copy
+        return copy
 
     def layout_for(self, name: str, schema: Schema | None = None) -> TableLayout:
         tdef = self.table_definition(name, schema)

@@ -62,6 +62,9 @@ class WriteLayer:
             self.put(table, doc_id, upper.old[doc_id], doc)
         self.records.extend(upper.records)
 
+    def touches(self, table: str) -> bool:
+        return any(t == table for t, _ in self.docs.values())
+
     def ids_of(self, table: str) -> set[str]:
         return {i for i, (t, _) in self.docs.items() if t == table}
 
@@ -89,6 +92,10 @@ class LayeredView:
     def __init__(self, base: WorkingSet, layers: list[WriteLayer]) -> None:
         self.base = base
         self.layers = layers
+
+    def touches(self, table: str) -> bool:
+        """Whether some layer holds a write of ``table`` (else scans read the base alone)."""
+        return any(layer.touches(table) for layer in self.layers)
 
     def get(self, table: str, doc_id: str) -> Doc | None:
         for layer in self.layers:
@@ -132,7 +139,7 @@ class LayeredView:
         mt = self.base.table(table)
         base_docs = mt.docs if mt is not None else {}
         base_index = mt.index(index.spec.name) if mt is not None else None
-        touched = [layer for layer in self.layers if any(t == table for t, _ in layer.docs.values())]
+        touched = [layer for layer in self.layers if layer.touches(table)]
         if not touched:
             if base_index is None:
                 return iter(())

@@ -84,6 +84,7 @@ def apply_schema(db: Database, schema: Schema | None, *, dry_run: bool = False) 
             with db.base_lock:
                 db.schema = schema
                 db.plan_cache.clear()
+                db.copiers.clear()
                 for name, table in db.base.tables.items():
                     if is_system_table(name):
                         continue

@@ -1,6 +1,7 @@
 """Layer 1: the value model (see ``docs/DESIGN.md``).
 
 - ``model``: ``UNDEFINED``, ``Id``, ``type_name``, ``normalize_value``, limits, sizes
+- ``copies``: copies of stored values handed to user code
 - ``keys``: the order-preserving key encoding and ``compare_values``
 - ``wire``: Convex's JSON wire encoding
 - ``stored``: the exact JSON used inside DuckDB
@@ -9,6 +10,7 @@
 
 from __future__ import annotations
 
+from nbreactive.values.copies import copy_document
 from nbreactive.values.keys import compare_values, decode_key, encode_key, encode_value
 from nbreactive.values.model import (
     MAX_ARRAY_LEN,
@@ -19,7 +21,6 @@ from nbreactive.values.model import (
     Id,
     check_document_size,
     check_identifier,
-    copy_document,
     document_size,
     get_path,
     normalize_value,

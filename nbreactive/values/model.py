@@ -47,7 +47,6 @@ __all__ = [
     "UNDEFINED",
     "check_document_size",
     "check_identifier",
-    "copy_document",
     "document_size",
     "format_path",
     "get_path",
@@ -685,7 +684,7 @@ def normalize_value(
 
 
 # ---------------------------------------------------------------------------
-# paths, copies, sizes
+# paths and sizes (copies: ``values.copies``)
 # ---------------------------------------------------------------------------
 
 
@@ -710,44 +709,6 @@ def get_path(doc: Any, path: str) -> Any:
         if cur is UNDEFINED:
             return UNDEFINED
     return cur
-
-
-def _deep_copy(value: Any) -> Any:
-    if type(value) is dict:
-        return _copy_dict(value)
-    # Lists of documents are the common case: copy each dict directly.
-    return [
-        _copy_dict(x) if type(x) is dict else (_deep_copy(x) if type(x) is list else x)
-        for x in value
-    ]
-
-
-def _copy_dict(value: dict[str, Any]) -> dict[str, Any]:
-    # One C-level copy, then only the (few) container fields are replaced.
-    out = value.copy()
-    for k, x in value.items():
-        if type(x) in _CONTAINERS:
-            out[k] = _deep_copy(x)
-    return out
-
-
-_CONTAINERS = frozenset({dict, list})
-
-
-def copy_document(doc: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a normalized document that user code may mutate freely.
-
-    Shallow-copies the dict and deep-copies only list/dict values (scalars, bytes and
-    ``Id`` are immutable and shared). For a flat document this is one ``dict.copy``
-    plus a type check per field.
-    """
-    return _copy_dict(doc)
-
-
-def copy_value(value: Any) -> Any:
-    """A copy of a normalized value that user code may mutate freely (containers are
-    copied deeply; scalars, bytes and ``Id`` are immutable and shared)."""
-    return _deep_copy(value) if type(value) in _CONTAINERS else value
 
 
 def _utf8_len(s: str) -> int:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from nbreactive.values.model import copy_value
+from nbreactive.values.copies import copy_value
 from nbreactive.widgets.cells import columns_of, format_value, is_document_list
 from nbreactive.widgets.diff import hunks
 from nbreactive.widgets.pages import DEFAULT_PAGE_SIZE, LivePages, PagedRows, takes_pagination

@@ -25,7 +25,7 @@ from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, overload
 
-from nbreactive.values.model import copy_document
+from nbreactive.values.copies import copy_document
 
 if TYPE_CHECKING:
     from nbreactive.app import App
