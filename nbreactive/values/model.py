@@ -528,6 +528,32 @@ def _is_normal(value: Any, depth: int) -> bool:
         if len(value) > MAX_OBJECT_FIELDS:
             return False  # let _norm report it (after dropping UNDEFINED fields)
         good = _GOOD_NESTED_KEYS
+        if good.issuperset(value):
+            # The common case (documents and rows), without per-key work: keys already
+            # known good, scalar values and arrays of scalars. Anything else goes
+            # through the loop below, which also says where a problem is.
+            for x in value.values():
+                tx = type(x)
+                if (
+                    tx in _PLAIN
+                    or (tx in _TEXT and x.isascii())
+                    or (tx is int and _INT64_MIN <= x <= _INT64_MAX)
+                ):
+                    continue
+                if tx is list and len(x) <= MAX_ARRAY_LEN and depth < MAX_NESTING:
+                    for y in x:
+                        ty = type(y)
+                        if not (
+                            ty in _PLAIN
+                            or (ty in _TEXT and y.isascii())
+                            or (ty is int and _INT64_MIN <= y <= _INT64_MAX)
+                        ):
+                            break
+                    else:
+                        continue
+                break
+            else:
+                return True
         key: Any = None
         try:
             for key, x in value.items():
