@@ -11,7 +11,8 @@ import uuid
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nbreactive.errors import ValidationError
 from nbreactive.values import model
@@ -552,3 +553,65 @@ def test_str_subclass_keys_are_checked_too() -> None:
 
     with pytest.raises(ValidationError, match="starts with '\\$'"):
         normalize_value({"a": {Key("$x"): 1}})
+
+
+# ---------------------------------------------------------------------------
+# normalize_value(copy=False): the allocation-free check agrees with the copying path
+# ---------------------------------------------------------------------------
+
+_BAD_LEAVES = [
+    decimal.Decimal(1), "\ud800", 2**63, -(2**63) - 1, UNDEFINED, (1, 2), {1: "x"},
+    {"$bad": 1}, True, 1.5, "ok", None, b"x", [1, "é"],
+]
+
+
+def _outcome(value: Any, copy: bool) -> Any:
+    try:
+        return ("ok", normalize_value(value, max_nesting=64, copy=copy))
+    except ValidationError as e:
+        return ("error", str(e))
+
+
+def _agree(result: Any) -> None:
+    kind, got = _outcome(result, copy=False)
+    want_kind, want = _outcome(result, copy=True)
+    assert kind == want_kind, (got, want)
+    if kind == "error":
+        assert got == want  # the same message and path
+    else:
+        assert same_value(got, want)
+
+
+@pytest.mark.parametrize("leaf", _BAD_LEAVES, ids=repr)
+@pytest.mark.parametrize("where", ["field", "list", "nested list", "top list"])
+def test_the_no_copy_check_agrees_with_normalizing(leaf, where):
+    def row() -> dict[str, Any]:
+        r: dict[str, Any] = {"_id": "x", "a": 1, "tags": ["p", "q"], "n": 1}
+        if where == "field":
+            r["a"] = leaf
+        elif where == "list":
+            r["tags"].insert(1, leaf)
+        elif where == "nested list":
+            r["nested"] = {"k": ["p", leaf]}
+        return r
+
+    fine = [{"_id": "x", "a": 1, "tags": ["p", "q"], "n": 1, "nested": {"k": ["p"]}}]
+    _agree(fine)  # the field names are now known good: the fast path is taken below
+    for _ in range(2):
+        _agree([row(), row()] if where != "top list" else [row(), leaf])
+
+
+@given(convex_values(), st.lists(st.sampled_from(_BAD_LEAVES), max_size=3), st.randoms())
+@settings(max_examples=200, deadline=None)
+def test_the_no_copy_check_agrees_with_normalizing_anywhere(value, leaves, rnd):
+    # Plant leaves (bad or fine) at random places of a document-like row.
+    row = {"_id": "x", "a": value, "tags": ["p", "q"], "n": 1}
+    for leaf in leaves:
+        where = rnd.choice(["field", "list", "nested"])
+        if where == "field":
+            row[rnd.choice(["a", "b", "n"])] = leaf
+        elif where == "list":
+            row["tags"].insert(rnd.randrange(len(row["tags"]) + 1), leaf)
+        else:
+            row["nested"] = {"k": [leaf]}
+    _agree([row, dict(row)])
