@@ -831,18 +831,48 @@ def test_query_scanning_more_than_the_limit_fails(limited):
         # filtered-out documents count as scanned
         return ctx.db.query("items").filter(lambda q: q.eq(q.field("n"), -1)).collect()
 
+    @app.query
+    def read_all(ctx):
+        return len(ctx.db.query("items").collect())
+
+    @app.query
+    def read_twice(ctx):  # the second range brings the query over the limit
+        q = ctx.db.query("items")
+        return len(q.take(6)) + len(q.order("desc").take(5))
+
     fill(k=10)
     assert read(k=10) == 10
     assert read_filtered() == []
+    assert read_all() == 10
     fill(k=1)
     assert app.count("items") == 11
     assert read(k=10) == 10  # stops at the 10th match
-    for call in (lambda: read(k=11), read_filtered):
+    for call in (lambda: read(k=11), read_filtered, read_all, read_twice):
         with pytest.raises(nr.LimitExceededError) as info:
             call()
         assert "Too many documents read" in str(info.value)
         assert "limit: 10" in str(info.value)
         assert isinstance(info.value, nr.NbReactiveError)
+
+
+def test_queries_reading_more_bytes_than_the_limit_fail():
+    # Each document is ~1 KiB: 10 fit in 12 KiB, 13 do not.
+    with nr.App(limits=nr.TransactionLimits(bytes_read=12 * 1024)) as app:
+        app.import_documents("items", [{"n": n, "pad": "x" * 1000} for n in range(13)],
+                             progress=False)
+
+        @app.query(args={"k": v.int64()})
+        def take(ctx, k):
+            return len(ctx.db.query("items").take(k))
+
+        @app.query
+        def collect(ctx):
+            return len(ctx.db.query("items").collect())
+
+        assert take(k=10) == 10
+        for call in (lambda: take(k=13), collect):
+            with pytest.raises(nr.LimitExceededError, match="Too many bytes read"):
+                call()
 
 
 def test_mutation_scanning_more_than_the_limit_fails_and_commits_nothing(limited):

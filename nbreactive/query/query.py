@@ -632,6 +632,19 @@ def _read(
     last: bytes | None = None
     exhausted = False
     failed = True
+    read_range = getattr(reader, "read_range", None)
+    if pred is None and max_rows is None and max_bytes is None and read_range is not None:
+        # collect() and take(n) without a filter: the first ``limit`` documents at once.
+        try:
+            out = read_range(table, index, lo, hi, desc, limit)
+            if limit is None or len(out) < limit:
+                exhausted = True
+            else:
+                last = out[-1][0]
+            failed = False
+        finally:
+            _record(reader, plan, lo, hi, last, exhausted or failed)
+        return out, last, exhausted
     it = reader.scan(table, index, lo, hi, desc)
     try:
         if limit is None and max_rows is None and max_bytes is None:
