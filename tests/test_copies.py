@@ -166,3 +166,28 @@ def test_document_copier_copies_every_container_it_may_meet():
     assert out["tags"] is not doc["tags"] and out["mixed"] is not doc["mixed"]
     assert out["obj"] is not doc["obj"] and out["obj"]["l"] is not doc["obj"]["l"]
     assert copy({"mixed": 3, "obj": {"l": []}}) == {"mixed": 3, "obj": {"l": []}}  # optional missing
+
+
+def test_documents_loaded_from_the_file_are_copied_too(tmp_path):
+    path = str(tmp_path / "reopen.duckdb")
+    schema = nr.define_schema({"docs": nr.define_table(FIELDS)})
+    with nr.App(path) as app:
+        app.set_schema(schema)
+        app.import_documents("docs", [_doc(k) for k in range(4)], progress=False)
+    with nr.App(path) as app:
+
+        @app.query()
+        def vandal(ctx):
+            docs = ctx.db.query("docs").collect()
+            for d in docs:
+                _vandalize(d)
+            _vandalize(ctx.db.get(docs[0]["_id"]))
+            return len(docs)
+
+        @app.query()
+        def plain(ctx):
+            return [{k: x for k, x in d.items() if not k.startswith("_")}
+                    for d in ctx.db.query("docs").collect()]
+
+        assert vandal() == 4
+        assert sorted(plain(), key=lambda d: d["n"]) == [_doc(k) for k in range(4)]
