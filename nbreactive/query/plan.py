@@ -52,8 +52,11 @@ class Reader(Protocol):
     a ``plan_cache`` attribute: a dict in which ``Query.plan``
     keeps resolved plans of filter-free queries, keyed by their shape and range values
     (its owner must clear it whenever what plans depend on changes: the schema),
-    and a ``copier(table)`` method returning the function that copies the table's
-    stored documents for user code (default: ``values.copies.copy_document``).
+    a ``copier(table)`` method returning the function that copies the table's
+    stored documents for user code (default: ``values.copies.copy_document``), and a
+    ``read_range(table, index, lo, hi, desc, limit)`` method returning the first
+    ``limit`` pairs of ``scan`` (all when None) as a list, counted the same way (used
+    by ``collect`` and ``take`` without a filter).
     """
 
     def index_fields(self, table: str, index: str) -> tuple[str, ...]:
