@@ -549,6 +549,7 @@ class App:
                 f"app.form needs anywidget and ipywidgets ({e}); install them with "
                 'pip install "nbreactive[widgets]"'
             ) from e
+        self._check_open()
         return FormWidget(self, ref)
 
     def browser(self, table: str | None = None) -> BrowserWidget:
@@ -610,12 +611,14 @@ class App:
         from nbreactive.storage.schema_change import apply_schema
 
         _not_inside_a_function("app.set_schema")
+        self._check_open()
         return apply_schema(self._db, schema, dry_run=dry_run)
 
     def infer_schema(self) -> Schema:
         """A schema inferred from the data now stored (print ``.to_python()`` to paste it)."""
         from nbreactive.schema import infer_schema
 
+        self._check_open()
         with self._db.base_lock:
             docs = {n: list(t.docs.values()) for n, t in self._db.base.tables.items()
                     if t.docs and not is_system_table(n)}
@@ -635,6 +638,7 @@ class App:
 
         A table first written by a mutation that then failed does not exist.
         """
+        self._check_open()
         db = self._db
         names = {n for n, t in db.base.tables.items() if t.docs} | (db.store.tables & set(db.table_numbers))
         if self._db.schema is not None:
@@ -643,6 +647,7 @@ class App:
 
     def count(self, table: str) -> int:
         """The number of documents in ``table`` (from the working set; no scan)."""
+        self._check_open()
         mt = self._db.base.tables.get(table)
         return 0 if mt is None else len(mt.docs)
 
@@ -657,6 +662,7 @@ class App:
 
             app.sql("SELECT author, count(*) FROM posts GROUP BY author").to_pandas()
         """
+        self._check_open()
         db = self._db
         # Durable apps acknowledge a mutation only once it is in DuckDB, so there is
         # nothing to wait for. In-memory apps flush in the background: wait for that,
@@ -688,18 +694,21 @@ class App:
         from nbreactive.bulk import import_documents
 
         _not_inside_a_function("app.import_documents")
+        self._check_open()
         return import_documents(self._db, table, rows, progress=progress)
 
     def export_parquet(self, table: str, path: str | os.PathLike[str]) -> int:
         """Write ``table`` to a Parquet file (native columns stay typed). Returns the row count."""
         from nbreactive.bulk import export_parquet
 
+        self._check_open()
         return export_parquet(self._db, table, os.fspath(path))
 
     def export_jsonl(self, table: str, path: str | os.PathLike[str], *, progress: bool | None = None) -> int:
         """Write ``table`` as JSON Lines in Convex's JSON encoding (exact round trip)."""
         from nbreactive.bulk import export_jsonl
 
+        self._check_open()
         return export_jsonl(self._db, table, os.fspath(path), progress=progress)
 
     # -- lifecycle ----------------------------------------------------------------
@@ -707,7 +716,10 @@ class App:
     def close(self) -> None:
         """Flush pending writes, checkpoint and close the database. Idempotent.
 
-        Live subscriptions stop receiving changes.
+        Live subscriptions stop receiving changes (they keep their last value); the
+        documents held in memory are released at once. Calls that read or write data
+        on a closed App (functions, SQL, imports, exports, counts, data widgets) raise
+        ``StorageError``; the schema and the inspector's history stay readable.
         """
         _not_inside_a_function("app.close")
         _not_inside_an_action("app.close")

@@ -497,6 +497,13 @@ class Database:
                     self.store.write_meta({"last_ts": self.last_ts})
             finally:
                 self.store.close()
+                # Release the documents now: held through this object's reference
+                # cycles (threads, hooks), they would otherwise wait for a full garbage
+                # collection, which then walks them all at some later, random moment.
+                with self.base_lock:
+                    self.base.tables.clear()
+                    self.plan_cache.clear()
+                    self.copiers.clear()
 
 
 def _close_previous(key: str) -> None:

@@ -200,10 +200,10 @@ class BrowserWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
 
     def __init__(self, app: App, *, table: str | None = None, max_rows: int = MAX_ROWS,
                  **kwargs: Any) -> None:
-        super().__init__(**kwargs)
         if type(max_rows) is not int or max_rows <= 0:
             raise ValueError(f"max_rows must be a positive int, got {max_rows!r}")
         app._check_open()
+        super().__init__(**kwargs)
         self._app = app
         self.max_rows = max_rows
         self._limits = TransactionLimits(documents_scanned=max_rows + 1, bytes_read=1 << 60)
@@ -623,6 +623,8 @@ class BrowserWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
 
     def stop(self) -> None:
         """Stop following the data (the widget keeps its last picture)."""
+        if not hasattr(self, "_watcher"):  # __init__ failed (e.g. a closed App): nothing runs
+            return
         self._stop.set()
         self._wake.set()
         self._watcher.close()
