@@ -92,3 +92,32 @@ def test_random_strings_agree_with_the_reference() -> None:
     for _ in range(20_000):
         text = "".join(rng.choice(_CROCKFORD) for _ in range(rng.randrange(29, 40)))
         assert decode(text) == reference(text)
+
+
+@pytest.mark.parametrize("table", [1, 10_001, 16_389, 2_000_000])
+def test_impossible_lengths_are_refused(table: int) -> None:
+    # No byte string encodes to 33 or 35 characters; an id with a "0" appended would
+    # otherwise pass every other check (its extra bits are zero).
+    doc_id = new_id(table, random.Random(table))
+    for bad in (doc_id + "0", doc_id + "00", doc_id[:-1]):
+        assert decode(bad) is None and reference(bad) is None, (len(bad), bad)
+
+
+def test_an_id_with_a_character_appended_is_not_an_id_of_the_app() -> None:
+    import nbreactive as nr
+    from nbreactive import v
+
+    with nr.App() as app:
+
+        @app.mutation()
+        def add(ctx):
+            return ctx.db.insert("t", {})
+
+        @app.mutation(args={"ref": v.id("t")})
+        def link(ctx, ref):
+            return ctx.db.insert("links", {"ref": ref})
+
+        good = add()
+        assert link(ref=str(good))
+        with pytest.raises(nr.ValidationError):
+            link(ref=str(good) + "0")

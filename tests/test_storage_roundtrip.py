@@ -780,6 +780,40 @@ def test_set_schema_refuses_a_table_missing_from_a_strict_schema():
 PRICES = [10, 2.5, 7, -1, 7.0]
 
 
+def test_set_schema_normalizes_nested_values_too(tmp_path):
+    # ``==`` calls [1, 2] and [1.0, 2.0] equal: the check must look at types all the way down.
+    path = str(tmp_path / "nested.duckdb")
+    with nr.App(path) as app:
+
+        @app.mutation
+        def add(ctx):
+            u = ctx.db.insert("users", {"name": "a"})
+            ctx.db.insert("t", {"xs": [1, 2], "o": {"n": 3}, "refs": [str(u)]})
+
+        add()
+        app.set_schema(nr.define_schema({
+            "users": nr.define_table({"name": v.string()}),
+            "t": nr.define_table({"xs": v.array(v.float64()), "o": v.object({"n": v.float64()}),
+                                  "refs": v.array(v.id("users"))}),
+        }))
+
+        @app.query
+        def shapes(ctx):
+            d = ctx.db.query("t").unique()
+            return [type(x).__name__ for x in d["xs"]] + [type(d["o"]["n"]).__name__,
+                                                          d["refs"][0].table]
+
+        assert shapes() == ["float", "float", "float", "users"]
+    with nr.App(path) as app:
+
+        @app.query
+        def shapes_again(ctx):
+            d = ctx.db.query("t").unique()
+            return [type(x).__name__ for x in d["xs"]] + [type(d["o"]["n"]).__name__]
+
+        assert shapes_again() == ["float", "float", "float"]
+
+
 def test_set_schema_normalizes_ints_to_floats_for_number_fields_and_rebuilds_indexes(tmp_path):
     path = tmp_path / "norm.duckdb"
     loose = nr.define_schema(

@@ -855,6 +855,35 @@ def test_query_scanning_more_than_the_limit_fails(limited):
         assert isinstance(info.value, nr.NbReactiveError)
 
 
+def test_reads_made_while_a_query_iterator_is_paused_all_count(limited):
+    # 6 documents, a limit of 10: each of these reads 12.
+    app = limited
+
+    @app.mutation
+    def fill(ctx):
+        for k in range(6):
+            ctx.db.insert("items", {"k": k})
+
+    @app.query
+    def iterate_and_get(ctx):
+        for d in ctx.db.query("items"):
+            ctx.db.get(d["_id"])
+
+    @app.query
+    def interleaved(ctx):
+        return sum(1 for _ in zip(ctx.db.query("items"), ctx.db.query("items").order("desc")))
+
+    @app.query
+    def iterate_and_take(ctx):
+        for _ in ctx.db.query("items"):
+            ctx.db.query("items").first()
+
+    fill()
+    for call in (iterate_and_get, interleaved, iterate_and_take):
+        with pytest.raises(nr.LimitExceededError, match="Too many documents read"):
+            call()
+
+
 def test_queries_reading_more_bytes_than_the_limit_fail():
     # Each document is ~1 KiB: 10 fit in 12 KiB, 13 do not.
     with nr.App(limits=nr.TransactionLimits(bytes_read=12 * 1024)) as app:

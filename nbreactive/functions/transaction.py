@@ -158,6 +158,7 @@ class Transaction:
                                      room if limit is None else min(limit, room)))
         max_scanned, max_bytes = limits.documents_scanned, limits.bytes_read
         docs, sizes = mt.docs, mt.sizes
+        # Local counters: no other read can run meanwhile (this is not a generator).
         scanned, nbytes = self.scanned, self.bytes_read
         out: list[tuple[bytes, Doc]] = []
         append = out.append
@@ -182,30 +183,28 @@ class Transaction:
     def _scan_base(self, mt: MemTable, index: str, lo: bytes, hi: bytes,
                    desc: bool) -> Iterator[tuple[bytes, Doc]]:
         """The scan of a table no write layer touches (every query, and most mutation
-        reads): one loop straight over the base ordering, counters kept in locals.
+        reads): one loop straight over the base ordering.
 
-        The id is cut from the key's tail inline (see ``id_from_key``); the sizes of
-        base documents are cached per table and always current (a write drops its
-        entry)."""
+        The counters are the transaction's own, updated per document: other reads
+        (``db.get``, another query) may run while this generator is paused. The id is
+        cut from the key's tail inline (see ``id_from_key``); the sizes of base
+        documents are cached per table and always current (a write drops its entry)."""
         limits = self.limits
         max_scanned, max_bytes = limits.documents_scanned, limits.bytes_read
         docs, sizes = mt.docs, mt.sizes
-        scanned, nbytes = self.scanned, self.bytes_read
-        try:
-            for key in mt.index(index).scan(lo, hi, desc):  # type: ignore[union-attr]
-                doc = docs[key[key.rindex(b"\x10", 0, len(key) - 1) + 1 : -1].decode("ascii")]
-                scanned += 1
-                if scanned > max_scanned:
-                    raise limits.too_many_scanned()
-                size = sizes.get(doc["_id"])
-                if size is None:
-                    size = sizes[doc["_id"]] = document_size(doc)
-                nbytes += size
-                if nbytes > max_bytes:
-                    raise limits.too_many_bytes_read()
-                yield key, doc
-        finally:
-            self.scanned, self.bytes_read = scanned, nbytes
+        for key in mt.index(index).scan(lo, hi, desc):  # type: ignore[union-attr]
+            i = key[key.rindex(b"\x10", 0, len(key) - 1) + 1 : -1].decode("ascii")
+            doc = docs[i]
+            self.scanned += 1
+            if self.scanned > max_scanned:
+                raise limits.too_many_scanned()
+            size = sizes.get(i)
+            if size is None:
+                size = sizes[i] = document_size(doc)
+            self.bytes_read += size
+            if self.bytes_read > max_bytes:
+                raise limits.too_many_bytes_read()
+            yield key, doc
 
     def _scan_layered(self, table: str, idx: MemIndex, mt: MemTable | None, lo: bytes, hi: bytes,
                       desc: bool) -> Iterator[tuple[bytes, Doc]]:

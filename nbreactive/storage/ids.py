@@ -109,6 +109,8 @@ def decode_table_number(text: str) -> int | None:
     # Crockford's alphabet maps one-to-one onto the digits of int(..., 32).
     nbits = 5 * len(text)
     pad = nbits % 8
+    if pad >= 5:  # 33 or 35 characters: no byte string encodes to this length
+        return None
     n = int(text.translate(_TO_BASE32_DIGITS), 32)
     if n & ((1 << pad) - 1):  # non-canonical: the padding bits must be zero
         return None

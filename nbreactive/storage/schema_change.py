@@ -60,7 +60,7 @@ def apply_schema(db: Database, schema: Schema | None, *, dry_run: bool = False) 
                 for d in docs:
                     body = {k: val for k, val in d.items() if k != "_id" and k != "_creationTime"}
                     norm = tdef.validate_document(body, resolve_id=db.table_of_id)
-                    if norm != body or any(type(norm[k]) is not type(body[k]) for k in norm):
+                    if not _identical(norm, body):
                         changed = True
                         out.append({"_id": d["_id"], "_creationTime": d["_creationTime"], **norm})
                     else:
@@ -99,3 +99,16 @@ def apply_schema(db: Database, schema: Schema | None, *, dry_run: bool = False) 
                 # Every live query re-runs: indexes, normalized values and errors may change.
                 db.publish_rewrite(db.next_ts(), frozenset({"*"}), "schema")
         return report
+
+
+def _identical(a: Any, b: Any) -> bool:
+    """Equal with the same types all the way down (``==`` calls ``1`` and ``1.0`` equal,
+    and a ``str`` equal to an ``Id``): whether normalizing for a new schema changed a
+    document, nested values included."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(_identical(x, b[k]) for k, x in a.items())
+    if type(a) is list:
+        return len(a) == len(b) and all(map(_identical, a, b))
+    return a is b or a == b
