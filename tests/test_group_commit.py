@@ -187,3 +187,44 @@ def test_a_failed_duckdb_write_fails_its_batch_and_every_batch_built_on_it(tmp_p
 
     with nr.App(tmp_path / "fail.duckdb") as again:
         assert again.sql("SELECT value FROM counters").to_pylist()[0]["value"] == 1
+
+
+@pytest.mark.parametrize("durable", [False, True], ids=["memory", "file"])
+def test_every_index_ordering_matches_the_documents_after_random_writes(tmp_path, durable):
+    """Inserts, patches (of indexed fields or not), replaces and deletes, several per
+    mutation: each in-memory index ordering is exactly its documents' keys, sorted
+    (a write that leaves a key unchanged skips the index; one that changes it moves it)."""
+    from nbreactive.values.model import UNDEFINED
+
+    app = nr.App(str(tmp_path / "idx.duckdb") if durable else None)
+    app.set_schema(nr.define_schema({"t": nr.define_table(
+        {"a": v.optional(v.int64()), "b": v.optional(v.string()), "c": v.optional(v.int64())}
+    ).index("by_a", ["a"]).index("by_ab", ["a", "b"])}))
+    rng = random.Random(3)
+
+    @app.mutation(args={"ops": v.any()})
+    def run(ctx, ops):
+        ids = [d["_id"] for d in ctx.db.query("t").collect()]
+        for op, a, b in ops:
+            if op == "insert" or not ids:
+                ids.append(ctx.db.insert("t", {"a": UNDEFINED if a is None else a, "b": b}))
+            elif op == "patch":
+                ctx.db.patch(rng.choice(ids), {"a": a} if a is not None else {"b": b, "a": UNDEFINED})
+            elif op == "patch_unindexed":
+                ctx.db.patch(rng.choice(ids), {"c": rng.randrange(100)})
+            elif op == "replace":
+                ctx.db.replace(rng.choice(ids), {"a": a, "b": b} if a is not None else {})
+            else:
+                doc_id = rng.choice(ids)
+                ids.remove(doc_id)
+                ctx.db.delete(doc_id)
+
+    kinds = ["insert", "patch", "patch_unindexed", "replace", "delete", "patch"]
+    for _ in range(60):
+        run(ops=[[rng.choice(kinds), rng.choice([None, 1, 2]), rng.choice(["x", "y"])]
+                 for _ in range(rng.randrange(1, 8))])
+    table = app._db.base.tables["t"]
+    assert table.docs
+    for name, index in table.indexes.items():
+        assert list(index.keys) == sorted(index.key_of(d) for d in table.docs.values()), name
+    app.close()
