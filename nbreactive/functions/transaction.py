@@ -142,43 +142,10 @@ class Transaction:
 
     def read_range(self, table: str, index: str, lo: bytes, hi: bytes, desc: bool,
                    limit: int | None) -> list[tuple[bytes, Doc]]:
-        """The first ``limit`` (all when None) pairs of ``scan(...)`` as a list, counted
-        the same way (Reader protocol, optional): without a generator step per document.
-        """
-        self._count_range()
-        idx = self.db.index(table, index)
-        mt = self.db.base.tables.get(table)
-        if mt is None or self.view.touches(table):
-            it = self._scan_layered(table, idx, mt, lo, hi, desc)
-            return list(it if limit is None else itertools.islice(it, limit))
-        limits = self.limits
-        # Never take more keys than the scan limit allows (+1, to raise at the right one).
-        room = limits.documents_scanned - self.scanned + 1
-        keys = list(itertools.islice(mt.index(idx.spec.name).scan(lo, hi, desc),  # type: ignore[union-attr]
-                                     room if limit is None else min(limit, room)))
-        max_scanned, max_bytes = limits.documents_scanned, limits.bytes_read
-        docs, sizes = mt.docs, mt.sizes
-        # Local counters: no other read can run meanwhile (this is not a generator).
-        scanned, nbytes = self.scanned, self.bytes_read
-        out: list[tuple[bytes, Doc]] = []
-        append = out.append
-        try:
-            for key in keys:
-                i = key[key.rindex(b"\x10", 0, len(key) - 1) + 1 : -1].decode("ascii")
-                doc = docs[i]
-                scanned += 1
-                if scanned > max_scanned:
-                    raise limits.too_many_scanned()
-                size = sizes.get(i)
-                if size is None:
-                    size = sizes[i] = document_size(doc)
-                nbytes += size
-                if nbytes > max_bytes:
-                    raise limits.too_many_bytes_read()
-                append((key, doc))
-        finally:
-            self.scanned, self.bytes_read = scanned, nbytes
-        return out
+        """The first ``limit`` (all when None) pairs of ``scan(...)`` as a list
+        (Reader protocol, optional): ``collect`` and ``take`` without a filter."""
+        it = self.scan(table, index, lo, hi, desc)
+        return list(it if limit is None else itertools.islice(it, limit))
 
     def _scan_base(self, mt: MemTable, index: str, lo: bytes, hi: bytes,
                    desc: bool) -> Iterator[tuple[bytes, Doc]]:
