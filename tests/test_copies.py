@@ -191,3 +191,64 @@ def test_documents_loaded_from_the_file_are_copied_too(tmp_path):
 
         assert vandal() == 4
         assert sorted(plain(), key=lambda d: d["n"]) == [_doc(k) for k in range(4)]
+
+
+def test_value_copier_copies_flat_rows_and_falls_back_for_the_rest():
+    from nbreactive.values.copies import copy_value, value_copier
+
+    flat = [{"a": 1, "b": "x"}, {"a": 2, "b": None}]
+    copy = value_copier(flat)
+    assert copy is not copy_value
+    out = copy(flat)
+    assert out == flat and all(o is not f for o, f in zip(out, flat))
+    for value in ([{"a": [1]}], [{"a": 1}, 5], [[1]], {"a": [1]}, 3, "s", None, []):
+        assert value_copier(value)(value) == value
+    nested = [{"a": [1]}]
+    assert value_copier(nested) is copy_value
+    assert value_copier(nested)(nested)[0]["a"] is not nested[0]["a"]
+    # An object: only its containers are copied, each by its own plan.
+    result = {"n": 1, "rows": [{"a": 1}], "deep": {"xs": [[1]], "o": {"k": [2]}}, "s": "x"}
+    out = value_copier(result)(result)
+    assert out == result
+    assert out["rows"] is not result["rows"] and out["rows"][0] is not result["rows"][0]
+    assert out["deep"]["xs"][0] is not result["deep"]["xs"][0]
+    assert out["deep"]["o"]["k"] is not result["deep"]["o"]["k"]
+
+
+def test_subscribers_each_get_their_own_copy_of_a_live_result():
+    import threading
+
+    with nr.App() as app:
+        app.set_schema(nr.define_schema({"t": nr.define_table({"a": v.int64(), "xs": v.optional(v.array(v.int64()))})}))
+
+        @app.mutation(args={"a": v.int64(), "nested": v.boolean()})
+        def add(ctx, a, nested):
+            ctx.db.insert("t", {"a": a, **({"xs": [a]} if nested else {})})
+
+        @app.query()
+        def rows(ctx):
+            return ctx.db.query("t").collect()
+
+        seen: list[list[dict[str, Any]]] = []
+        done = threading.Event()
+
+        def vandal(value):  # changes what it got, rows and nested lists
+            for d in value:
+                d["a"] = -1
+                if "xs" in d:
+                    d["xs"].append(-1)
+
+        def keep(value):
+            seen.append(value)
+            if len(value) == 2:
+                done.set()
+
+        sub = app.subscribe(rows)
+        sub.on_change(vandal)
+        sub.on_change(keep)
+        add(a=1, nested=False)  # flat rows
+        add(a=2, nested=True)   # a nested list: copied deeply
+        assert done.wait(10)
+        last = seen[-1]
+        assert [d["a"] for d in last] == [1, 2] and last[1]["xs"] == [2]
+        assert [d["a"] for d in sub.value] == [1, 2] and sub.value[1]["xs"] == [2]

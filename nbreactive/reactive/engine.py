@@ -46,7 +46,7 @@ from nbreactive.reactive.readset import DependencyIndex, KeyFn, ReadSet, by_id_k
 from nbreactive.reactive.subscription import Subscription
 from nbreactive.reactive.tracking import record as record_reads
 from nbreactive.reactive.tracking import tracking
-from nbreactive.values.copies import copy_value
+from nbreactive.values.copies import copy_value, value_copier
 from nbreactive.values.keys import encode_value
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class QueryEntry:
     """One (function, args, identity): its latest outcome and read set."""
 
     __slots__ = (
-        "args", "created", "error", "error_tb", "fingerprint", "fn", "id", "identity", "journal",
+        "args", "copier", "created", "error", "error_tb", "fingerprint", "fn", "id", "identity", "journal",
         "key", "pinned", "read_set", "registered", "run_seconds", "runs", "stale", "subs", "time_read", "ts", "value",
         "version",
     )
@@ -90,6 +90,7 @@ class QueryEntry:
         self.args = args
         self.identity = identity
         self.value: Any = None
+        self.copier: tuple[Any, Callable[[Any], Any]] | None = None  # (value, its copy function)
         self.error: BaseException | None = None
         self.error_tb: TracebackType | None = None
         self.fingerprint: bytes | None = None
@@ -105,6 +106,17 @@ class QueryEntry:
         self.runs = 0
         self.run_seconds = 0.0
         self.created = time.time()
+
+    def copy(self, value: Any) -> Any:
+        """A copy of ``value`` (this entry's result, read by the caller) for user code.
+
+        The way to copy is chosen once per result (``value_copier``) and kept beside
+        the result it was chosen for: a result handed to 1,000 subscribers is looked at
+        once, not 1,000 times."""
+        chosen = self.copier
+        if chosen is None or chosen[0] is not value:
+            chosen = self.copier = (value, value_copier(value))
+        return chosen[1](value)
 
     def __repr__(self) -> str:
         return f"<QueryEntry #{self.id} {self.fn.path} subs={len(self.subs)} stale={self.stale}>"
@@ -474,7 +486,7 @@ class Reactor:
                                 self._lru.move_to_end(e.key)
                             if tracked:
                                 record_reads(self, e.read_set)
-                            return copy_value(e.value)
+                            return e.copy(e.value)
                         self.stats["cache_misses"] += 1
                     out = self._run(fn, args, identity, sql)
                     if tracked:

@@ -65,7 +65,7 @@ class Subscription:
         error = entry.error
         if error is not None:
             raise error.with_traceback(entry.error_tb)
-        return copy_value(entry.value)
+        return entry.copy(entry.value)
 
     @property
     def error(self) -> BaseException | None:
@@ -127,7 +127,7 @@ class Subscription:
             return
         cb.seen = version
         if error is None:
-            _call(cb.on_value, value if cb.share else copy_value(value))
+            _call(cb.on_value, value if cb.share else entry.copy(value))
         elif cb.on_error is not None:
             _call(cb.on_error, error)
 

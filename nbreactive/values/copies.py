@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["copy_document", "copy_value", "document_copier"]
+__all__ = ["copy_document", "copy_value", "document_copier", "value_copier"]
 
 Doc = dict[str, Any]
 
@@ -57,6 +57,38 @@ def copy_value(value: Any) -> Any:
     """A copy of a normalized value that user code may mutate freely (containers are
     copied deeply; scalars are immutable and shared)."""
     return _deep_copy(value) if type(value) in _CONTAINERS else value
+
+
+def value_copier(value: Any) -> Callable[[Any], Any]:
+    """A copy function for ``value`` itself, planned by looking at it once: for a value
+    copied many times over (a live result handed to each of its subscribers). A list of
+    documents whose fields are all scalars is copied with one ``dict.copy`` each, an
+    object by copying only its container fields, each with its own plan.
+
+    Only for ``value`` (or an identical one): another value may need deeper copies.
+    """
+    t = type(value)
+    if t is list:
+        if all(type(d) is dict and _CONTAINERS.isdisjoint(map(type, d.values())) for d in value):
+            return _copy_flat_rows
+        return copy_value
+    if t is not dict:
+        return copy_value  # scalars: returned as they are
+    parts = tuple((k, value_copier(x)) for k, x in value.items() if type(x) in _CONTAINERS)
+    if not parts:
+        return dict.copy
+
+    def copy(v: Doc) -> Doc:
+        out = v.copy()
+        for k, part in parts:
+            out[k] = part(v[k])
+        return out
+
+    return copy
+
+
+def _copy_flat_rows(rows: list[Doc]) -> list[Doc]:
+    return [d.copy() for d in rows]
 
 
 def _holds(validator: Any) -> str:
