@@ -82,7 +82,9 @@ def _rows(rows: Any) -> tuple[Iterable[Doc], int]:
 def import_documents(db: Database, table: str, rows: Any, *, progress: bool | None = None) -> int:
     """See ``App.import_documents``."""
     with gc_paused():
-        return _import_documents(db, table, rows, progress)
+        n = _import_documents(db, table, rows, progress)
+    db.freeze_working_set()
+    return n
 
 
 def _import_documents(db: Database, table: str, rows: Any, progress: bool | None) -> int:

@@ -77,3 +77,42 @@ def test_a_closed_app_keeps_its_subscriptions_last_values_and_its_file(tmp_path)
     with nr.App(path) as again:
         assert again.count("t") == 100
         assert again.sql("SELECT sum(a) AS s FROM t").to_pylist() == [{"s": sum(range(100))}]
+
+
+def _walked_by_the_collector(obj: object) -> bool:
+    """Whether full collections walk ``obj`` (frozen objects are not listed)."""
+    return any(o is obj for o in gc.get_objects())
+
+
+def test_loaded_and_imported_documents_stay_out_of_full_collections_until_close(tmp_path):
+    from nbreactive.storage import gcpause
+
+    path = str(tmp_path / "frozen.duckdb")
+    with nr.App(path) as app:
+        app.import_documents("t", [{"a": k, "tags": [k]} for k in range(50)], progress=False)
+        imported = next(iter(app._db.base.tables["t"].docs.values()))
+        assert not _walked_by_the_collector(imported)
+    a = nr.App(path)  # loaded from the file
+    b = nr.App()
+    b.import_documents("u", [{"b": 1}], progress=False)
+    loaded = next(iter(a._db.base.tables["t"].docs.values()))
+    other = next(iter(b._db.base.tables["u"].docs.values()))
+    assert not _walked_by_the_collector(loaded) and not _walked_by_the_collector(other)
+    a.close()
+    assert id(a._db) not in gcpause._holders and id(b._db) in gcpause._holders
+    assert not _walked_by_the_collector(other)  # b still holds the freeze
+    b.close()
+    assert id(b._db) not in gcpause._holders
+    if not gcpause._holders:  # no App of another test left open in this process
+        assert gc.get_freeze_count() == 0
+
+
+def test_documents_written_by_mutations_are_collected_normally(tmp_path):
+    with nr.App(str(tmp_path / "w.duckdb")) as app:
+
+        @app.mutation()
+        def add(ctx):
+            return ctx.db.insert("t", {"xs": [1]})
+
+        doc_id = add()
+        assert _walked_by_the_collector(app._db.base.tables["t"].docs[doc_id])

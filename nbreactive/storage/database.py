@@ -34,7 +34,7 @@ from nbreactive.schema.system import is_system_table, system_table
 from nbreactive.storage.columns import TableLayout
 from nbreactive.storage.committer import Batch, CommitRecord, Committer
 from nbreactive.storage.duckdb_store import DuckDBStore, TableChanges
-from nbreactive.storage.gcpause import gc_paused
+from nbreactive.storage.gcpause import freeze, gc_paused, thaw
 from nbreactive.storage.ids import decode_table_number
 from nbreactive.storage.layers import WriteLayer
 from nbreactive.storage.working_set import IndexSpec, MemIndex, MemTable, WorkingSet
@@ -158,6 +158,13 @@ class Database:
                     self.last_creation_time, max(d["_creationTime"] for d in docs)
                 )
             self.base.tables[name] = table
+        if any(t.docs for t in self.base.tables.values()):
+            self.freeze_working_set()
+
+    def freeze_working_set(self) -> None:
+        """Keep the cyclic garbage collector's full passes off the documents loaded or
+        imported so far (see ``gcpause``); ``close`` gives them back."""
+        freeze(self)
 
     def _new_mem_table(self, name: str) -> MemTable:
         table = MemTable(name, self.table_numbers[name])
@@ -504,6 +511,7 @@ class Database:
                     self.base.tables.clear()
                     self.plan_cache.clear()
                     self.copiers.clear()
+                thaw(self)
 
 
 def _close_previous(key: str) -> None:
