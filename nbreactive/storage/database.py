@@ -145,19 +145,19 @@ class Database:
         # What was loaded is the state as of now: the first snapshot's timestamp (a
         # mutation that writes nothing right after opening is visible at it).
         self.base_ts = self.store_ts = self.last_ts
-        for name in sorted(self.store.tables):
-            if name not in self.table_numbers:
-                continue  # not ours
-            layout = self.layout_for(name)
-            table = self._new_mem_table(name)
-            with gc_paused():
+        with gc_paused():
+            for name in sorted(self.store.tables):
+                if name not in self.table_numbers:
+                    continue  # not ours
+                layout = self.layout_for(name)
+                table = self._new_mem_table(name)
                 docs = self.store.load_table(layout)
                 table.bulk_load(docs)
-            if docs:
-                self.last_creation_time = max(
-                    self.last_creation_time, max(d["_creationTime"] for d in docs)
-                )
-            self.base.tables[name] = table
+                if docs:
+                    self.last_creation_time = max(
+                        self.last_creation_time, max(d["_creationTime"] for d in docs)
+                    )
+                self.base.tables[name] = table
         if any(t.docs for t in self.base.tables.values()):
             self.freeze_working_set()
 
