@@ -83,7 +83,7 @@ def import_documents(db: Database, table: str, rows: Any, *, progress: bool | No
     """See ``App.import_documents``."""
     with gc_paused():
         n = _import_documents(db, table, rows, progress)
-    db.freeze_working_set()
+    db.freeze_working_set(n)
     return n
 
 

@@ -84,8 +84,11 @@ def _walked_by_the_collector(obj: object) -> bool:
     return any(o is obj for o in gc.get_objects())
 
 
-def test_loaded_and_imported_documents_stay_out_of_full_collections_until_close(tmp_path):
+def test_loaded_and_imported_documents_stay_out_of_full_collections_until_close(
+        tmp_path, monkeypatch):
     from nbreactive.storage import gcpause
+
+    monkeypatch.setattr(gcpause, "FREEZE_MIN_DOCUMENTS", 1)  # small data, same behaviour
 
     path = str(tmp_path / "frozen.duckdb")
     with nr.App(path) as app:
@@ -116,3 +119,12 @@ def test_documents_written_by_mutations_are_collected_normally(tmp_path):
 
         doc_id = add()
         assert _walked_by_the_collector(app._db.base.tables["t"].docs[doc_id])
+
+
+def test_small_imports_freeze_nothing():
+    from nbreactive.storage import gcpause
+
+    with nr.App() as app:
+        app.import_documents("t", [{"a": 1, "xs": [1]}], progress=False)
+        assert id(app._db) not in gcpause._holders
+        assert _walked_by_the_collector(next(iter(app._db.base.tables["t"].docs.values())))

@@ -158,13 +158,13 @@ class Database:
                         self.last_creation_time, max(d["_creationTime"] for d in docs)
                     )
                 self.base.tables[name] = table
-        if any(t.docs for t in self.base.tables.values()):
-            self.freeze_working_set()
+        self.freeze_working_set(sum(len(t.docs) for t in self.base.tables.values()))
 
-    def freeze_working_set(self) -> None:
-        """Keep the cyclic garbage collector's full passes off the documents loaded or
-        imported so far (see ``gcpause``); ``close`` gives them back."""
-        freeze(self)
+    def freeze_working_set(self, documents: int) -> None:
+        """After loading or importing ``documents`` documents: keep the cyclic garbage
+        collector's full passes off them if they are many (see ``gcpause``); ``close``
+        gives them back."""
+        freeze(self, documents)
 
     def _new_mem_table(self, name: str) -> MemTable:
         table = MemTable(name, self.table_numbers[name])
