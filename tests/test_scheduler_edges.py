@@ -28,6 +28,18 @@ def states(app: nr.App) -> dict[str, Any]:
     return {r["name"]: orjson.loads(r["state"]) for r in rows}
 
 
+def app_with_busy_action(**options: Any) -> tuple[nr.App, threading.Event, Any]:
+    """An App with an action ``busy`` that holds its thread until ``release`` is set."""
+    app = nr.App(**options)
+    release = threading.Event()
+
+    @app.action()
+    def busy(ctx):
+        release.wait(10)
+
+    return app, release, busy
+
+
 def test_jobs_at_and_over_their_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     """The job's own bookkeeping does not count against the function's limits; a job
     over them fails, and the jobs behind it still run."""
@@ -172,12 +184,7 @@ def test_reopening_the_file_stops_the_earlier_apps_scheduler(tmp_path: Any) -> N
 
 
 def test_a_busy_action_pool_does_not_delay_mutation_jobs() -> None:
-    app = nr.App()
-    release = threading.Event()
-
-    @app.action()
-    def hold(ctx):
-        release.wait(10)
+    app, release, hold = app_with_busy_action()
 
     @app.mutation()
     def quick(ctx):
@@ -201,12 +208,7 @@ def test_a_busy_action_pool_does_not_delay_mutation_jobs() -> None:
 
 
 def test_action_timeouts_count_from_the_start_and_nested_actions_run_inline() -> None:
-    app = nr.App(action_timeout=1.0)
-    release = threading.Event()
-
-    @app.action()
-    def busy(ctx):
-        release.wait(10)
+    app, release, busy = app_with_busy_action(action_timeout=1.0)
 
     @app.action()
     def leaf(ctx):
@@ -416,12 +418,7 @@ def test_many_due_actions_neither_spin_the_scheduler_nor_hold_up_mutation_jobs()
 
 
 def test_a_scheduled_action_does_not_wait_for_the_shared_action_threads() -> None:
-    app = nr.App(action_timeout=0.5)
-    release = threading.Event()
-
-    @app.action()
-    def busy(ctx):
-        release.wait(10)
+    app, release, busy = app_with_busy_action(action_timeout=0.5)
 
     @app.action()
     def job(ctx):
@@ -544,12 +541,7 @@ def test_a_hung_nested_action_does_not_keep_the_process_alive(tmp_path: Any) -> 
 
 
 def test_closing_wakes_calls_still_waiting_for_an_action_thread() -> None:
-    app = nr.App(action_timeout=30)
-    release = threading.Event()
-
-    @app.action()
-    def busy(ctx):
-        release.wait(10)
+    app, release, busy = app_with_busy_action(action_timeout=30)
 
     @app.action()
     def queued(ctx):
