@@ -12,6 +12,7 @@ them and compare peers measured in the same run, not across runs.
 
 from __future__ import annotations
 
+import gc
 import importlib.metadata
 import math
 import os
@@ -181,6 +182,19 @@ def environment(
 
 
 # ------------------------------------------------------------------ formatting
+
+
+def run_steps(steps: Sequence[tuple[str, Callable[[], Any]]], results: dict[str, Any],
+              env: dict[str, Any], t0: float) -> None:
+    """Run each named figure in turn into ``results`` (a full collection between them,
+    so one figure's garbage is not collected inside the next), then note in ``env`` the
+    load average after the run and its length."""
+    for name, step in steps:
+        print(f"  {name} ...", file=sys.stderr, flush=True)
+        results[name] = step()
+        gc.collect()
+    env["loadavg_after"] = environment(())["loadavg"]
+    env["total_s"] = round(now() - t0, 1)
 
 
 def met(ok: bool) -> str:

@@ -52,6 +52,7 @@ from _util import (
     met,
     now,
     rss_bytes,
+    run_steps,
     timing_from_latencies,
 )
 
@@ -543,14 +544,9 @@ def main(argv: list[str] | None = None) -> int:
         ("sustained", lambda: bench_sustained(duration, args.rate)),
         ("cache", lambda: bench_cache(seconds)),
     ]
-    for name, step in steps:
-        print(f"  {name} ...", file=sys.stderr, flush=True)
-        results[name] = step()
-        gc.collect()
-    env["loadavg_after"] = environment(())["loadavg"]
+    run_steps(steps, results, env, t0)
     env["seconds_per_figure"] = seconds
     env["sustained_s"] = duration
-    env["total_s"] = round(now() - t0, 1)
     if args.json:
         print(json.dumps({"env": env, **results}, indent=1, default=str))
         return 0

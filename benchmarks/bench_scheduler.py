@@ -56,7 +56,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _util import append_markdown_section, environment, fmt, met, now, percentile
+from _util import append_markdown_section, environment, fmt, met, now, percentile, run_steps
 
 import nbreactive as nr
 from nbreactive import v
@@ -503,16 +503,11 @@ def main(argv: list[str] | None = None) -> int:
     for kind, durable in kinds:
         steps.append((f"lag_{kind}", functools.partial(bench_lag, apps, durable, duration)))
     try:
-        for name, step in steps:
-            print(f"  {name} ...", file=sys.stderr, flush=True)
-            results[name] = step()
-            gc.collect()
+        run_steps(steps, results, env, t0)
     finally:
         apps.cleanup()
-    env["loadavg_after"] = environment(())["loadavg"]
     env["seconds_per_figure"] = seconds
     env["load_run_s"] = duration
-    env["total_s"] = round(now() - t0, 1)
     if args.json:
         print(json.dumps({"env": env, **results}, indent=1, default=str))
         return 0
