@@ -894,6 +894,60 @@ def test_int_literal_matches_float_in_a_number_field_index():
 
 
 # ---------------------------------------------------------------------------
+# removing a schema, or part of it
+# ---------------------------------------------------------------------------
+
+TYPED_T = nr.define_table({"x": v.float64()}).index("by_x", ["x"])
+TYPED_U = nr.define_table({"y": v.string()})
+
+
+def _bodies(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: x for k, x in d.items() if k not in ("_id", "_creationTime")} for d in docs]
+
+
+def _columns(app: nr.App, table: str) -> list[str]:
+    return app.sql(f"SELECT * FROM {table} LIMIT 0").column_names
+
+
+@pytest.mark.parametrize(
+    "removal",
+    [
+        pytest.param(None, id="set_schema(None)"),
+        pytest.param(
+            nr.define_schema({"u": TYPED_U}, strict_table_name_types=False), id="table-left-out"
+        ),
+        pytest.param(
+            nr.define_schema({}, strict_table_name_types=False), id="empty-lenient-schema"
+        ),
+    ],
+)
+@pytest.mark.parametrize("where", ["memory", "file"])
+def test_a_table_whose_schema_is_removed_is_rebuilt_schemaless(tmp_path, removal, where):
+    # The DuckDB table must follow: a typed table left behind would refuse every later
+    # write (and, in a file, make it impossible to reopen).
+    path = _fresh(tmp_path) if where == "file" else None
+    with nr.App(path) as app:
+        _register(app)
+        app.set_schema(nr.define_schema({"t": TYPED_T, "u": TYPED_U}))
+        app.run_mutation("put", {"table": "t", "docs": [{"x": 1.0}]})
+        app.run_mutation("put", {"table": "u", "docs": [{"y": "kept"}]})
+        app.set_schema(removal)
+        app.run_mutation("put", {"table": "t", "docs": [{"z": "free-form now"}]})
+        assert _columns(app, "t") == ["_id", "_creationTime", "_doc"]
+        assert app.sql("SELECT count(*) AS n FROM t").column("n").to_pylist() == [2]
+        before = _all(app, "t")
+        assert _bodies(before) == [{"x": 1.0}, {"z": "free-form now"}]
+    if path is None:
+        return
+    with nr.App(path) as again:
+        _register(again)
+        assert exact(_all(again, "t"), before)
+        assert _bodies(_all(again, "u")) == [{"y": "kept"}]
+        again.run_mutation("put", {"table": "t", "docs": [{"w": 3}]})
+        assert again.count("t") == 3
+
+
+# ---------------------------------------------------------------------------
 # bulk import
 # ---------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import enum
 import logging
 import os
 import random
@@ -49,6 +50,17 @@ log = logging.getLogger("nbreactive")
 
 # How far ahead of the newest commit timestamp the persisted bound is kept.
 TS_RESERVATION_NS = 60 * 10**9
+
+
+class _Current(enum.Enum):
+    """The type of ``CURRENT``."""
+
+    SCHEMA = 0
+
+
+# The ``schema`` argument of ``Database.table_definition`` (and ``layout_for``,
+# ``index_specs``) when not given: the app's current schema. ``None`` means no schema.
+CURRENT = _Current.SCHEMA
 
 # Durable databases open in this process, by real path: a second App on the same
 # file would diverge from the first (two working sets over one DuckDB database).
@@ -174,11 +186,19 @@ class Database:
 
     # -- tables, indexes, ids -------------------------------------------------
 
-    def table_definition(self, name: str, schema: Schema | None = None) -> TableDefinition | None:
-        """The definition of table ``name``: a system table's own, else the schema's."""
+    def table_definition(
+        self, name: str, schema: Schema | _Current | None = CURRENT
+    ) -> TableDefinition | None:
+        """The definition of table ``name``: a system table's own, else the schema's.
+
+        ``schema`` is the app's current schema unless given; ``None`` is "no schema"
+        (a schema change asks for the layout and indexes each table will have under
+        the schema it sets, which may be no schema at all).
+        """
         if is_system_table(name):
             return system_table(name)
-        schema = schema if schema is not None else self.schema
+        if isinstance(schema, _Current):
+            schema = self.schema
         return schema.tables.get(name) if schema is not None else None
 
     def copier(self, table: str) -> Callable[[Doc], Doc]:
@@ -196,14 +216,15 @@ class Database:
             self.copiers[table] = copy
         return copy
 
-    def layout_for(self, name: str, schema: Schema | None = None) -> TableLayout:
+    def layout_for(self, name: str, schema: Schema | _Current | None = CURRENT) -> TableLayout:
+        """The column layout of table ``name`` under ``schema`` (as in ``table_definition``)."""
         tdef = self.table_definition(name, schema)
         fields = getattr(tdef.document_validator, "fields", None) if tdef is not None else None
         # A table without a schema, or whose documents are a union of shapes, is stored
         # as one JSON column.
         return TableLayout(name, None if fields is None else dict(fields))
 
-    def index_specs(self, name: str, schema: Schema | None = None) -> list[IndexSpec]:
+    def index_specs(self, name: str, schema: Schema | _Current | None = CURRENT) -> list[IndexSpec]:
         tdef = self.table_definition(name, schema)
         if tdef is None:
             return []
