@@ -894,7 +894,7 @@ def test_int_literal_matches_float_in_a_number_field_index():
 
 
 # ---------------------------------------------------------------------------
-# removing a schema, or part of it
+# removing a schema, or part of it, and schema_validation=False
 # ---------------------------------------------------------------------------
 
 TYPED_T = nr.define_table({"x": v.float64()}).index("by_x", ["x"])
@@ -945,6 +945,63 @@ def test_a_table_whose_schema_is_removed_is_rebuilt_schemaless(tmp_path, removal
         assert _bodies(_all(again, "u")) == [{"y": "kept"}]
         again.run_mutation("put", {"table": "t", "docs": [{"w": 3}]})
         assert again.count("t") == 3
+
+
+MISFITS: list[Any] = [5, True, "five", 2**53 + 1, None, [1.5], {"n": 1}, b"\x00"]
+
+
+@pytest.mark.parametrize("where", ["memory", "file"])
+def test_set_schema_without_validation_keeps_every_stored_value_exactly(tmp_path, where):
+    # Nothing is checked, so the documents may hold anything: the int 5 must not come
+    # back as 5.0 (a DOUBLE column would), nor 2**53 + 1 rounded, nor a field the schema
+    # does not name, nor an explicit null, be dropped.
+    path = _fresh(tmp_path) if where == "file" else None
+    loose = nr.define_schema(
+        {"a": nr.define_table({"x": v.float64(), "n": v.optional(v.id("a"))})},
+        schema_validation=False,
+    )
+    with nr.App(path) as app:
+        _register(app)
+        docs = [{"x": m} for m in MISFITS] + [{"x": 1.5, "extra": "not in the schema"}]
+        app.run_mutation("put", {"table": "a", "docs": docs})
+        app.run_mutation("put", {"table": "a", "docs": [{"x": 0.5, "n": "not an id"}]})
+        original = _all(app, "a")
+        report = app.set_schema(loose)
+        assert not report.validated
+        assert exact(_all(app, "a"), original)
+        # Writes are still checked against the schema's validators; they are stored the
+        # same way.
+        app.run_mutation("put", {"table": "a", "docs": [{"x": 2.5}]})
+        with pytest.raises(nr.ValidationError):
+            app.run_mutation("put", {"table": "a", "docs": [{"x": "six"}]})
+        # SQL: the table is stored like a schemaless one, one JSON column _doc.
+        assert _columns(app, "a") == ["_id", "_creationTime", "_doc"]
+        xs = app.sql("SELECT _doc->'x' AS x FROM a ORDER BY _creationTime").column("x")
+        assert xs.to_pylist()[:2] == ["5", "true"]
+        before = _all(app, "a")
+        assert len(before) == len(original) + 1
+    if path is None:
+        return
+    with nr.App(path) as again:
+        _register(again)
+        assert exact(_all(again, "a"), before)
+
+
+def test_turning_schema_validation_on_again_restores_typed_columns(tmp_path):
+    path = _fresh(tmp_path)
+    fields = {"x": v.float64(), "s": v.optional(v.string())}
+    with nr.App(path) as app:
+        _register(app)
+        app.run_mutation("put", {"table": "a", "docs": [{"x": 5}, {"x": 1.5, "s": "b"}]})
+        app.set_schema(nr.define_schema({"a": nr.define_table(fields)}, schema_validation=False))
+        assert _columns(app, "a") == ["_id", "_creationTime", "_doc"]
+        app.set_schema(nr.define_schema({"a": nr.define_table(fields)}))
+        assert _columns(app, "a") == ["_id", "_creationTime", "x", "s", "_nr_exact"]
+        assert app.sql("SELECT x FROM a ORDER BY x").column("x").to_pylist() == [1.5, 5.0]
+    with nr.App(path) as again:
+        _register(again)
+        assert _bodies(_all(again, "a")) == [{"x": 5.0}, {"x": 1.5, "s": "b"}]
+        assert type(_all(again, "a")[0]["x"]) is float
 
 
 # ---------------------------------------------------------------------------

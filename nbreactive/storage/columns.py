@@ -11,7 +11,16 @@ then one column per schema field:
   JSON ``null`` means null.
 
 A table without a schema has a single JSON column ``_doc`` holding all user
-fields. Every column round-trips its values exactly, so these columns are the
+fields. So does a table whose documents are a union of shapes, and every table
+of a schema with ``schema_validation=False`` (``Database.layout_for`` decides):
+nothing guarantees that its documents fit the validators (``set_schema`` checks
+nothing, so a float64 field may hold the int 5, a string or an explicit null,
+and a document may have fields the schema does not name), and a native column
+would retype or drop such values. In SQL such a table reads like a schemaless
+one (``_doc->>'name'``, ``CAST(_doc->>'n' AS BIGINT)``); setting the schema
+with validation on checks every document and brings the typed columns back.
+
+Every column round-trips its values exactly, so these columns are the
 truth, not a lossy copy. One exception needs help: DuckDB keeps -0.0 and NaN
 payloads in DOUBLE, but its checkpoint compression may turn a NaN with a sign
 or payload into the canonical NaN. Such values are therefore also written to

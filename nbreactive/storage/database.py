@@ -220,8 +220,14 @@ class Database:
         """The column layout of table ``name`` under ``schema`` (as in ``table_definition``)."""
         tdef = self.table_definition(name, schema)
         fields = getattr(tdef.document_validator, "fields", None) if tdef is not None else None
-        # A table without a schema, or whose documents are a union of shapes, is stored
-        # as one JSON column.
+        if isinstance(schema, _Current):
+            schema = self.schema
+        # A table without a schema, whose documents are a union of shapes, or whose
+        # schema is not enforced (schema_validation=False: its documents may hold any
+        # value in any field, and fields the schema does not name) is stored as one
+        # JSON column, which keeps every value exactly. System tables always validate.
+        if schema is not None and not schema.schema_validation and not is_system_table(name):
+            fields = None
         return TableLayout(name, None if fields is None else dict(fields))
 
     def index_specs(self, name: str, schema: Schema | _Current | None = CURRENT) -> list[IndexSpec]:
