@@ -150,7 +150,9 @@ def _import_documents(db: Database, table: str, rows: Any, progress: bool | None
             _check_sizes(table, arrow, docs)
             ts = db.next_ts()
             with db.rewriting():
-                db.store.bulk_insert(layout, arrow, {"tables": db.table_numbers, "last_ts": ts})
+                # Never below the bound reserved ahead of every timestamp (Database._flush).
+                meta = {"tables": db.table_numbers, "last_ts": max(ts, db.reserved_ts)}
+                db.store.bulk_insert(layout, arrow, meta)
                 with db.base_lock:
                     mt.bulk_load(docs)
                     db.last_creation_time = max(db.last_creation_time, ct)

@@ -2,7 +2,8 @@
 
 A real subprocess streams mutations into a DuckDB file (each inserts two
 documents that must always appear together) and prints every acknowledged one;
-the test kills it with SIGKILL mid-stream, reopens the file and checks.
+the test kills it with SIGKILL mid-stream, reopens the file and checks. Commit
+timestamps keep growing across such a crash, even with a clock that stepped back.
 """
 
 from __future__ import annotations
@@ -13,8 +14,13 @@ import subprocess
 import sys
 import textwrap
 import time
+import types
+from pathlib import Path
+
+import pytest
 
 import nbreactive as nr
+import nbreactive.storage.database as database
 
 WRITER = textwrap.dedent(
     """
@@ -108,3 +114,66 @@ def test_a_script_that_never_closes_its_app_exits_cleanly(tmp_path):
     assert "leaked" not in proc.stderr, proc.stderr  # every connection closed at exit
     with nr.App(db) as app:
         assert app.count("t") == 1
+
+
+# A mutation reserves a timestamp bound a minute ahead in the file; then an import or a
+# schema change, and five more acknowledged mutations (under that bound: they write no
+# new one); then SIGKILL.
+TS_WRITER = textwrap.dedent(
+    """
+    import os, signal, sys
+    import nbreactive as nr
+
+    app = nr.App(sys.argv[1])
+
+    @app.mutation
+    def add(ctx, n):
+        ctx.db.insert("t", {"n": n})
+
+    add(n=-1)
+    if sys.argv[2] == "import":
+        app.import_documents("t", [{"n": 0}])
+    else:
+        app.set_schema(nr.define_schema({"t": nr.define_table({"n": nr.v.int64()})}))
+    seen = []
+    app._db.commit_listeners.append(lambda records: seen.extend(r.ts for r in records))
+    for k in range(5):
+        add(n=k)
+    print(max(seen), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+    """
+)
+
+
+def _clock_stepped_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wall clock of the database module reads 1970 from now on."""
+    monkeypatch.setattr(database, "time", types.SimpleNamespace(time_ns=lambda: 10**9))
+
+
+@pytest.mark.parametrize("how", ["import", "set_schema"])
+def test_commit_timestamps_keep_growing_after_a_crash_following_an_import_or_schema_change(
+    tmp_path, monkeypatch, how
+):
+    # Imports and schema changes write the bound too: they must never lower it below the
+    # one reserved by an earlier batch, which the database still counts on.
+    path = tmp_path / "ts.duckdb"
+    script = tmp_path / "writer.py"
+    script.write_text(TS_WRITER)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.run(
+        [sys.executable, str(script), str(path), how],
+        capture_output=True, text=True, timeout=120, env=env,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    acknowledged = int(proc.stdout.split()[0])
+    _clock_stepped_back(monkeypatch)
+    with nr.App(path) as app:
+        seen: list[int] = []
+        app._db.commit_listeners.append(lambda records: seen.extend(r.ts for r in records))
+
+        @app.mutation
+        def add(ctx, n):
+            ctx.db.insert("t", {"n": n})
+
+        add(n=100)
+        assert seen[0] > acknowledged, "a commit timestamp went backwards across a crash"

@@ -74,10 +74,13 @@ def apply_schema(db: Database, schema: Schema | None, *, dry_run: bool = False) 
             if name not in db.store.tables and name not in rebuilt:
                 db.ensure_table(name)
                 rebuilt[name] = (db.layout_for(name, schema), [])
+        ts = db.next_ts()
         meta = {
             "schema": schema.to_json() if schema is not None else None,
             "tables": db.table_numbers,
-            "last_ts": db.last_ts,
+            # Never lower the bound the store keeps ahead of every timestamp handed out
+            # (``Database._flush``): ``reserved_ts`` may be up to a minute above ``ts``.
+            "last_ts": max(ts, db.reserved_ts),
         }
         with db.rewriting():
             db.store.rebuild_tables(rebuilt, meta)
@@ -97,7 +100,7 @@ def apply_schema(db: Database, schema: Schema | None, *, dry_run: bool = False) 
                     else:
                         table.set_indexes(db.index_specs(name))
                 # Every live query re-runs: indexes, normalized values and errors may change.
-                db.publish_rewrite(db.next_ts(), frozenset({"*"}), "schema")
+                db.publish_rewrite(ts, frozenset({"*"}), "schema")
         return report
 
 
