@@ -177,3 +177,29 @@ def test_commit_timestamps_keep_growing_after_a_crash_following_an_import_or_sch
 
         add(n=100)
         assert seen[0] > acknowledged, "a commit timestamp went backwards across a crash"
+
+
+def test_a_batch_that_failed_to_reach_duckdb_reserves_no_timestamp_bound(tmp_path, monkeypatch):
+    # ``reserved_ts`` is the bound the file holds. A batch whose write failed saved no
+    # bound, so the next batch must write one above its own timestamps.
+    with nr.App(tmp_path / "bound.duckdb") as app:
+        db = app._db
+        seen: list[int] = []
+        db.commit_listeners.append(lambda records: seen.extend(r.ts for r in records))
+
+        @app.mutation
+        def add(ctx, n):
+            ctx.db.insert("t", {"n": n})
+
+        before = db.reserved_ts
+
+        def failing_apply(changes, meta):
+            raise nr.StorageError("disk full (injected)")
+
+        monkeypatch.setattr(db.store, "apply_batch", failing_apply)
+        with pytest.raises(nr.StorageError, match="injected"):
+            add(n=0)
+        assert db.reserved_ts == before
+        monkeypatch.undo()
+        add(n=1)
+        assert db.store.read_meta().get("last_ts", 0) == db.reserved_ts > seen[-1]

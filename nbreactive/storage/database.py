@@ -408,13 +408,15 @@ class Database:
             # Timestamps only grow, also across a crash and a clock stepping back: the
             # store holds a bound above every timestamp handed out, moved forward
             # (in the same DuckDB transaction as the batch) once a minute at most.
-            self.reserved_ts = top + TS_RESERVATION_NS
-            meta["last_ts"] = self.reserved_ts
+            # ``reserved_ts`` is what the store holds: it moves once the batch is in.
+            meta["last_ts"] = top + TS_RESERVATION_NS
         if changes or meta:
             self.flush_seq += 1
             try:
                 self.store.apply_batch(changes, meta or None)
                 self.store_ts = max(self.store_ts, top)
+                if "last_ts" in meta:
+                    self.reserved_ts = meta["last_ts"]
             finally:
                 self.flush_seq += 1
         else:
