@@ -147,6 +147,14 @@ INFERENCE: list[tuple[str, list[dict[str, Any]], Validator]] = [
         v.object({"a": v.int64()}),
     ),
     ("empty-table-accepts-anything", [], v.any()),
+    # Each top-level field would be a DuckDB column, and "name" and "Name" cannot both
+    # be one: define_table refuses them, so the table keeps one JSON column (v.any()).
+    ("top-level-fields-differing-only-in-case", [{"name": "a"}, {"Name": 1}], v.any()),
+    (
+        "nested-fields-differing-only-in-case",
+        [{"o": {"name": "a", "Name": 1}}],
+        v.object({"o": v.object({"name": v.string(), "Name": v.int64()})}),
+    ),
     ("documents-without-fields", [{"_id": "k1", "_creationTime": 1.0}], v.object({})),
 ]
 

@@ -25,7 +25,7 @@ flow one way: ``definition`` → ``indexes`` → ``fields``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import QueryError, SchemaError, ValidationError
@@ -89,6 +89,19 @@ MAX_TABLES = 10_000
 # ---------------------------------------------------------------------------
 # document validator check
 # ---------------------------------------------------------------------------
+
+
+def _case_twins(names: Iterable[str]) -> tuple[str, str] | None:
+    """The first two of ``names`` that are equal ignoring case (first seen first), or None.
+
+    DuckDB identifiers are case-insensitive: such names would be one table, or one column.
+    """
+    seen: dict[str, str] = {}
+    for name in names:
+        first = seen.setdefault(name.lower(), name)
+        if first != name:
+            return first, name
+    return None
 
 
 def _check_document_validator(validator: Validator) -> Validator:

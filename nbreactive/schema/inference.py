@@ -15,8 +15,11 @@ The result is meant to be read and pasted, so it stays plain:
   become ``v.record(v.string(), ...)``;
 - strings that ``resolve_id`` says are ids of one table become ``v.id("table")``;
   a field where any string is not an id stays ``v.string()``;
-- an empty table becomes ``define_table(v.any())``; system fields and system tables
-  (names starting with ``_``) are ignored. No indexes are inferred.
+- an empty table becomes ``define_table(v.any())``, and so does a table whose
+  documents have top-level fields that differ only in case (``name`` and ``Name``:
+  ``define_table`` refuses them, since each would be a DuckDB column and DuckDB
+  column names are case-insensitive); system fields and system tables (names
+  starting with ``_``) are ignored. No indexes are inferred.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from nbreactive.schema.definition import Schema, TableDefinition, define_table
+from nbreactive.schema.definition import Schema, TableDefinition, _case_twins, define_table
 from nbreactive.values.model import SYSTEM_FIELDS, Id
 from nbreactive.values.validators import ResolveId, Validator, v
 
@@ -207,7 +210,7 @@ def _infer_table(
     for doc in documents:
         if type(doc) is dict:
             shape.add(doc, resolve_id, skip_system=True)
-    if shape.count == 0:
+    if shape.count == 0 or _case_twins(shape.fields) is not None:
         return define_table(v.any())
     return define_table(shape.field_validators())
 
