@@ -90,6 +90,20 @@ def _many_vector(n: int) -> TableDefinition:
     return t
 
 
+CASE_TWIN_FIELDS = (
+    "define_table(): the fields '{a}' and '{b}' differ only in case. Each top-level field of "
+    "a table is a DuckDB column, and DuckDB column names are case-insensitive, so SQL could "
+    "not tell the two apart. Rename one of them, or nest them in an object field (nested "
+    "fields are stored as JSON and may differ only in case), or declare the table "
+    "define_table(v.any()), which stores documents as one JSON column like a table without "
+    "a schema."
+)
+CASE_TWIN_TABLES = (
+    "define_schema(): the tables '{a}' and '{b}' differ only in case. DuckDB table names are "
+    "case-insensitive, so the two would be one table (and SQL could not tell them apart); "
+    "give them names that differ in more than case."
+)
+
 DEFINITION_ERRORS: list[tuple[str, Callable[[], Any], str]] = [
     # -- define_table ---------------------------------------------------------------
     (
@@ -137,6 +151,17 @@ DEFINITION_ERRORS: list[tuple[str, Callable[[], Any], str]] = [
         lambda: define_table(v.object({"_id": v.string()})),
         "define_table(): invalid field: '_id' is a system field, added to every document "
         "automatically; remove it",
+    ),
+    # DuckDB column names are case-insensitive: "name" and "Name" would be one column.
+    (
+        "table-fields-differing-only-in-case",
+        lambda: define_table({"name": v.string(), "age": v.int64(), "Name": v.int64()}),
+        CASE_TWIN_FIELDS.format(a="name", b="Name"),
+    ),
+    (
+        "table-object-fields-differing-only-in-case",
+        lambda: define_table(v.object({"userId": v.string(), "USERID": v.string()})),
+        CASE_TWIN_FIELDS.format(a="userId", b="USERID"),
     ),
     (
         "table-not-a-document-validator",
@@ -400,6 +425,13 @@ DEFINITION_ERRORS: list[tuple[str, Callable[[], Any], str]] = [
         f"Invalid table name '{LONG}': it is 65 characters long, more than the 64 allowed.",
     ),
     (
+        "schema-tables-differing-only-in-case",
+        lambda: define_schema(
+            {"Users": define_table({}), "posts": define_table({}), "users": define_table({})}
+        ),
+        CASE_TWIN_TABLES.format(a="Users", b="users"),
+    ),
+    (
         "schema-table-not-wrapped",
         lambda: define_schema({"users": {"name": v.string()}}),  # type: ignore[dict-item]
         "table 'users': expected a table definition, got {'name': v.string()}; wrap the "
@@ -493,6 +525,29 @@ def test_search_and_vector_fields_may_be_undeclared_or_loosely_typed() -> None:
     t.vector_index("v1", vector_field="vec", dimensions=2)
     t.vector_index("v2", vector_field="anything", dimensions=2)
     assert len(t.search_indexes) == 3 and len(t.vector_indexes) == 2
+
+
+def test_only_names_that_become_duckdb_identifiers_must_differ_in_more_than_case() -> None:
+    # Each top-level field of a v.object table is a column and each table a DuckDB table;
+    # everything else is stored as JSON, where "name" and "Name" are two keys.
+    nested = define_table({"profile": v.object({"name": v.string(), "Name": v.int64()})})
+    rec = define_table({"counts": v.record(v.string(), v.int64())})
+    union = define_table(
+        v.union(v.object({"name": v.string(), "Name": v.int64()}), v.object({"x": v.null()}))
+    )
+    schema = define_schema(
+        {"nested": nested, "rec": rec, "union": union, "anything": define_table(v.any())}
+    )
+    assert Schema.from_json(json.loads(json.dumps(schema.to_json()))) == schema
+    doc = {"name": "x", "Name": 1}
+    assert schema.table("union").validate_document(doc) == doc
+    assert nested.validate_document({"profile": doc}) == {"profile": doc}
+    # Case-only differences elsewhere in a schema are no problem either.
+    t = define_table({"name": v.string()}).index("by_name", ["name"]).index("BY_NAME", ["name"])
+    assert list(define_schema({"users": t, "users2": define_table({})}).table("users").indexes) == [
+        "by_name",
+        "BY_NAME",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -911,6 +966,23 @@ def test_json_shape_is_convex_like() -> None:
             },
             "index 'by_id': the name 'by_id' is reserved for the built-in index; choose another name",
             id="rules-checked-again",
+        ),
+        pytest.param(
+            {"tables": [{"tableName": "t"}, {"tableName": "T"}]},
+            CASE_TWIN_TABLES.format(a="t", b="T"),
+            id="tables-differing-only-in-case",
+        ),
+        pytest.param(
+            {
+                "tables": [
+                    {
+                        "tableName": "t",
+                        "documentType": v.object({"a": v.string(), "A": v.string()}).to_json(),
+                    }
+                ]
+            },
+            CASE_TWIN_FIELDS.format(a="a", b="A"),
+            id="fields-differing-only-in-case",
         ),
     ],
 )

@@ -104,14 +104,31 @@ def _case_twins(names: Iterable[str]) -> tuple[str, str] | None:
     return None
 
 
-def _check_document_validator(validator: Validator) -> Validator:
-    """Check a table's document validator: an object, a union of objects, or v.any()."""
+def _check_document_validator(validator: Validator, *, columns: bool = True) -> Validator:
+    """Check a table's document validator: an object, a union of objects, or v.any().
+
+    ``columns``: the validator's fields become the table's DuckDB columns (a top-level
+    ``v.object``), so they must differ in more than case. The members of a union are
+    not columns: such a table is stored as one JSON column, like one without a schema.
+    """
     kind = validator.kind
     if kind == "object":
-        for name in validator.fields:  # type: ignore[attr-defined]
+        fields = validator.fields  # type: ignore[attr-defined]
+        for name in fields:
             problem = _top_field_problem(name)
             if problem is not None:
                 raise SchemaError(f"define_table(): invalid field: {problem}")
+        twins = _case_twins(fields) if columns else None
+        if twins is not None:
+            a, b = twins
+            raise SchemaError(
+                f"define_table(): the fields {a!r} and {b!r} differ only in case. Each "
+                "top-level field of a table is a DuckDB column, and DuckDB column names are "
+                "case-insensitive, so SQL could not tell the two apart. Rename one of them, "
+                "or nest them in an object field (nested fields are stored as JSON and may "
+                "differ only in case), or declare the table define_table(v.any()), which "
+                "stores documents as one JSON column like a table without a schema."
+            )
         return validator
     if kind == "union":
         for member in validator.members:  # type: ignore[attr-defined]
@@ -120,7 +137,7 @@ def _check_document_validator(validator: Validator) -> Validator:
                     "define_table(): a union document validator must be a union of "
                     f"v.object(...) validators; {member!r} is not an object validator"
                 )
-            _check_document_validator(member)
+            _check_document_validator(member, columns=False)
         return validator
     if kind == "any":
         return validator
@@ -528,7 +545,9 @@ def define_table(fields: Mapping[str, Validator] | Validator) -> TableDefinition
 
     Raises:
         SchemaError: a field name that is not allowed at the top level (system
-            fields, ``_``-prefixed, not identifier-like, > 64 characters), or a
+            fields, ``_``-prefixed, not identifier-like, > 64 characters), two
+            top-level fields that differ only in case (``name`` and ``Name``: each
+            is a DuckDB column, and DuckDB column names are case-insensitive), or a
             validator that cannot describe a document.
 
     Example::
@@ -597,6 +616,14 @@ class Schema:
                     f"table {name!r}: expected a table definition, got {short_repr(table)}{hint}"
                 )
             named[name] = table._named(name)
+        twins = _case_twins(named)
+        if twins is not None:
+            a, b = twins
+            raise SchemaError(
+                f"define_schema(): the tables {a!r} and {b!r} differ only in case. DuckDB "
+                "table names are case-insensitive, so the two would be one table (and SQL "
+                "could not tell them apart); give them names that differ in more than case."
+            )
         self.tables: dict[str, TableDefinition] = named
         self.schema_validation = bool(schema_validation)
         self.strict_table_name_types = bool(strict_table_name_types)
@@ -773,8 +800,9 @@ def define_schema(
         the ones passed in can still be changed without affecting it.
 
     Raises:
-        SchemaError: a bad table name, a value that is not a table definition, or
-            more than 10,000 tables.
+        SchemaError: a bad table name, two table names that differ only in case
+            (DuckDB table names are case-insensitive), a value that is not a table
+            definition, or more than 10,000 tables.
 
     Example::
 
