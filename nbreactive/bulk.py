@@ -96,6 +96,10 @@ def _import_documents(db: Database, table: str, rows: Any, progress: bool | None
     tdef = schema.tables.get(table) if schema is not None else None
     if schema is not None and tdef is None and not schema.allows_table(table):
         raise SchemaError(f'Table "{table}" is not in the schema; add it before importing into it.')
+    with db.writer_lock:
+        # Before validating the rows: a name equal to another table's ignoring case is
+        # refused (ensure_table checks again, under the same lock, before writing).
+        db.check_new_table(table)
     resolve = db.table_of_id
     bar = _progress(total, f"validating {table}", progress)
     bodies: list[Doc] = []

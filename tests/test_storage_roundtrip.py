@@ -1152,6 +1152,97 @@ def test_failed_import_reports_first_offending_rows_and_leaves_the_table_unchang
 
 
 # ---------------------------------------------------------------------------
+# names that differ only in case
+# ---------------------------------------------------------------------------
+#
+# DuckDB identifiers are case-insensitive, so tables Users and users, or columns name and
+# Name, would be one. Such names are refused before anything is written (they used to
+# fail in DuckDB: a durable insert with a raw catalog error; an in-memory app's background
+# flush for good, so that every later app.sql and app.close raised StorageError).
+
+
+def _twin_refused(call: Any, new: str, existing: str) -> None:
+    with pytest.raises(nr.SchemaError) as info:
+        call()
+    message = str(info.value)
+    assert f'Table "{new}" cannot be created: table "{existing}" already exists' in message
+    assert "DuckDB table names are case-insensitive" in message
+    assert f'Use "{existing}", or a name that differs from it in more than case.' in message
+
+
+@pytest.mark.parametrize("where", ["memory", "file"])
+def test_tables_differing_only_in_case_are_refused_and_the_app_stays_usable(tmp_path, where):
+    path = None if where == "memory" else tmp_path / "case.duckdb"
+    with nr.App(path) as app:
+        _register(app)
+        app.run_mutation("put", {"table": "other", "docs": [{"a": 0}]})
+        app.run_mutation("put", {"table": "Users", "docs": [{"a": 1}]})
+        _twin_refused(lambda: app.run_mutation("put", {"table": "users", "docs": [{"a": 2}]}),
+                      "users", "Users")
+        _twin_refused(lambda: app.import_documents("USERS", [{"a": 3}]), "USERS", "Users")
+        loose = nr.define_schema(
+            {"users": nr.define_table({"a": v.int64()})}, strict_table_name_types=False
+        )
+        _twin_refused(lambda: app.set_schema(loose), "users", "Users")
+        assert app.schema is None
+        # Nothing was written, and the app works: SQL (which waits for the in-memory
+        # flush), further writes to the existing name, close.
+        assert app.tables() == ["Users", "other"]
+        assert app.sql("SELECT count(*) AS n FROM other").to_pylist() == [{"n": 1}]
+        assert app.sql('SELECT count(*) AS n FROM "Users"').to_pylist() == [{"n": 1}]
+        assert app.sql("SELECT count(*) AS n FROM users").to_pylist() == [{"n": 1}]  # the same
+        app.run_mutation("put", {"table": "Users", "docs": [{"a": 4}]})
+        assert [d["a"] for d in _all(app, "Users")] == [1, 4]
+        assert _all(app, "users") == []
+    if path is not None:
+        with nr.App(path) as again:
+            _register(again)
+            assert again.tables() == ["Users", "other"]
+            assert [d["a"] for d in _all(again, "Users")] == [1, 4]
+            _twin_refused(
+                lambda: again.run_mutation("put", {"table": "users", "docs": [{"a": 5}]}),
+                "users", "Users",
+            )
+            assert again.sql('SELECT count(*) AS n FROM "Users"').to_pylist() == [{"n": 2}]
+
+
+@pytest.mark.parametrize("where", ["memory", "file"])
+def test_fields_differing_only_in_case_need_a_table_stored_as_json(tmp_path, where):
+    path = None if where == "memory" else tmp_path / "fields.duckdb"
+    # A schema cannot declare them: each top-level field is a column. define_table says
+    # so, so set_schema never gets as far as DuckDB with such a table.
+    with pytest.raises(nr.SchemaError, match="the fields 'name' and 'Name' differ only in case"):
+        nr.define_table({"name": v.string(), "Name": v.int64()})
+    doc = {"name": "x", "Name": 7, "profile": {"city": "a", "City": "b"}}
+    with nr.App(path) as app:
+        _register(app)
+        # Without a schema the document is one JSON column: both fields are kept.
+        app.run_mutation("put", {"table": "c", "docs": [doc]})
+        assert app.sql("SELECT _doc FROM c").column("_doc").to_pylist() == [
+            '{"name":"x","Name":7,"profile":{"city":"a","City":"b"}}'
+        ]
+        # infer_schema suggests a table that stays JSON, and set_schema takes it.
+        inferred = app.infer_schema()
+        assert inferred.table("c").document_validator == v.any()
+        app.set_schema(inferred)
+        # Nested fields are JSON in a typed table too, and may differ only in case.
+        profile = v.object({"city": v.string(), "City": v.string()})
+        typed = nr.define_schema(
+            {"c": nr.define_table(v.any()), "t": nr.define_table({"profile": profile, "n": v.int64()})}
+        )
+        app.set_schema(typed)
+        app.run_mutation("put", {"table": "t", "docs": [{"profile": doc["profile"], "n": 1}]})
+        assert app.sql("SELECT n FROM t").to_pylist() == [{"n": 1}]
+    if path is not None:
+        with nr.App(path) as again:
+            _register(again)
+            assert again.schema == typed
+            assert [{k: x for k, x in d.items() if not k.startswith("_")}
+                    for d in _all(again, "c")] == [doc]
+            assert [d["profile"] for d in _all(again, "t")] == [doc["profile"]]
+
+
+# ---------------------------------------------------------------------------
 # export
 # ---------------------------------------------------------------------------
 

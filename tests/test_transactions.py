@@ -9,6 +9,7 @@ threads committing at once.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import itertools
 import math
@@ -151,6 +152,60 @@ def test_failed_mutation_in_a_new_table_leaves_no_table(app):
     assert "brand_new" not in app.tables()
     with pytest.raises(nr.SqlError):
         app.sql("SELECT * FROM brand_new")
+
+
+def test_a_table_name_differing_only_in_case_is_refused_before_anything_is_written(app):
+    # DuckDB table names are case-insensitive: "items" and "Items" would be one table,
+    # and the second used to fail only when the batch reached DuckDB.
+    app.functions["add"](n=1)
+    before = _state(app)
+
+    @app.mutation
+    def put(ctx, tables):
+        return [ctx.db.insert(t, {"n": 5}) for t in tables]
+
+    def refused(tables, new, existing):
+        with pytest.raises(nr.SchemaError) as info:
+            put(tables=tables)
+        message = str(info.value)
+        assert f'Table "{new}" cannot be created: table "{existing}" already exists' in message
+        assert "case-insensitive" in message
+
+    refused(["items", "Items"], "Items", "items")  # the first insert is rolled back too
+    refused(["Notes", "notes"], "notes", "Notes")  # both new, in one mutation
+    # A name only a failed mutation wrote to never existed: its twin may be created ...
+    put(tables=["notes"])
+    refused(["Notes"], "Notes", "notes")  # ... and then the name is taken.
+
+    @app.mutation
+    def inner(ctx):
+        ctx.db.insert("Drafts", {"x": 1})
+        raise nr.AppError("rolled back")
+
+    @app.mutation
+    def outer(ctx):
+        with contextlib.suppress(nr.AppError):
+            inner()
+        ctx.db.insert("drafts", {"x": 2})  # "Drafts" was rolled back: free
+        ctx.db.insert("Drafts", {"x": 3})  # but now "drafts" exists in this mutation
+
+    with pytest.raises(nr.SchemaError, match='table "drafts" already exists'):
+        outer()
+
+    assert _state(app) == before
+    assert app.tables() == ["items", "notes"]
+    assert app.sql("SELECT count(*) AS c FROM notes").to_pylist() == [{"c": 1}]
+    if app.path is not None:
+        with _reopen(app) as again:
+            assert _state(again) == before
+            assert again.tables() == ["items", "notes"]
+
+            @again.mutation
+            def put_again(ctx, table):
+                ctx.db.insert(table, {})
+
+            with pytest.raises(nr.SchemaError, match='table "notes" already exists'):
+                put_again(table="NOTES")
 
 
 def test_validation_error_midway_aborts_the_whole_mutation(app):

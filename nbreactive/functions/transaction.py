@@ -102,6 +102,10 @@ class Transaction:
         self.scheduled = 0  # jobs scheduled (ctx.scheduler), and the bytes of their arguments
         self.scheduled_bytes = 0
         self._iterators: list[weakref.ref[Any]] = []
+        # Tables this transaction inserted into, whose names ``ensure_table`` accepted:
+        # no other table can take a name equal to theirs ignoring case meanwhile (the
+        # writer lock is held), so later inserts skip the check. A rollback forgets them.
+        self._inserted_tables: set[str] = set()
         # Strictly after every creation time handed out before, pending ones included.
         self._creation_time = max(now * 1000.0, math.nextafter(db.last_creation_time, math.inf))
 
@@ -425,7 +429,10 @@ class Transaction:
         # System documents are built by nbreactive from checked parts (tests check their
         # shapes against the system tables' definitions): not validated again.
         body = fields if system else self._validate(table, fields)
-        mt = self.db.ensure_table(table)
+        mt = self.db.base.tables.get(table) if table in self._inserted_tables else None
+        if mt is None:
+            mt = self.db.ensure_table(table, layer)
+            self._inserted_tables.add(table)
         ct = self._creation_time
         self._creation_time = math.nextafter(ct, math.inf)
         # Ids draw from the database's generator (mutations run one at a time), not the
@@ -532,6 +539,7 @@ class Transaction:
         layer.old.clear()
         layer.old.update(old)
         layer._sorted.clear()
+        self._inserted_tables.clear()
 
 
 def _system_write(op: str, table: str) -> str:

@@ -30,7 +30,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from nbreactive.errors import QueryError, StorageError
+from nbreactive.errors import QueryError, SchemaError, StorageError
 from nbreactive.schema.system import is_system_table, system_table
 from nbreactive.storage.columns import TableLayout
 from nbreactive.storage.committer import Batch, CommitRecord, Committer
@@ -241,13 +241,22 @@ class Database:
         n = decode_table_number(text)
         return None if n is None else self.table_names.get(n)
 
-    def ensure_table(self, name: str) -> MemTable:
+    def ensure_table(self, name: str, writing: WriteLayer | None = None) -> MemTable:
         """The in-memory table ``name``, created (empty) if needed.
 
-        Caller holds the writer lock. The DuckDB table is created by the first
-        batch that writes to it.
+        Caller holds the writer lock; ``writing`` is the layer of the transaction
+        about to write to the table, if any. The DuckDB table is created by the
+        first batch that writes to it.
+
+        Raises:
+            SchemaError: the table does not exist yet and its name equals another
+                table's ignoring case (see ``check_new_table``); nothing changed.
         """
         table = self.base.tables.get(name)
+        # A table with documents, or in DuckDB, exists: it passed this check when it
+        # was first written. Any other (new, or empty and never stored) is checked.
+        if table is None or not (table.docs or name in self.store.tables):
+            self.check_new_table(name, writing)
         if table is None:
             if name not in self.table_numbers:
                 number = max(self.table_names, default=10000) + 1
@@ -257,6 +266,40 @@ class Database:
                 table = self._new_mem_table(name)
                 self.base.tables[name] = table
         return table
+
+    def check_new_table(self, name: str, writing: WriteLayer | None = None) -> None:
+        """Refuse to create table ``name`` if another table's name equals it ignoring case.
+
+        DuckDB table names are case-insensitive: ``Users`` and ``users`` would be one
+        table, and creating the second would fail at the DuckDB flush. A table counts
+        when it exists: in DuckDB (ours or not), in the schema, holding documents, or
+        written by a pending batch or by ``writing``. A name left behind by a mutation
+        that failed after writing to it does not count (that table never existed).
+        Costs a pass over the table names; more only when one differs only in case.
+        """
+        if is_system_table(name):
+            return  # fixed names, all starting with "_", which user tables cannot
+        folded = name.lower()
+        schema = self.schema
+        names = (*self.table_numbers, *self.store.tables,
+                 *(schema.tables if schema is not None else ()))
+        twins = {n for n in names if n != name and n.lower() == folded}
+        for other in sorted(twins):
+            if self._table_exists(other, writing):
+                raise SchemaError(
+                    f'Table "{name}" cannot be created: table "{other}" already exists, and '
+                    "DuckDB table names are case-insensitive, so the two would be one table. "
+                    f'Use "{other}", or a name that differs from it in more than case.'
+                )
+
+    def _table_exists(self, name: str, writing: WriteLayer | None) -> bool:
+        if name in self.store.tables or (self.schema is not None and name in self.schema.tables):
+            return True
+        table = self.base.tables.get(name)
+        if (table is not None and table.docs) or (writing is not None and writing.touches(name)):
+            return True
+        with self.pending_lock:
+            return any(batch.touches(name) for batch in self.pending)
 
     def index(self, table: str, name: str) -> MemIndex:
         """The index ``table.name``; raises QueryError with Convex's message if unknown."""
