@@ -1207,6 +1207,34 @@ def test_tables_differing_only_in_case_are_refused_and_the_app_stays_usable(tmp_
 
 
 @pytest.mark.parametrize("where", ["memory", "file"])
+def test_set_schema_refuses_to_store_a_table_whose_twin_exists(tmp_path, where):
+    # A mutation that failed after inserting into "Draft" leaves no table, so "draft"
+    # may be created; typing "Draft" in a schema would then create it in DuckDB.
+    path = None if where == "memory" else tmp_path / "twin.duckdb"
+    with nr.App(path) as app:
+        _register(app)
+
+        @app.mutation
+        def fails(ctx):
+            ctx.db.insert("Draft", {"a": 1})
+            raise nr.AppError("no")
+
+        with pytest.raises(nr.AppError):
+            fails()
+        app.run_mutation("put", {"table": "draft", "docs": [{"a": 2}]})
+        schema = nr.define_schema(
+            {"Draft": nr.define_table({"a": v.int64()})}, strict_table_name_types=False
+        )
+        _twin_refused(lambda: app.set_schema(schema), "Draft", "draft")
+        assert app.schema is None
+        assert app.tables() == ["draft"]
+        assert app.sql("SELECT count(*) AS n FROM draft").to_pylist() == [{"n": 1}]
+    if path is not None:
+        with nr.App(path) as again:
+            assert again.tables() == ["draft"] and again.schema is None
+
+
+@pytest.mark.parametrize("where", ["memory", "file"])
 def test_fields_differing_only_in_case_need_a_table_stored_as_json(tmp_path, where):
     path = None if where == "memory" else tmp_path / "fields.duckdb"
     # A schema cannot declare them: each top-level field is a column. define_table says

@@ -74,6 +74,12 @@ def apply_schema(db: Database, schema: Schema | None, *, dry_run: bool = False) 
             if name not in db.store.tables and name not in rebuilt:
                 db.ensure_table(name)
                 rebuilt[name] = (db.layout_for(name, schema), [])
+        # Refuse, before anything is written, to create a DuckDB table whose name equals
+        # another table's ignoring case (ensure_table checked the tables new to memory;
+        # this covers an empty one a failed mutation left, which the schema now types).
+        for name in rebuilt:
+            if name not in db.store.tables:
+                db.check_new_table(name)
         ts = db.next_ts()
         meta = {
             "schema": schema.to_json() if schema is not None else None,
