@@ -95,7 +95,13 @@ def _import_documents(db: Database, table: str, rows: Any, progress: bool | None
     schema = db.schema
     tdef = schema.tables.get(table) if schema is not None else None
     if schema is not None and tdef is None and not schema.allows_table(table):
-        raise SchemaError(f'Table "{table}" is not in the schema; add it before importing into it.')
+        raise SchemaError(
+            f'Table "{table}" is not in the schema; add it before importing into it (or '
+            "pass strict_table_name_types=False to nr.define_schema to let tables outside "
+            "the schema hold any document)."
+        )
+    if schema is not None and not schema.schema_validation:
+        tdef = None  # schema_validation=False: rows are imported unchecked, like writes
     with db.writer_lock:
         # Before validating the rows: a name equal to another table's ignoring case is
         # refused (ensure_table checks again, under the same lock, before writing).

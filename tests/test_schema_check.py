@@ -74,7 +74,8 @@ CASES: list[tuple[str, dict[str, list[Any]], list[tuple[str, str | None, str]]]]
                 "drafts",
                 None,
                 "the table holds 2 documents but is not in the schema; add it to the schema "
-                "(nr.infer_schema can suggest a definition) or delete its documents",
+                "(nr.infer_schema can suggest a definition), delete its documents, or pass "
+                "strict_table_name_types=False to define_schema",
             )
         ],
     ),
@@ -169,7 +170,8 @@ def test_str() -> None:
         "Schema check failed: 2 problems in 2 tables (checked 3 documents in 2 tables).\n"
         "  posts k2: .tags[2]: expected v.string(), got 3 (int64)\n"
         "  drafts: the table holds 1 document but is not in the schema; add it to the schema "
-        "(nr.infer_schema can suggest a definition) or delete its documents"
+        "(nr.infer_schema can suggest a definition), delete its documents, or pass "
+        "strict_table_name_types=False to define_schema"
     )
     ok = check_documents(SCHEMA, {"users": [_doc(1, name="a")]})
     assert str(ok) == "Schema check passed: checked 1 document in 1 table; every document fits."

@@ -969,17 +969,27 @@ def test_set_schema_without_validation_keeps_every_stored_value_exactly(tmp_path
         report = app.set_schema(loose)
         assert not report.validated
         assert exact(_all(app, "a"), original)
-        # Writes are still checked against the schema's validators; they are stored the
-        # same way.
-        app.run_mutation("put", {"table": "a", "docs": [{"x": 2.5}]})
-        with pytest.raises(nr.ValidationError):
-            app.run_mutation("put", {"table": "a", "docs": [{"x": "six"}]})
+        # Later writes and imports are not checked either (Convex's schemaValidation:
+        # false), only required to be Convex values; they are stored the same way.
+        app.run_mutation("put", {"table": "a", "docs": [{"x": 2.5}, {"x": "six", "more": 1}]})
+        app.import_documents("a", [{"x": [7]}, {"y": None}], progress=False)
+
+        @app.mutation(args={})
+        def put_huge(ctx: Any) -> None:
+            ctx.db.insert("a", {"x": 2**64})
+
+        with pytest.raises(nr.ValidationError, match="does not fit in int64"):
+            put_huge()
+        with pytest.raises(nr.BulkImportError):
+            app.import_documents("a", [{"x": {1, 2}}], progress=False)
         # SQL: the table is stored like a schemaless one, one JSON column _doc.
         assert _columns(app, "a") == ["_id", "_creationTime", "_doc"]
         xs = app.sql("SELECT _doc->'x' AS x FROM a ORDER BY _creationTime").column("x")
         assert xs.to_pylist()[:2] == ["5", "true"]
         before = _all(app, "a")
-        assert len(before) == len(original) + 1
+        assert _bodies(before[len(original):]) == [
+            {"x": 2.5}, {"x": "six", "more": 1}, {"x": [7]}, {"y": None}
+        ]
     if path is None:
         return
     with nr.App(path) as again:

@@ -366,6 +366,8 @@ class Transaction:
     def _validate(self, table: str, fields: Doc) -> Doc:
         schema = self.db.schema
         tdef = self.db.table_definition(table)
+        if tdef is not None and schema is not None and not schema.schema_validation:
+            tdef = None  # Convex's schemaValidation=false: documents are written unchecked
         if tdef is not None:
             try:
                 valid = tdef.validate_document(fields, resolve_id=self.db.table_of_id)
@@ -382,7 +384,9 @@ class Transaction:
             raise SchemaError(
                 f'Table "{table}" is not in the schema. Add it to the schema with '
                 f"nr.define_table(...) and app.set_schema(...), or use one of: "
-                f"{', '.join(sorted(schema.tables)) or '(no tables)'}"
+                f"{', '.join(sorted(schema.tables)) or '(no tables)'}. (To let tables "
+                "outside the schema hold any document, as Convex does at run time, pass "
+                "strict_table_name_types=False to nr.define_schema.)"
             )
         for k in fields:
             if k in _SYSTEM_FIELDS:

@@ -191,7 +191,8 @@ def check_documents(
                         None,
                         f"the table holds {count:,} document{_s(count)} but is not in the "
                         "schema; add it to the schema (nr.infer_schema can suggest a "
-                        "definition) or delete its documents",
+                        "definition), delete its documents, or pass "
+                        "strict_table_name_types=False to define_schema",
                     )
             continue
         validate = table.validate_document
