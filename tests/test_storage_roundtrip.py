@@ -3,7 +3,8 @@
 Close and reopen a DuckDB-file app and get back every document (schemaless and
 typed fields, special floats, bytes, missing versus null, nested values, ids as
 ``nr.Id``), the indexes and the schema; ``app.sql`` with native column types,
-read-only, with ``?`` parameters; ``set_schema`` refusals and normalization;
+read-only (also through EXPLAIN ANALYZE, WITH clauses and PRAGMAs), with ``?``
+parameters; ``set_schema`` refusals and normalization;
 bulk import (list, pyarrow, pandas) and export (Parquet, JSON Lines).
 """
 
@@ -663,6 +664,26 @@ REFUSED_SQL = [
     ("select then drop", "SELECT 1; DROP TABLE things"),
     ("ATTACH", "ATTACH ':memory:' AS evil"),
     ("SET", "SET threads = 1"),
+    ("PRAGMA setting", "PRAGMA threads = 1"),
+    ("CALL", "CALL pragma_table_info('things')"),
+    # EXPLAIN ANALYZE runs the statement it explains; EXPLAIN is judged by it too
+    ("EXPLAIN ANALYZE DELETE", "EXPLAIN ANALYZE DELETE FROM things"),
+    ("EXPLAIN ANALYZE UPDATE", "EXPLAIN ANALYZE UPDATE things SET i = 99"),
+    ("EXPLAIN ANALYZE INSERT", "EXPLAIN ANALYZE INSERT INTO things (\"_id\", i) VALUES ('x', 1)"),
+    ("EXPLAIN ANALYZE CREATE", "EXPLAIN ANALYZE CREATE TABLE evil AS SELECT 1 AS a"),
+    ("EXPLAIN (ANALYZE) DELETE", "EXPLAIN (ANALYZE, FORMAT json) DELETE FROM things"),
+    ("EXPLAIN DELETE", "EXPLAIN DELETE FROM things"),
+    # a WITH clause may write although the statement is a SELECT
+    ("WITH DELETE", "WITH d AS (DELETE FROM things RETURNING *) SELECT count(*) FROM d"),
+    ("WITH UPDATE", "WITH u AS (UPDATE things SET i = 99 RETURNING *) SELECT * FROM u"),
+    ("WITH INSERT", "WITH n AS (INSERT INTO things (\"_id\", i) VALUES ('x', 1) RETURNING *) SELECT * FROM n"),
+    ("EXPLAIN ANALYZE WITH DELETE",
+     "EXPLAIN ANALYZE WITH d AS (DELETE FROM things RETURNING *) SELECT * FROM d"),
+    # PRAGMAs that change settings or the database (only reporting ones run)
+    ("PRAGMA enable_profiling", "PRAGMA enable_profiling"),
+    ("PRAGMA disable_optimizer", "PRAGMA disable_optimizer"),
+    ("PRAGMA disable_checkpoint_on_shutdown", "PRAGMA disable_checkpoint_on_shutdown"),
+    ("PRAGMA force_checkpoint", 'pragma "force_checkpoint"'),
     ("empty", "   "),
     ("syntax error", "SELEC 1"),
     ("unknown table", "SELECT * FROM no_such_table"),
@@ -681,6 +702,42 @@ def test_sql_refuses_anything_but_one_read(sql_app, sql):
         for r in sql_app.sql("SELECT table_name FROM information_schema.tables").to_pylist()
     ]
     assert "evil" not in names
+    assert sql_app.count("things") == 5
+
+
+def test_sql_never_writes_a_file(sql_app, tmp_path):
+    """COPY ... TO writes a file even inside a READ ONLY transaction: refused by kind,
+    also when EXPLAIN ANALYZE runs it or a WITH clause holds it."""
+    for sql in [
+        "COPY things TO '{}'",
+        "EXPLAIN ANALYZE COPY things TO '{}'",
+        "WITH c AS (COPY things TO '{}') SELECT * FROM c",
+    ]:
+        target = tmp_path / "out.csv"
+        with pytest.raises(nr.SqlError, match="read-only"):
+            sql_app.sql(sql.format(target))
+        assert not target.exists(), sql
+
+
+READ_ONLY_SQL = [
+    ("EXPLAIN", "EXPLAIN SELECT * FROM things"),
+    ("EXPLAIN ANALYZE", "EXPLAIN ANALYZE SELECT count(*) FROM things"),
+    ("EXPLAIN options", "EXPLAIN (ANALYZE, FORMAT json) SELECT count(*) FROM things"),
+    ("EXPLAIN of a parenthesized SELECT", "EXPLAIN (SELECT 1)"),
+    ("PRAGMA table_info", "PRAGMA table_info('things')"),
+    ("PRAGMA version", "PRAGMA version"),
+    ("PRAGMA database_size", "PRAGMA database_size"),
+    ("pragma function", "SELECT * FROM pragma_table_info('things')"),
+    ("DESCRIBE", "DESCRIBE things"),
+    ("SUMMARIZE", "SUMMARIZE things"),
+    ("WITH", "WITH x AS (SELECT i FROM things) SELECT count(*) FROM x"),
+    ("write words in strings", "SELECT 'delete' AS insert_, s AS \"update\" FROM things WHERE s <> 'copy'"),
+]
+
+
+@pytest.mark.parametrize("sql", [c[1] for c in READ_ONLY_SQL], ids=[c[0] for c in READ_ONLY_SQL])
+def test_sql_runs_statements_that_only_read(sql_app, sql):
+    assert sql_app.sql(sql).num_rows > 0
     assert sql_app.count("things") == 5
 
 

@@ -11,9 +11,7 @@ and sees committed data only.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import functools
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ import orjson
 
 from nbreactive.errors import SqlError, StorageError
 from nbreactive.storage.columns import TableLayout, quote
+from nbreactive.storage.sql_statements import check_read_only, tables_read
 
 if TYPE_CHECKING:
     import duckdb
@@ -34,10 +33,6 @@ Doc = dict[str, Any]
 
 META = "_nr_meta"
 FORMAT_VERSION = "1"
-
-# Statement types app.sql may run. Anything else (INSERT, UPDATE, CREATE, COPY,
-# ATTACH, SET, ...) is refused before it reaches DuckDB.
-_READ_ONLY = {"SELECT", "EXPLAIN", "PRAGMA", "RELATION"}
 
 
 @dataclass
@@ -237,11 +232,19 @@ class DuckDBStore:
         return cur
 
     def sql(self, query: str, params: list[Any] | tuple[Any, ...] | None = None) -> pa.Table:
-        """Run read-only SQL over committed data and return a ``pyarrow.Table``."""
+        """Run one read-only statement over committed data; return a ``pyarrow.Table``.
+
+        What counts as read-only is in ``sql_statements``.
+
+        Raises:
+            SqlError: not one statement, not read-only, or DuckDB failed to run it
+                (the message is DuckDB's).
+        """
         import duckdb
 
         if not isinstance(query, str) or not query.strip():
             raise SqlError("app.sql expects a SQL string, e.g. app.sql('SELECT * FROM posts')")
+        values = None if params is None else list(params)
         cur = self.cursor()
         try:
             statements = cur.extract_statements(query)
@@ -251,32 +254,47 @@ class DuckDBStore:
             raise SqlError(
                 f"app.sql runs exactly one statement; got {len(statements)}. Run them one at a time."
             )
-        kind = statements[0].type.name
-        if kind not in _READ_ONLY:
-            raise SqlError(
-                f"app.sql is read-only: {kind} statements are refused. Change data through "
-                "mutations (app.run_mutation / ctx.db.insert, patch, replace, delete) so that "
-                "validation, transactions and live queries stay correct."
-            )
+        guarded = check_read_only(cur, statements[0])
         try:
-            if params is None:
-                return cur.sql(query).to_arrow_table()
-            return cur.sql(query, params=list(params)).to_arrow_table()
+            if not guarded:
+                return cur.sql(query, params=values).to_arrow_table()
+            # A second guard for statements the parse tree cannot vouch for: DuckDB
+            # itself refuses any write inside a READ ONLY transaction.
+            cur.execute("BEGIN TRANSACTION READ ONLY")
+            try:
+                return cur.sql(query, params=values).to_arrow_table()
+            finally:
+                self._end_read_only(cur)
+        except duckdb.TransactionException as e:
+            if "read-only" in str(e):
+                raise SqlError(
+                    "app.sql is read-only: this statement tried to write to the database. "
+                    "Change data through mutations (app.run_mutation / ctx.db.insert, patch, "
+                    "replace, delete)."
+                ) from e
+            raise SqlError(f"{type(e).__name__}: {e}") from e
         except duckdb.Error as e:
             raise SqlError(f"{type(e).__name__}: {e}") from e
 
-    def tables_read(self, query: str) -> frozenset[str]:
-        """The tables a SQL statement reads, named by DuckDB's own parser.
+    def _end_read_only(self, cur: Any) -> None:
+        """Roll back the READ ONLY transaction of ``sql``. Should that fail, the cursor
+        is dropped: left inside a transaction, it would read a stale snapshot forever."""
+        try:
+            cur.execute("ROLLBACK")
+        except Exception:
+            self._local.cursor = None
+            with self._cursor_lock:
+                if cur in self._cursors:
+                    self._cursors.remove(cur)
+            with contextlib.suppress(Exception):
+                cur.close()
 
-        Walks the statement's parse tree (``json_serialize_sql``, which accepts ``?``
-        parameters) for base-table references. CTE names may be included; they match
-        no table, so they cost nothing. A table function (``query_table('t')``,
-        ``read_parquet(...)``) yields ``"*"``: the statement may read any table. A statement DuckDB cannot parse that way
-        yields no names here; running it then reports the actual problem.
-        """
+    def tables_read(self, query: str) -> frozenset[str]:
+        """The tables a SQL statement reads, named by DuckDB's own parser; ``"*"`` if it
+        may read any (``sql_statements.tables_read``)."""
         if not isinstance(query, str) or not query.strip():
             raise SqlError("expected a SQL string, e.g. 'SELECT count(*) FROM posts'")
-        return _tables_read(query)
+        return tables_read(query)
 
     def close(self) -> None:
         self._appenders.clear()
@@ -293,48 +311,3 @@ class DuckDBStore:
             pass
         self.con.close()
 
-
-_parser_lock = threading.Lock()
-_parser: list[Any] = []  # a private in-memory connection, made on first use
-
-
-def _close_parser() -> None:
-    with _parser_lock:
-        while _parser:
-            _parser.pop().close()
-
-
-@functools.lru_cache(maxsize=512)
-def _tables_read(query: str) -> frozenset[str]:
-    import duckdb
-
-    try:
-        with _parser_lock:
-            if not _parser:
-                _parser.append(duckdb.connect(":memory:"))
-                atexit.register(_close_parser)
-            row = _parser[0].execute("SELECT json_serialize_sql(?)", [query]).fetchone()
-        tree = orjson.loads(row[0])
-    except duckdb.Error:
-        return frozenset()
-    if tree.get("error"):
-        try:
-            return frozenset(duckdb.get_table_names(query))
-        except duckdb.Error:
-            return frozenset()
-    names: set[str] = set()
-    stack: list[Any] = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            kind = node.get("type")
-            if kind == "BASE_TABLE" and isinstance(node.get("table_name"), str):
-                names.add(node["table_name"])
-            elif kind == "TABLE_FUNCTION":
-                # query_table('t'), query('...') and friends name tables in strings: the
-                # statement may read any table.
-                names.add("*")
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return frozenset(names)
