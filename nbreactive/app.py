@@ -651,16 +651,30 @@ class App:
         mt = self._db.base.tables.get(table)
         return 0 if mt is None else len(mt.docs)
 
-    def sql(self, sql: str, params: list[Any] | tuple[Any, ...] | None = None) -> pa.Table:
-        """Run read-only SQL over committed data; returns a ``pyarrow.Table``.
+    def sql(
+        self, sql: str, params: list[Any] | tuple[Any, ...] | dict[str, Any] | None = None
+    ) -> pa.Table:
+        """Run one read-only SQL statement over committed data; returns a ``pyarrow.Table``.
 
         Tables are ordinary DuckDB tables with native column types for scalar
-        fields (other fields are JSON). Parameters are positional ``?``.
-        Writing statements are refused with ``SqlError``.
+        fields (other fields are JSON). ``params`` fill placeholders: a list or
+        tuple for positional ``?``, a dict for named ``$name``.
+
+        Runs SELECT (also DESCRIBE, SHOW, SUMMARIZE), EXPLAIN [ANALYZE] of those,
+        and the PRAGMAs that only report (``table_info``, ``database_size``, ...).
+        Anything that writes or changes settings is refused with ``SqlError``:
+        INSERT/UPDATE/DELETE (also inside a ``WITH`` clause), COPY, ATTACH, SET,
+        ``EXPLAIN ANALYZE`` of a write, ``PRAGMA enable_profiling``.
+
+        Raises:
+            SqlError: the statement is not one read-only statement, ``params`` is
+                not a list, tuple or dict, or DuckDB failed to run it.
 
         Example::
 
             app.sql("SELECT author, count(*) FROM posts GROUP BY author").to_pandas()
+            app.sql("SELECT * FROM posts WHERE author = ?", ["ann"])
+            app.sql("SELECT * FROM posts WHERE author = $who", {"who": "ann"})
         """
         self._check_open()
         db = self._db

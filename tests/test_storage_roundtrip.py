@@ -3,8 +3,8 @@
 Close and reopen a DuckDB-file app and get back every document (schemaless and
 typed fields, special floats, bytes, missing versus null, nested values, ids as
 ``nr.Id``), the indexes and the schema; ``app.sql`` with native column types,
-read-only (also through EXPLAIN ANALYZE, WITH clauses and PRAGMAs), with ``?``
-parameters; ``set_schema`` refusals and normalization;
+read-only (also through EXPLAIN ANALYZE, WITH clauses and PRAGMAs), with ``?`` and
+``$name`` parameters; ``set_schema`` refusals and normalization;
 bulk import (list, pyarrow, pandas) and export (Parquet, JSON Lines).
 """
 
@@ -647,6 +647,30 @@ SQL_PARAMS = [
 )
 def test_sql_positional_parameters(sql_app, sql, params, expected):
     assert [r["s"] for r in sql_app.sql(sql, params).to_pylist()] == expected
+
+
+def test_sql_named_parameters(sql_app):
+    rows = sql_app.sql("SELECT s FROM things WHERE i >= $lo AND s <> $not ORDER BY i", {"lo": 2, "not": "s3"})
+    assert [r["s"] for r in rows.to_pylist()] == ["s2", "s4"]
+
+
+BAD_SQL_PARAMS = [
+    ("scalar", 5, "list or tuple"),
+    ("string", "s1", "list or tuple"),
+    ("set", {1}, "list or tuple"),
+    ("dict with a non-string key", {1: "s1"}, "keys are strings"),
+    ("too many", [1, 2], "count mismatch"),
+]
+
+
+@pytest.mark.parametrize(
+    ("params", "match"), [c[1:] for c in BAD_SQL_PARAMS], ids=[c[0] for c in BAD_SQL_PARAMS]
+)
+def test_sql_with_bad_params_is_a_sql_error(sql_app, params, match):
+    """``params`` that are not a list, tuple or dict once raised a raw ``TypeError``
+    (``list(5)``), and a string was split into characters."""
+    with pytest.raises(nr.SqlError, match=match):
+        sql_app.sql("SELECT s FROM things WHERE i = ?", params)
 
 
 REFUSED_SQL = [

@@ -27,9 +27,11 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-__all__ = ["DuckDBStore", "TableChanges"]
+__all__ = ["DuckDBStore", "SqlParams", "TableChanges"]
 
 Doc = dict[str, Any]
+# Values for a statement's placeholders: positional (``?``, ``$1``) or named (``$name``).
+SqlParams = list[Any] | tuple[Any, ...] | dict[str, Any] | None
 
 META = "_nr_meta"
 FORMAT_VERSION = "1"
@@ -231,20 +233,21 @@ class DuckDBStore:
             self._local.cursor = cur
         return cur
 
-    def sql(self, query: str, params: list[Any] | tuple[Any, ...] | None = None) -> pa.Table:
+    def sql(self, query: str, params: SqlParams = None) -> pa.Table:
         """Run one read-only statement over committed data; return a ``pyarrow.Table``.
 
-        What counts as read-only is in ``sql_statements``.
+        ``params`` fill the statement's placeholders: a list or tuple for ``?`` (or
+        ``$1``), a dict for ``$name``. What counts as read-only is in ``sql_statements``.
 
         Raises:
-            SqlError: not one statement, not read-only, or DuckDB failed to run it
-                (the message is DuckDB's).
+            SqlError: not one statement, not read-only, bad ``params``, or DuckDB
+                failed to run it (the message is DuckDB's).
         """
         import duckdb
 
         if not isinstance(query, str) or not query.strip():
             raise SqlError("app.sql expects a SQL string, e.g. app.sql('SELECT * FROM posts')")
-        values = None if params is None else list(params)
+        values = _sql_params(params)
         cur = self.cursor()
         try:
             statements = cur.extract_statements(query)
@@ -311,3 +314,24 @@ class DuckDBStore:
             pass
         self.con.close()
 
+
+def _sql_params(params: Any) -> list[Any] | dict[str, Any] | None:
+    """``params`` as DuckDB takes them, or ``SqlError`` saying what they should be."""
+    if params is None:
+        return None
+    if isinstance(params, (list, tuple)):
+        return list(params)
+    if isinstance(params, dict):
+        odd = [k for k in params if not isinstance(k, str)]
+        if odd:
+            raise SqlError(
+                f"app.sql(sql, params): a dict of params names $name placeholders, so its "
+                f"keys are strings; got {odd[0]!r}. E.g. app.sql('SELECT * FROM t WHERE n = "
+                "$n', {'n': 5})"
+            )
+        return dict(params)
+    raise SqlError(
+        f"app.sql(sql, params): params must be a list or tuple of values for the ? "
+        f"placeholders (or a dict for $name placeholders), got {type(params).__name__} "
+        f"{params!r:.60}. E.g. app.sql('SELECT * FROM t WHERE n = ?', [5])"
+    )
