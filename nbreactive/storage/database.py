@@ -151,6 +151,7 @@ class Database:
             self.schema = Schema.from_json(meta["schema"])
         self.table_numbers = dict(meta.get("tables", {}))
         self.table_names = {n: t for t, n in self.table_numbers.items()}
+        self.store.claim(self.table_numbers)
         # Timestamps only grow: never below the wall clock, nor below the bound persisted.
         self.reserved_ts = int(meta.get("last_ts", 0))
         self.last_ts = max(self.reserved_ts, time.time_ns())
@@ -158,9 +159,7 @@ class Database:
         # mutation that writes nothing right after opening is visible at it).
         self.base_ts = self.store_ts = self.last_ts
         with gc_paused():
-            for name in sorted(self.store.tables):
-                if name not in self.table_numbers:
-                    continue  # not ours
+            for name in sorted(self.store.tables):  # ours only (see ``claim``)
                 layout = self.layout_for(name)
                 table = self._new_mem_table(name)
                 docs = self.store.load_table(layout)

@@ -7,6 +7,11 @@ last commit timestamp). The committer thread alone writes, through
 Appender (12-26x cheaper per row than statement-per-row, see the reference
 baselines). Readers use a cursor per thread, so ``app.sql`` never blocks writes
 and sees committed data only.
+
+nbreactive writes only to tables it created, those named in the meta's table
+registry: a file that holds tables but no ``_nr_meta`` is refused, and any other
+table in an nbreactive file (one added with DuckDB directly) can be read with
+``app.sql`` but is never written to nor dropped.
 """
 
 from __future__ import annotations
@@ -53,6 +58,12 @@ class DuckDBStore:
     methods are called by one writer at a time; ``sql`` from any thread."""
 
     def __init__(self, path: str | None) -> None:
+        """Open (or create) the database at ``path`` (None: in memory).
+
+        Raises:
+            StorageError: the file cannot be opened, or it holds tables but was not
+                created by nbreactive (the connection is closed again).
+        """
         import duckdb
 
         self.path = path
@@ -63,13 +74,55 @@ class DuckDBStore:
         self._local = threading.local()
         self._cursor_lock = threading.Lock()
         self._cursors: list[Any] = []
+        # Ours: the tables of the registry (see ``claim``). Foreign: every other table
+        # of the file, by lower-cased name (DuckDB names are case-insensitive).
         self.tables: set[str] = set()
+        self._foreign: dict[str, str] = {}
+        self._existing: set[str] = set()  # the file's tables in schema main, until ``claim``
         self._appenders: dict[str, Any] = {}
-        self.con.execute(f"CREATE TABLE IF NOT EXISTS {META} (key VARCHAR PRIMARY KEY, value VARCHAR)")
-        existing = self.con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
-        ).fetchall()
-        self.tables = {r[0] for r in existing if r[0] != META}
+        try:
+            found = self.con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE table_catalog = current_database()"
+            ).fetchall()
+            if path is not None and found and ("main", META) not in found:
+                names = sorted(n if schema == "main" else f"{schema}.{n}" for schema, n in found)
+                raise StorageError(
+                    f"{path} is a DuckDB database that nbreactive did not create (it has no "
+                    f"{META} table), and it holds tables: {', '.join(names[:10])}"
+                    f"{', ...' if len(names) > 10 else ''}. nbreactive keeps its documents in "
+                    "a DuckDB file of its own and never changes tables it did not create, so "
+                    "it does not open this file. Open a new file, e.g. nr.App('app.duckdb'), "
+                    "and bring rows in as documents: app.import_documents('"
+                    f"{names[0]}', duckdb.connect({path!r}, read_only=True).sql('SELECT * "
+                    f"FROM {names[0]}').to_arrow_table())"
+                )
+            self.con.execute(f"CREATE TABLE IF NOT EXISTS {META} (key VARCHAR PRIMARY KEY, value VARCHAR)")
+            self._existing = {n for schema, n in found if schema == "main" and n != META}
+        except BaseException:
+            self.con.close()
+            raise
+
+    def claim(self, registry: Iterable[str]) -> None:
+        """Tell the store which of the file's tables are nbreactive's: those of the
+        meta's table registry. Every other table is foreign: ``apply_batch``,
+        ``bulk_insert`` and ``rebuild_tables`` refuse to touch it, and ``write_meta``
+        keeps it out of the registry."""
+        ours = set(registry)
+        self.tables = {t for t in self._existing if t in ours}
+        self._foreign = {t.lower(): t for t in self._existing if t not in ours}
+
+    def _refuse_foreign(self, tables: Iterable[str]) -> None:
+        for table in tables:
+            foreign = self._foreign.get(table.lower())
+            if foreign is not None:
+                raise StorageError(
+                    f"the table {foreign!r} in {self.path} was not created by nbreactive, "
+                    f"and nbreactive never writes to or drops a table it did not create; "
+                    f"nothing was written. Use another table name for {table!r}; to bring "
+                    f"its rows in as documents: app.import_documents('new_name', "
+                    f"app.sql('SELECT * FROM {quote(foreign)}'))"
+                )
 
     # -- meta -----------------------------------------------------------------
 
@@ -87,6 +140,13 @@ class DuckDBStore:
         return meta
 
     def write_meta(self, items: dict[str, Any]) -> None:
+        registry = items.get("tables")
+        if self._foreign and isinstance(registry, dict):
+            # A name nbreactive gave a number to but never wrote (the write was refused)
+            # must not make a foreign table look like ours when the file is reopened.
+            items = {**items, "tables": {
+                t: n for t, n in registry.items() if t.lower() not in self._foreign
+            }}
         for k, v in items.items():
             self.con.execute(
                 f"INSERT OR REPLACE INTO {META} VALUES (?, ?)", [k, orjson.dumps(v).decode()]
@@ -111,6 +171,8 @@ class DuckDBStore:
         fast path: one Appender flush, which commits on its own.
         """
         changes = [c for c in changes if c.upserts_new or c.upserts_old or c.deletes]
+        if self._foreign:
+            self._refuse_foreign(c.table for c in changes)
         con = self.con
         if (
             len(changes) == 1
@@ -158,6 +220,7 @@ class DuckDBStore:
 
     def bulk_insert(self, layout: TableLayout, arrow_table: pa.Table, meta: dict[str, Any]) -> None:
         """Insert an Arrow table in one transaction (imports)."""
+        self._refuse_foreign([layout.table])
         with self._transaction(f"bulk insert into {layout.table!r} failed; nothing was kept"):
             if layout.table not in self.tables:
                 self.con.execute(layout.ddl())
@@ -167,6 +230,7 @@ class DuckDBStore:
 
     def rebuild_tables(self, rebuilt: dict[str, tuple[TableLayout, list[Doc]]], meta: dict[str, Any]) -> None:
         """Replace whole tables (schema changes) and the meta, in one transaction."""
+        self._refuse_foreign(rebuilt)
         with self._transaction("changing the stored tables failed; nothing was changed"):
             for name, (layout, docs) in rebuilt.items():
                 self._drop_appender(name)  # an Appender is bound to the table's old layout

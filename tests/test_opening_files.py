@@ -1,0 +1,133 @@
+"""Opening a DuckDB file: what nbreactive accepts, what it refuses, and how it says so.
+
+nbreactive opens a new path, an empty DuckDB file, or a file it created (one
+with ``_nr_meta``). A DuckDB file with tables of its own is refused untouched; a
+table added to an nbreactive file by hand is readable with ``app.sql`` but never
+written to nor dropped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import nbreactive as nr
+from nbreactive import v
+
+
+def _register(app: nr.App) -> None:
+    @app.mutation
+    def put(ctx, table, doc):
+        return ctx.db.insert(table, doc)
+
+
+def _foreign_file(path: Path, table: str = "t") -> None:
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(f"CREATE TABLE {table} (a INTEGER)")
+        con.execute(f"INSERT INTO {table} VALUES (1), (2)")
+    finally:
+        con.close()
+
+
+def _rows(path: Path, table: str = "t") -> list[tuple[int]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(f"SELECT a FROM {table} ORDER BY a").fetchall()
+    finally:
+        con.close()
+
+
+def _table_names(path: Path) -> set[str]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    finally:
+        con.close()
+
+
+# ---------------------------------------------------------------------------
+# files nbreactive did not create
+# ---------------------------------------------------------------------------
+
+
+def test_a_duckdb_file_with_tables_of_its_own_is_refused_untouched(tmp_path):
+    """Such a file was once opened silently (``_nr_meta`` added, the tables ignored);
+    writing to one of them then failed with an Appender error, and ``set_schema``
+    naming it dropped the user's rows."""
+    path = tmp_path / "theirs.duckdb"
+    _foreign_file(path)
+    with pytest.raises(nr.StorageError, match="did not create") as info:
+        nr.App(path)
+    message = str(info.value)
+    assert str(path) in message and "import_documents" in message
+    assert _table_names(path) == {"t"}  # no _nr_meta added
+    assert _rows(path) == [(1,), (2,)]
+
+
+def test_the_refusal_suggests_a_recipe_that_works(tmp_path):
+    path = tmp_path / "theirs.duckdb"
+    _foreign_file(path)
+    with nr.App(tmp_path / "ours.duckdb") as app:
+        rows = duckdb.connect(str(path), read_only=True).sql("SELECT * FROM t").to_arrow_table()
+        assert app.import_documents("t", rows) == 2
+        assert app.sql("SELECT (_doc->>'a')::INT AS a FROM t ORDER BY a").to_pylist() == [{"a": 1}, {"a": 2}]
+
+
+def test_an_empty_duckdb_file_opens(tmp_path):
+    path = tmp_path / "empty.duckdb"
+    duckdb.connect(str(path)).close()
+    with nr.App(path) as app:
+        _register(app)
+        app.run_mutation("put", {"table": "t", "doc": {"x": 1.0}})
+    with nr.App(path) as again:
+        assert again.count("t") == 1
+
+
+@pytest.fixture
+def file_with_a_foreign_table(tmp_path: Path) -> Path:
+    """An nbreactive file to which a table ``T`` was added with DuckDB directly."""
+    path = tmp_path / "mixed.duckdb"
+    with nr.App(path) as app:
+        _register(app)
+        app.run_mutation("put", {"table": "mine", "doc": {"x": 1}})
+    _foreign_file(path, "T")
+    return path
+
+
+# Every way nbreactive could write to ``t`` (DuckDB table names are case-insensitive,
+# so ``t`` is the foreign ``T``).
+FOREIGN_WRITES = [
+    ("mutation", lambda app: app.run_mutation("put", {"table": "t", "doc": {"x": 1.0}})),
+    ("set_schema", lambda app: app.set_schema(nr.define_schema({
+        "mine": nr.define_table({"x": v.int64()}), "t": nr.define_table({"x": v.float64()}),
+    }))),
+    ("import", lambda app: app.import_documents("t", [{"x": 1.0}])),
+]
+
+
+@pytest.mark.parametrize("write", [c[1] for c in FOREIGN_WRITES], ids=[c[0] for c in FOREIGN_WRITES])
+def test_a_table_nbreactive_did_not_create_is_never_written_nor_dropped(file_with_a_foreign_table, write):
+    path = file_with_a_foreign_table
+    with nr.App(path) as app:
+        _register(app)
+        assert app.sql("SELECT a FROM T ORDER BY a").column("a").to_pylist() == [1, 2]
+        with pytest.raises(nr.StorageError, match="not created by nbreactive") as info:
+            write(app)
+        assert "another table name" in str(info.value)
+        # a second try, then a set_schema naming the table: still refused
+        with pytest.raises(nr.StorageError):
+            write(app)
+        with pytest.raises(nr.StorageError):
+            app.set_schema(nr.define_schema({
+                "mine": nr.define_table({"x": v.int64()}), "t": nr.define_table({"x": v.float64()}),
+            }))
+        # the rest of the file is as writable as ever
+        app.run_mutation("put", {"table": "other", "doc": {"x": 2}})
+    assert _rows(path, "T") == [(1,), (2,)]
+    with nr.App(path) as again:  # the foreign table did not enter the table registry
+        assert (again.count("mine"), again.count("other"), again.count("t")) == (1, 1, 0)
+        assert again.sql("SELECT count(*) AS n FROM T").to_pylist() == [{"n": 2}]
+    assert _rows(path, "T") == [(1,), (2,)]
