@@ -3,11 +3,15 @@
 nbreactive opens a new path, an empty DuckDB file, or a file it created (one
 with ``_nr_meta``). A DuckDB file with tables of its own is refused untouched; a
 table added to an nbreactive file by hand is readable with ``app.sql`` but never
-written to nor dropped.
+written to nor dropped. A file that cannot be opened or read (damaged, not a
+DuckDB file, locked) raises ``StorageError`` saying what to do, and leaves no
+connection behind.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -131,3 +135,63 @@ def test_a_table_nbreactive_did_not_create_is_never_written_nor_dropped(file_wit
         assert (again.count("mine"), again.count("other"), again.count("t")) == (1, 1, 0)
         assert again.sql("SELECT count(*) AS n FROM T").to_pylist() == [{"n": 2}]
     assert _rows(path, "T") == [(1,), (2,)]
+
+
+# ---------------------------------------------------------------------------
+# files that cannot be opened or read
+# ---------------------------------------------------------------------------
+
+
+def test_opening_a_truncated_file_raises_storage_error(tmp_path):
+    """A truncated file opens at the DuckDB level, then the first read raised a raw
+    ``duckdb.IOException`` and left the connection open."""
+    path = tmp_path / "trunc.duckdb"
+    with nr.App(path) as app:
+        _register(app)
+        for k in range(10):
+            app.run_mutation("put", {"table": "t", "doc": {"k": k}})
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    for _ in range(2):  # the same error again: nothing of the first attempt is left open
+        with pytest.raises(nr.StorageError, match="damaged") as info:
+            nr.App(path)
+        assert str(path) in str(info.value) and "backup" in str(info.value)
+    assert path.read_bytes() == data[: len(data) // 3]  # nothing written to it
+    path.write_bytes(data)  # restored: it opens, and reads the restored bytes
+    with nr.App(path) as again:
+        assert again.count("t") == 10
+
+
+BAD_FILES = [
+    ("empty file", b"", "not a DuckDB database"),
+    ("not a DuckDB file", b"hello, world\n" * 100, "not a DuckDB database"),
+]
+
+
+@pytest.mark.parametrize(("data", "match"), [c[1:] for c in BAD_FILES], ids=[c[0] for c in BAD_FILES])
+def test_opening_a_file_that_is_not_a_duckdb_database_raises_storage_error(tmp_path, data, match):
+    path = tmp_path / "bad.duckdb"
+    path.write_bytes(data)
+    with pytest.raises(nr.StorageError, match=match):
+        nr.App(path)
+    assert path.read_bytes() == data
+
+
+def test_opening_a_path_in_a_missing_directory_raises_storage_error(tmp_path):
+    with pytest.raises(nr.StorageError, match="Create the directory"):
+        nr.App(tmp_path / "nowhere" / "x.duckdb")
+
+
+def test_opening_a_file_another_process_holds_raises_storage_error(tmp_path):
+    path = tmp_path / "held.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+         "print('ready', flush=True); sys.stdin.read()", str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(nr.StorageError, match="another process"):
+            nr.App(path)
+    finally:
+        holder.communicate(timeout=30)

@@ -30,11 +30,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from nbreactive.errors import QueryError, SchemaError, StorageError
+from nbreactive.errors import NbReactiveError, QueryError, SchemaError, StorageError
 from nbreactive.schema.system import is_system_table, system_table
 from nbreactive.storage.columns import TableLayout
 from nbreactive.storage.committer import Batch, CommitRecord, Committer
-from nbreactive.storage.duckdb_store import DuckDBStore, TableChanges
+from nbreactive.storage.duckdb_store import DuckDBStore, TableChanges, open_failure
 from nbreactive.storage.gcpause import freeze, gc_paused, thaw
 from nbreactive.storage.ids import decode_table_number
 from nbreactive.storage.layers import WriteLayer
@@ -126,7 +126,16 @@ class Database:
         self.copiers: dict[str, Callable[[Doc], Doc]] = {}
         # The random part of new document ids; used under the writer lock only.
         self.id_rng = random.Random(os.urandom(32))
-        self._load()
+        try:
+            self._load()
+        except BaseException as e:
+            self.store.close(checkpoint=False)
+            thaw(self)
+            if isinstance(e, NbReactiveError) or not isinstance(e, Exception):
+                raise
+            # A damaged file opens, then fails on the first read; a file this version
+            # cannot read fails somewhere in loading.
+            raise open_failure(path, e) from e
         self.committer = Committer(
             flush=self._flush,
             publish=self._publish,

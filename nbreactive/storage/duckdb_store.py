@@ -61,8 +61,9 @@ class DuckDBStore:
         """Open (or create) the database at ``path`` (None: in memory).
 
         Raises:
-            StorageError: the file cannot be opened, or it holds tables but was not
-                created by nbreactive (the connection is closed again).
+            StorageError: the file cannot be opened (damaged, not a DuckDB file, locked
+                by another process), or it holds tables but was not created by
+                nbreactive. The connection is closed again.
         """
         import duckdb
 
@@ -70,7 +71,7 @@ class DuckDBStore:
         try:
             self.con: duckdb.DuckDBPyConnection = duckdb.connect(path or ":memory:")
         except duckdb.Error as e:
-            raise StorageError(f"could not open the DuckDB database {path!r}: {e}") from e
+            raise open_failure(path, e) from e
         self._local = threading.local()
         self._cursor_lock = threading.Lock()
         self._cursors: list[Any] = []
@@ -99,8 +100,10 @@ class DuckDBStore:
                 )
             self.con.execute(f"CREATE TABLE IF NOT EXISTS {META} (key VARCHAR PRIMARY KEY, value VARCHAR)")
             self._existing = {n for schema, n in found if schema == "main" and n != META}
-        except BaseException:
+        except BaseException as e:
             self.con.close()
+            if isinstance(e, duckdb.Error):
+                raise open_failure(path, e) from e
             raise
 
     def claim(self, registry: Iterable[str]) -> None:
@@ -363,7 +366,9 @@ class DuckDBStore:
             raise SqlError("expected a SQL string, e.g. 'SELECT count(*) FROM posts'")
         return tables_read(query)
 
-    def close(self) -> None:
+    def close(self, *, checkpoint: bool = True) -> None:
+        """Close every cursor and the connection; ``checkpoint=False`` when the file
+        failed to load, so that nothing more is written to a damaged file."""
         self._appenders.clear()
         with self._cursor_lock:
             for cur in self._cursors:
@@ -372,10 +377,9 @@ class DuckDBStore:
                 except Exception:
                     pass
             self._cursors.clear()
-        try:
-            self.con.execute("CHECKPOINT")
-        except Exception:
-            pass
+        if checkpoint:
+            with contextlib.suppress(Exception):
+                self.con.execute("CHECKPOINT")
         self.con.close()
 
 
@@ -399,3 +403,24 @@ def _sql_params(params: Any) -> list[Any] | dict[str, Any] | None:
         f"placeholders (or a dict for $name placeholders), got {type(params).__name__} "
         f"{params!r:.60}. E.g. app.sql('SELECT * FROM t WHERE n = ?', [5])"
     )
+
+
+def open_failure(path: str | None, error: BaseException) -> StorageError:
+    """The ``StorageError`` for a DuckDB database that could not be opened or read."""
+    text = str(error)
+    where = path or "the in-memory DuckDB database"
+    if "lock" in text.lower():
+        hint = (
+            "It is open in another process: close the App there (app.close()) or end that "
+            "process, then open it again."
+        )
+    elif "No such file or directory" in text:
+        hint = "Create the directory first, or choose another path."
+    else:
+        hint = (
+            "The file may be damaged (truncated by a full disk or a crash, or copied while "
+            "an App was writing to it), or not a DuckDB database at all (an empty file is "
+            "not one either). Restore it from a backup, or open another path: nbreactive "
+            "creates a new file there."
+        )
+    return StorageError(f"could not open {where}: {type(error).__name__}: {text.rstrip('.!')}. {hint}")
