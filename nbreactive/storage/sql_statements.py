@@ -56,8 +56,8 @@ _WRITE_WORDS = re.compile(r"\b(?:insert|update|delete|copy|merge)\b", re.IGNOREC
 
 # Whitespace and comments between keywords.
 _GAP = r"(?:\s|/\*.*?\*/|--[^\n]*(?:\n|$))"
-_PRAGMA_NAME = re.compile(rf'{_GAP}*pragma{_GAP}+"?([A-Za-z_][A-Za-z0-9_]*)', re.IGNORECASE | re.DOTALL)
-_EXPLAIN = re.compile(rf"{_GAP}*explain{_GAP}+(?:analy[sz]e\b{_GAP}*)?", re.IGNORECASE | re.DOTALL)
+_PRAGMA_NAME = re.compile(rf'{_GAP}*pragma{_GAP}*"?([A-Za-z_][A-Za-z0-9_]*)', re.IGNORECASE | re.DOTALL)
+_EXPLAIN = re.compile(rf"{_GAP}*explain{_GAP}*(?:analy[sz]e\b{_GAP}*)?", re.IGNORECASE | re.DOTALL)
 _EXPLAIN_OPTIONS = re.compile(r"""\((?:[^()'"]|'[^']*'|"[^"]*")*\)\s*""")
 
 # Statement types that change data (the others change settings, attach files, ...).
