@@ -121,6 +121,9 @@ def test_a_table_nbreactive_did_not_create_is_never_written_nor_dropped(file_wit
         with pytest.raises(nr.StorageError, match="not created by nbreactive") as info:
             write(app)
         assert "another table name" in str(info.value)
+        # refused before anything was written or allocated (not by the DuckDB flush,
+        # which would fail every mutation of the batch)
+        assert "t" not in app.tables() and "t" not in app._db.table_numbers
         # a second try, then a set_schema naming the table: still refused
         with pytest.raises(nr.StorageError):
             write(app)

@@ -259,6 +259,7 @@ class Database:
         Raises:
             SchemaError: the table does not exist yet and its name equals another
                 table's ignoring case (see ``check_new_table``); nothing changed.
+            StorageError: the name is a table of the file nbreactive did not create.
         """
         table = self.base.tables.get(name)
         # A table with documents, or in DuckDB, exists: it passed this check when it
@@ -287,6 +288,9 @@ class Database:
         """
         if is_system_table(name):
             return  # fixed names, all starting with "_", which user tables cannot
+        # A table of the file that nbreactive did not create is refused here, before the
+        # mutation commits, rather than by the DuckDB flush (which would fail its batch).
+        self.store.refuse_foreign([name])
         folded = name.lower()
         schema = self.schema
         names = (*self.table_numbers, *self.store.tables,

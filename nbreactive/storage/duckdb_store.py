@@ -115,7 +115,9 @@ class DuckDBStore:
         self.tables = {t for t in self._existing if t in ours}
         self._foreign = {t.lower(): t for t in self._existing if t not in ours}
 
-    def _refuse_foreign(self, tables: Iterable[str]) -> None:
+    def refuse_foreign(self, tables: Iterable[str]) -> None:
+        """Raise StorageError if any of ``tables`` is a table of the file that nbreactive
+        did not create (compared ignoring case, as DuckDB does)."""
         for table in tables:
             foreign = self._foreign.get(table.lower())
             if foreign is not None:
@@ -175,7 +177,7 @@ class DuckDBStore:
         """
         changes = [c for c in changes if c.upserts_new or c.upserts_old or c.deletes]
         if self._foreign:
-            self._refuse_foreign(c.table for c in changes)
+            self.refuse_foreign(c.table for c in changes)
         con = self.con
         if (
             len(changes) == 1
@@ -223,7 +225,7 @@ class DuckDBStore:
 
     def bulk_insert(self, layout: TableLayout, arrow_table: pa.Table, meta: dict[str, Any]) -> None:
         """Insert an Arrow table in one transaction (imports)."""
-        self._refuse_foreign([layout.table])
+        self.refuse_foreign([layout.table])
         with self._transaction(f"bulk insert into {layout.table!r} failed; nothing was kept"):
             if layout.table not in self.tables:
                 self.con.execute(layout.ddl())
@@ -233,7 +235,7 @@ class DuckDBStore:
 
     def rebuild_tables(self, rebuilt: dict[str, tuple[TableLayout, list[Doc]]], meta: dict[str, Any]) -> None:
         """Replace whole tables (schema changes) and the meta, in one transaction."""
-        self._refuse_foreign(rebuilt)
+        self.refuse_foreign(rebuilt)
         with self._transaction("changing the stored tables failed; nothing was changed"):
             for name, (layout, docs) in rebuilt.items():
                 self._drop_appender(name)  # an Appender is bound to the table's old layout
