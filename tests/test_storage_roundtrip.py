@@ -673,6 +673,18 @@ def test_sql_with_bad_params_is_a_sql_error(sql_app, params, match):
         sql_app.sql("SELECT s FROM things WHERE i = ?", params)
 
 
+def test_ctx_db_sql_takes_params_like_app_sql(sql_app):
+    @sql_app.query(args={"params": v.any()})
+    def things(ctx: Any, params: Any) -> list[str]:
+        if isinstance(params, dict):
+            return [r["s"] for r in ctx.db.sql("SELECT s FROM things WHERE i = $i", params)]
+        return [r["s"] for r in ctx.db.sql("SELECT s FROM things WHERE i = ?", params)]
+
+    assert things(params=[2]) == things(params={"i": 2}) == ["s2"]
+    with pytest.raises(nr.SqlError, match="list or tuple"):
+        things(params="s1")
+
+
 REFUSED_SQL = [
     ("INSERT", "INSERT INTO things (\"_id\", i) VALUES ('x', 1)"),
     ("UPDATE", "UPDATE things SET i = 99"),

@@ -321,7 +321,8 @@ class Transaction:
         """Read-only SQL over committed data, consistent with this query's snapshot.
 
         Records every table the statement reads (DuckDB's own parser names them), so
-        the query re-runs when any of them changes.
+        the query re-runs when any of them changes. ``params`` as for ``app.sql``: a
+        list or tuple for ``?``, a dict for ``$name`` (anything else is a SqlError).
         """
         from nbreactive.storage.sql_values import rows_to_values
 
@@ -330,11 +331,6 @@ class Transaction:
                 "ctx.db.sql is available in queries only: SQL reads committed data in DuckDB, "
                 "which cannot see this mutation's own writes. Read with ctx.db.get / "
                 "ctx.db.query in a mutation, or move the SQL into a query."
-            )
-        if params is not None and not isinstance(params, (list, tuple)):
-            raise ValidationError(
-                f"ctx.db.sql(sql, params) expects params as a list or tuple of positional "
-                f"values for the ? placeholders, got {type(params).__name__}"
             )
         db = self.db
         # DuckDB resolves table names case-insensitively: so does the read set.
