@@ -102,6 +102,8 @@ EVAL_CASES: list[tuple[str, Build, dict[str, Any], Any]] = [
     ("int mod takes dividend sign", lambda q: q.mod(-7, 2), {}, -1),
     ("int mod positive dividend", lambda q: q.mod(7, -2), {}, 1),
     ("int64 max + 0", lambda q: q.add(INT64_MAX, 0), {}, INT64_MAX),
+    ("int64 min % 1", lambda q: q.mod(INT64_MIN, 1), {}, 0),
+    ("int64 min % -2", lambda q: q.mod(INT64_MIN, -2), {}, 0),
     ("neg int", lambda q: q.neg(q.field("salary")), EMPLOYEE, -5),
     # float64 arithmetic: IEEE
     ("float add", lambda q: q.add(0.5, 0.25), {}, 0.75),
@@ -185,6 +187,13 @@ ERROR_CASES: list[tuple[str, Build, dict[str, Any], str]] = [
     ("int64 overflow on mul", lambda q: q.mul(INT64_MAX, 2), {}, "Cannot multiply"),
     ("int64 overflow on sub", lambda q: q.sub(INT64_MIN, 1), {}, "Cannot subtract"),
     ("int64 min / -1", lambda q: q.div(INT64_MIN, -1), {}, "does not fit in int64"),
+    # Rust's checked_rem: the remainder 0 fits, the implied quotient 2**63 does not.
+    (
+        "int64 min % -1",
+        lambda q: q.mod(INT64_MIN, -1),
+        {},
+        "Cannot mod -9223372036854775808 by -1: the quotient does not fit in int64",
+    ),
     ("negate int64 min", lambda q: q.neg(INT64_MIN), {}, "Cannot negate -9223372036854775808"),
     ("negate a string", lambda q: q.neg("x"), {}, 'Cannot negate "x" (type string)'),
     (
@@ -372,6 +381,14 @@ def test_filters_in_queries(reader: FakeReader, filters: list[Build], expected: 
 def test_filter_errors_surface_from_the_query(reader: FakeReader) -> None:
     query = Query(reader, "items").filter(lambda q: q.gt(q.add(q.field("n"), 0.5), 1.0))
     with pytest.raises(FilterEvalError, match=r"Cannot add 0 \(type int64\) and 0.5"):
+        query.collect()
+
+
+def test_int64_mod_overflow_is_an_eval_error_in_a_query(reader: FakeReader) -> None:
+    # Rust's checked_rem(-2**63, -1) is None: Convex fails like div(-2**63, -1) does,
+    # although Python's % would quietly give 0.
+    query = Query(reader, "items").filter(lambda q: q.eq(q.mod(INT64_MIN, -1), 0))
+    with pytest.raises(FilterEvalError, match="quotient does not fit in int64"):
         query.collect()
 
 

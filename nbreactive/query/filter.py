@@ -13,11 +13,12 @@ Semantics are Convex's (``crates/common/src/query.rs``, ``Expression::eval``):
   (undefined < null < int64 < float64 < boolean < string < bytes < array < object);
   they never fail. So ``q.lt(q.field("age"), 18)`` also matches documents without
   ``age`` and with ``age`` null, and ``1 != 1.0`` (type-exact).
-- ``add sub mul div mod``: int64 with int64 is checked (overflow and division or
-  modulo by zero raise ``FilterEvalError``; ``div`` truncates toward zero and ``mod``
-  takes the sign of the dividend, as Rust's ``/`` and ``%``); float64 with float64
-  is IEEE (``x / 0.0`` is ±inf, ``0.0 / 0.0`` and ``x % 0.0`` are NaN, ``%`` is
-  ``math.fmod``); anything else, int64 mixed with float64 included, raises
+- ``add sub mul div mod``: int64 with int64 is checked (overflow, division or
+  modulo by zero, and ``mod(-2**63, -1)`` raise ``FilterEvalError``; ``div``
+  truncates toward zero and ``mod`` takes the sign of the dividend, as Rust's ``/``
+  and ``%``); float64 with float64 is IEEE (``x / 0.0`` is ±inf, ``0.0 / 0.0`` and
+  ``x % 0.0`` are NaN, ``%`` is ``math.fmod``); anything else, int64 mixed with
+  float64 included, raises
   ``FilterEvalError("Cannot add 1 (type int64) and 2.0 (type float64)")``.
 - ``neg``: int64 (checked) or float64, else an error.
 - ``and_``/``or_`` are variadic and short-circuit; ``and_``/``or_``/``not_`` operands
@@ -597,6 +598,13 @@ def _int_op(name: str) -> Callable[[int, int], int]:
     def mod(a: int, b: int) -> int:
         if b == 0:
             raise FilterEvalError(f"Cannot mod {a} by zero")
+        if a == _INT64_MIN and b == -1:
+            # Rust's `checked_rem` fails here although the remainder (0) fits: the
+            # quotient it implies, 2**63, does not.
+            raise FilterEvalError(
+                f"Cannot mod {a} by {b}: the quotient does not fit in int64 "
+                "(filter arithmetic on int64 is checked)"
+            )
         r = abs(a) % abs(b)  # the sign of the dividend, as Rust's `%`
         return -r if a < 0 else r
 
