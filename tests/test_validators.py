@@ -141,8 +141,27 @@ REFUSE: list[Any] = [
     pytest.param(v.number(), True, "expected v.float64(), got True (boolean)", id="number-bool"),
     pytest.param(v.int64(), 1.0, "expected v.int64(), got 1.0 (float64)", id="int64-float"),
     pytest.param(v.int64(), True, "expected v.int64(), got True (boolean)", id="int64-bool"),
+    # Not "(int64)": the value is an int that is *not* an int64.
     pytest.param(
-        v.int64(), 2**63, "expected v.int64(), got 9223372036854775808 (int64)", id="int64-overflow"
+        v.int64(),
+        2**63,
+        "expected v.int64(), got 9223372036854775808, an int that does not fit in int64 "
+        "(-2**63 .. 2**63-1)",
+        id="int64-overflow",
+    ),
+    pytest.param(
+        v.int64(),
+        -(2**63) - 1,
+        "expected v.int64(), got -9223372036854775809, an int that does not fit in int64 "
+        "(-2**63 .. 2**63-1)",
+        id="int64-underflow",
+    ),
+    pytest.param(
+        v.string(),
+        2**64,
+        "expected v.string(), got 18446744073709551616, an int that does not fit in int64 "
+        "(-2**63 .. 2**63-1)",
+        id="string-big-int",
     ),
     pytest.param(v.boolean(), 1, "expected v.boolean(), got 1 (int64)", id="boolean-int"),
     pytest.param(v.null(), 0, "expected v.null(), got 0 (int64)", id="null-zero"),

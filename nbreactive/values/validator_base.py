@@ -18,6 +18,8 @@ __all__ = ["ResolveId", "Validator"]
 ResolveId = Callable[[str], "str | None"]
 
 _EMPTY: frozenset[type] = frozenset()
+_INT64_MIN = -(1 << 63)
+_INT64_MAX = (1 << 63) - 1
 
 
 def _code_str(s: str) -> str:
@@ -86,11 +88,12 @@ class Validator:
 
     def _fail(self, value: Any) -> NoReturn:
         expected = repr(self)
-        raise _Invalid(
-            f"expected {expected}, got {short_repr(value)} ({type_name(value)})",
-            value,
-            expected,
-        )
+        if type(value) is int and not _INT64_MIN <= value <= _INT64_MAX:
+            # type_name says "int64" for every int: not for one that does not fit.
+            what = ", an int that does not fit in int64 (-2**63 .. 2**63-1)"
+        else:
+            what = f" ({type_name(value)})"
+        raise _Invalid(f"expected {expected}, got {short_repr(value)}{what}", value, expected)
 
     # -- description ----------------------------------------------------------
 
