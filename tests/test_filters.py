@@ -17,6 +17,7 @@ from fake_reader import FakeReader
 from hypothesis import given
 from hypothesis import strategies as st
 
+import nbreactive as nr
 from nbreactive.errors import FilterEvalError, QueryError
 from nbreactive.query import FilterBuilder, Query, evaluate
 from nbreactive.query.filter import (
@@ -29,6 +30,7 @@ from nbreactive.query.filter import (
     compile_filter,
     expr_data,
 )
+from nbreactive.query.literals import coerce_literal
 from nbreactive.values.keys import compare_values
 from nbreactive.values.model import UNDEFINED
 from nbreactive.values.validators import v
@@ -331,7 +333,7 @@ def test_literals_are_normalized() -> None:
 
 
 def test_coercion_rewrites_only_float64_contexts() -> None:
-    kinds = {"price": "float64", "n": "int64"}.get
+    kinds = {"price": v.float64(), "n": v.int64()}.get
 
     def coerced(e: Expr) -> Any:
         return expr_data(coerce_literals(e, kinds))
@@ -348,6 +350,120 @@ def test_coercion_rewrites_only_float64_contexts() -> None:
     )
     unchanged = q.eq(q.field("n"), 1)
     assert coerce_literals(unchanged, kinds) is unchanged
+
+
+# (name, field validator, literal, the literal as the query compares it)
+LITERAL_CASES: list[tuple[str, Any, Any, Any]] = [
+    ("float64", v.number(), 7, 7.0),
+    ("int64 stays", v.int64(), 7, 7),
+    ("no validator stays", None, 7, 7),
+    ("any stays", v.any(), 7, 7),
+    ("optional float64", v.optional(v.number()), 7, 7.0),
+    ("nullable float64", v.union(v.number(), v.null()), 7, 7.0),
+    ("float64 or string", v.union(v.number(), v.string()), 7, 7.0),
+    # Both storable: a written 7 stays an int64 there, so the literal means the int64.
+    ("int64 or float64 stays", v.union(v.int64(), v.float64()), 7, 7),
+    ("float64 or int64 stays", v.union(v.float64(), v.int64()), 7, 7),
+    ("float literal", v.literal(7.0), 7, 7.0),
+    ("int literal stays", v.literal(7), 7, 7),
+    ("float or int literal stays", v.union(v.literal(1.0), v.literal(7)), 7, 7),
+    ("bool is not an int", v.number(), True, True),
+    ("int for an array field stays", v.array(v.number()), 7, 7),
+    ("array of float64", v.array(v.number()), [7, 8.5], [7.0, 8.5]),
+    ("array of int64 stays", v.array(v.int64()), [7], [7]),
+    ("array of any stays", v.array(v.any()), [7], [7]),
+    ("array of int64|float64 stays", v.array(v.union(v.int64(), v.float64())), [7], [7]),
+    (
+        "either array stays",
+        v.union(v.array(v.number()), v.array(v.int64())),
+        [7],
+        [7],
+    ),
+    ("array or string", v.union(v.array(v.number()), v.string()), [7], [7.0]),
+    ("nested arrays", v.array(v.array(v.number())), [[1, 2], []], [[1.0, 2.0], []]),
+    ("object field", v.object({"x": v.number()}), {"x": 7}, {"x": 7.0}),
+    (
+        "object fields each by its validator",
+        v.object({"x": v.number(), "n": v.int64()}),
+        {"x": 7, "n": 7},
+        {"x": 7.0, "n": 7},
+    ),
+    ("optional object field", v.object({"x": v.optional(v.number())}), {"x": 7}, {"x": 7.0}),
+    ("unknown object field stays", v.object({"x": v.number()}), {"y": 7}, {"y": 7}),
+    ("record values", v.record(v.string(), v.number()), {"a": 1}, {"a": 1.0}),
+    (
+        "objects that disagree stay",
+        v.union(v.object({"k": v.number()}), v.object({"k": v.int64()})),
+        {"k": 1},
+        {"k": 1},
+    ),
+    (
+        "only one object has the field",
+        v.union(v.object({"k": v.number()}), v.object({"j": v.int64()})),
+        {"k": 1},
+        {"k": 1.0},
+    ),
+    (
+        "an object or anything stays",
+        v.union(v.object({"k": v.number()}), v.any()),
+        {"k": 1},
+        {"k": 1},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("validator", "literal", "expected"),
+    [pytest.param(val, lit, e, id=name) for name, val, lit, e in LITERAL_CASES],
+)
+def test_coerce_literal_converts_ints_only_where_unambiguous(
+    validator: Any, literal: Any, expected: Any
+) -> None:
+    out = coerce_literal(validator, literal)
+    assert compare_values(out, expected) == 0  # type-exact: 7 and 7.0 differ
+    if compare_values(literal, expected) == 0:
+        assert out is literal  # unchanged literals are not copied
+
+
+def test_coercion_reaches_into_array_and_object_literals() -> None:
+    validators = {"xs": v.array(v.number()), "o": v.object({"x": v.number()})}.get
+    assert expr_data(coerce_literals(q.eq(q.field("xs"), [7]), validators)) == expr_data(
+        q.eq(q.field("xs"), [7.0])
+    )
+    assert expr_data(coerce_literals(q.lt({"x": 7}, q.field("o")), validators)) == expr_data(
+        q.lt({"x": 7.0}, q.field("o"))
+    )
+
+
+def test_int_inside_literals_finds_what_was_written() -> None:
+    # SPEC §1.1: writing {"arr": [7]} under v.array(v.number()) stores [7.0]; the same
+    # Python literal must find it again, through a filter and through an index.
+    schema = nr.define_schema(
+        {
+            "p": nr.define_table({"arr": v.array(v.number()), "o": v.object({"x": v.number()})})
+            .index("by_arr", ["arr"])
+            .index("by_o", ["o"])
+        }
+    )
+    with nr.App() as app:
+        app.set_schema(schema)
+        app.mutation(name="add")(lambda ctx: ctx.db.insert("p", {"arr": [7], "o": {"x": 7}}))()
+
+        @app.query
+        def counts(ctx):
+            def n(query: Query) -> int:
+                return len(query.collect())
+
+            p = ctx.db.query
+            return [
+                n(p("p").filter(lambda q: q.eq(q.field("arr"), [7]))),
+                n(p("p").with_index("by_arr", lambda q: q.eq("arr", [7]))),
+                n(p("p").filter(lambda q: q.eq(q.field("o"), {"x": 7}))),
+                n(p("p").with_index("by_o", lambda q: q.eq("o", {"x": 7}))),
+                n(p("p").with_index("by_arr", lambda q: q.gt("arr", [6]).lt("arr", [8]))),
+            ]
+
+        assert counts() == [1, 1, 1, 1, 1]
 
 
 QUERY_CASES: list[tuple[str, list[Build], list[int]]] = [

@@ -259,14 +259,30 @@ def prices() -> FakeReader:
     r = FakeReader()
     r.define(
         "items",
-        indexes={"by_price": ["price"], "by_n": ["n"], "by_maybe": ["maybe"]},
+        indexes={
+            "by_price": ["price"],
+            "by_n": ["n"],
+            "by_maybe": ["maybe"],
+            "by_xs": ["xs"],
+            "by_o": ["o"],
+            "by_either": ["either"],
+        },
         validators={
             "price": v.float64(),
             "maybe": v.union(v.float64(), v.null()),
+            "xs": v.array(v.number()),
+            "o": v.object({"x": v.number()}),
+            "either": v.union(v.int64(), v.float64()),
         },
     )
-    r.insert("items", {"price": 7.0, "n": 7.0, "maybe": 7.0})
-    r.insert("items", {"price": 8.5, "n": 7, "maybe": None})
+    # As the validators store them: numbers in float64 positions are floats.
+    r.insert(
+        "items", {"price": 7.0, "n": 7.0, "maybe": 7.0, "xs": [7.0], "o": {"x": 7.0}, "either": 7}
+    )
+    r.insert(
+        "items",
+        {"price": 8.5, "n": 7, "maybe": None, "xs": [8.5], "o": {"x": 8.5}, "either": 7.0},
+    )
     return r
 
 
@@ -276,6 +292,13 @@ COERCION_CASES: list[tuple[str, str, Range, int]] = [
     ("untyped field stays type-exact (int)", "by_n", lambda q: q.eq("n", 7), 1),
     ("untyped field stays type-exact (float)", "by_n", lambda q: q.eq("n", 7.0), 1),
     ("nullable float64 field coerces too", "by_maybe", lambda q: q.eq("maybe", 7), 1),
+    ("int inside an array value", "by_xs", lambda q: q.eq("xs", [7]), 1),
+    ("ints inside array bounds", "by_xs", lambda q: q.gte("xs", [7]).lt("xs", [9]), 2),
+    ("int inside an object value", "by_o", lambda q: q.eq("o", {"x": 7}), 1),
+    # Both an int64 and a float64 are storable there: the int means the int64.
+    ("int64|float64 field keeps the int", "by_either", lambda q: q.eq("either", 7), 1),
+    ("int64|float64 field, float literal", "by_either", lambda q: q.eq("either", 7.0), 1),
+    ("int64|float64 field, int bound", "by_either", lambda q: q.gt("either", 7), 1),
 ]
 
 

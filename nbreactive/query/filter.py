@@ -26,7 +26,9 @@ Semantics are Convex's (``crates/common/src/query.rs``, ``Expression::eval``):
 
 Beyond Convex (SPEC §1.1): where a field's validator is float64 (``v.number()`` /
 ``v.float64()``), an ``int`` literal compared with or combined with that field is taken
-as a float, so ``q.eq(q.field("price"), 7)`` matches a stored ``7.0``. ``coerce_literals``
+as a float, so ``q.eq(q.field("price"), 7)`` matches a stored ``7.0``; inside array
+and object literals too (``q.eq(q.field("xs"), [7])`` on ``v.array(v.number())``), but
+never where an int64 could be stored as well (``query.literals``). ``coerce_literals``
 applies this once per query, when the plan is built.
 
 Python operators do not build expressions: ``q.field("a") == 1``, ``<``, ``&``, ``|``,
@@ -44,8 +46,11 @@ from typing import Any
 
 from nbreactive.errors import FilterEvalError, QueryError, ValidationError
 from nbreactive.query.index_range import format_value
+from nbreactive.query.literals import coerce_literal, numeric_kind
 from nbreactive.values.keys import compare_values, encode_value
 from nbreactive.values.model import UNDEFINED, get_path, normalize_value, type_name
+from nbreactive.values.scalar_validators import Float64Validator
+from nbreactive.values.validator_base import Validator
 
 __all__ = [
     "And",
@@ -397,60 +402,77 @@ def expr_data(expr: Expr) -> Any:
     raise QueryError(f"not a filter expression: {expr!r}")
 
 
-def coerce_literals(expr: Expr, scalar_kind: Callable[[str], str | None]) -> Expr:
+def coerce_literals(expr: Expr, field_validator: Callable[[str], Validator | None]) -> Expr:
     """Apply the int → float rule for float64-typed fields (SPEC §1.1), once per query.
 
-    In every comparison and arithmetic node, an ``int`` literal whose other operand
-    is statically float64 (a float64-typed field, ``_creationTime``, or arithmetic
-    over those) becomes a ``float``. Other trees are returned unchanged (the same
-    object when nothing changed).
+    In every comparison and arithmetic node, a literal whose other operand has a known
+    validator is converted the way writing it under that validator would convert it,
+    where that is unambiguous (``coerce_literal``): ``q.eq(q.field("price"), 7)`` on a
+    ``v.number()`` field compares with ``7.0``, ``q.eq(q.field("xs"), [7])`` on a
+    ``v.array(v.number())`` field with ``[7.0]``. Arithmetic over float64 operands (a
+    float64-typed field, ``_creationTime``, a float literal) is float64, so
+    ``q.gt(q.add(q.field("price"), 1), 8)`` becomes ``q.gt(q.add(..., 1.0), 8.0)``.
+    Other trees are returned unchanged (the same object when nothing changed).
 
     Args:
         expr: the tree.
-        scalar_kind: field path → the validator's scalar kind (``"float64"``, ...) or
-            ``None`` when unknown/untyped.
+        field_validator: field path → the field's validator, or ``None`` when
+            unknown/untyped.
     """
-    return _coerce(expr, scalar_kind)[0]
+    return _coerce(expr, field_validator)[0]
 
 
-def _coerce(expr: Expr, kind_of: Callable[[str], str | None]) -> tuple[Expr, str | None]:
-    """(rewritten expr, its static Convex type or None when unknown)."""
+_FLOAT64 = Float64Validator()
+
+
+def _is_float64(static: Validator | None) -> bool:
+    return static is _FLOAT64 or numeric_kind(static) == "float64"
+
+
+def _coerce(
+    expr: Expr, validator_of: Callable[[str], Validator | None]
+) -> tuple[Expr, Validator | None]:
+    """(rewritten expr, the validator its values are known to match, or None)."""
     if isinstance(expr, Field):
         if expr.path == "_creationTime":
-            return expr, "float64"
-        return expr, kind_of(expr.path)
+            return expr, _FLOAT64
+        return expr, validator_of(expr.path)
     if isinstance(expr, Literal):
-        return expr, type_name(expr.value)
+        return expr, _FLOAT64 if type(expr.value) is float else None
     if isinstance(expr, (Compare, Arith)):
-        left, lk = _coerce(expr.left, kind_of)
-        right, rk = _coerce(expr.right, kind_of)
-        if lk == "float64" and _is_int_literal(right):
-            right, rk = Literal(float(right.value)), "float64"  # type: ignore[attr-defined]
-        elif rk == "float64" and _is_int_literal(left):
-            left, lk = Literal(float(left.value)), "float64"  # type: ignore[attr-defined]
-        if isinstance(expr, Compare):
-            kind: str | None = "boolean"
-        else:
-            kind = lk if lk == rk and lk in ("int64", "float64") else None
+        left, ls = _coerce(expr.left, validator_of)
+        right, rs = _coerce(expr.right, validator_of)
+        if isinstance(right, Literal) and ls is not None:
+            right, rs = _coerce_literal(right, ls)
+        elif isinstance(left, Literal) and rs is not None:
+            left, ls = _coerce_literal(left, rs)
+        static = None
+        if isinstance(expr, Arith) and _is_float64(ls) and _is_float64(rs):
+            static = _FLOAT64
         if left is expr.left and right is expr.right:
-            return expr, kind
-        return type(expr)(expr.op, left, right), kind
+            return expr, static
+        return type(expr)(expr.op, left, right), static
     if isinstance(expr, Neg):
-        operand, k = _coerce(expr.operand, kind_of)
-        return (expr if operand is expr.operand else Neg(operand)), k
+        operand, s = _coerce(expr.operand, validator_of)
+        return (expr if operand is expr.operand else Neg(operand)), (
+            _FLOAT64 if _is_float64(s) else None
+        )
     if isinstance(expr, Not):
-        operand, _ = _coerce(expr.operand, kind_of)
-        return (expr if operand is expr.operand else Not(operand)), "boolean"
+        operand, _ = _coerce(expr.operand, validator_of)
+        return (expr if operand is expr.operand else Not(operand)), None
     if isinstance(expr, (And, Or)):
-        operands = tuple(_coerce(x, kind_of)[0] for x in expr.operands)
+        operands = tuple(_coerce(x, validator_of)[0] for x in expr.operands)
         if all(a is b for a, b in zip(operands, expr.operands)):
-            return expr, "boolean"
-        return type(expr)(operands), "boolean"
+            return expr, None
+        return type(expr)(operands), None
     raise QueryError(f"not a filter expression: {expr!r}")
 
 
-def _is_int_literal(e: Expr) -> bool:
-    return isinstance(e, Literal) and type(e.value) is int
+def _coerce_literal(lit: Literal, validator: Validator) -> tuple[Literal, Validator | None]:
+    value = coerce_literal(validator, lit.value)
+    if value is lit.value:
+        return lit, _FLOAT64 if type(value) is float else None
+    return Literal(value), _FLOAT64 if type(value) is float else None
 
 
 # ---------------------------------------------------------------------------

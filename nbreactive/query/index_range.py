@@ -47,8 +47,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from nbreactive.errors import QueryError, ValidationError
+from nbreactive.query.literals import coerce_literal
 from nbreactive.values.keys import encode_key, encode_value
 from nbreactive.values.model import UNDEFINED, normalize_value
+from nbreactive.values.validator_base import Validator
 
 __all__ = [
     "IndexBound",
@@ -225,7 +227,7 @@ class IndexRangeBuilder:
 
     Semantics: ``eq(f, v)`` keeps keys whose ``f`` equals ``v`` in the total order
     (type-exact, except that an ``int`` for a float64-typed field is taken as a
-    float); ``gt``/``gte``/``lt``/``lte`` bound the field after the ``eq`` prefix.
+    float, inside arrays and objects too); ``gt``/``gte``/``lt``/``lte`` bound the field after the ``eq`` prefix.
     ``UNDEFINED`` means "missing" and sorts lowest.
 
     Cost: each call copies a small tuple; ``compile`` is O(number of expressions).
@@ -289,7 +291,7 @@ class IndexRangeBuilder:
         table: str,
         index: str,
         fields: Sequence[str],
-        scalar_kind: Callable[[str], str | None] | None = None,
+        field_validator: Callable[[str], Validator | None] | None = None,
     ) -> IndexRange:
         """Check the expressions against the index and compute the byte interval.
 
@@ -298,10 +300,12 @@ class IndexRangeBuilder:
             index: the index name.
             fields: the index's full key fields, implicit tail included
                 (``(*fields, "_creationTime", "_id")``).
-            scalar_kind: maps a field path to its validator's scalar kind
-                (``"float64"``, ``"int64"``, ...) or ``None``; an ``int`` value for a
-                ``"float64"`` field is taken as a float. ``_creationTime`` is always
-                float64.
+            field_validator: maps a field path to its validator, or ``None`` when
+                unknown; a value is converted the way writing it under that validator
+                would convert it, where that is unambiguous (an ``int`` for a
+                ``v.number()`` field is taken as a float, ``[7]`` for a
+                ``v.array(v.number())`` field as ``[7.0]``; see
+                ``nbreactive.query.literals``). ``_creationTime`` is always float64.
 
         Returns:
             the ``IndexRange``.
@@ -325,7 +329,7 @@ class IndexRangeBuilder:
         lower: IndexBound | None = None
         upper: IndexBound | None = None
         for e in self._exprs:
-            value = _coerce(e.field, _check_value(e, name), scalar_kind)
+            value = _coerce(e.field, _check_value(e, name), field_validator)
             if e.kind == "eq":
                 if e.field in equalities:
                     # Convex names the value already there, not the new one.
@@ -422,15 +426,19 @@ def _check_value(e: RangeExpression, index_name: str) -> Any:
         ) from None
 
 
-def _coerce(field: str, value: Any, scalar_kind: Callable[[str], str | None] | None) -> Any:
-    # SPEC §1.1: an int for a float64 field means the float (Python writes 7, not 7.0).
-    if type(value) is not int:
-        return value
+def _coerce(
+    field: str, value: Any, field_validator: Callable[[str], Validator | None] | None
+) -> Any:
+    # SPEC §1.1: an int for a float64 field means the float (Python writes 7, not 7.0),
+    # inside array and object values too, where that is unambiguous (query.literals).
+    t = type(value)
+    if t is not int and t is not list and t is not dict:
+        return value  # nothing to convert: no need to look the validator up
     if field == "_creationTime":
-        return float(value)
-    if scalar_kind is not None and scalar_kind(field) == "float64":
-        return float(value)
-    return value
+        return float(value) if t is int else value
+    if field_validator is None:
+        return value
+    return coerce_literal(field_validator(field), value)
 
 
 def _already_defined(kind: str, field: str, op: str, value: Any) -> str:

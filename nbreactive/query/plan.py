@@ -24,6 +24,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from nbreactive.query.filter import Expr, compile_filter, expr_data
 from nbreactive.query.index_range import IndexRange
+from nbreactive.query.literals import numeric_kind
 from nbreactive.values.keys import encode_value
 from nbreactive.values.validators import Validator
 
@@ -83,44 +84,6 @@ class Reader(Protocol):
         scan ran to the end, shrunk to the part read when it stopped early (take/first/
         paginate): for asc, hi becomes last_key + b"\\x00"; for desc, lo becomes last_key."""
         ...
-
-
-def numeric_kind(validator: Validator | None) -> str | None:
-    """The scalar kind that decides the int → float rule for a field's validator.
-
-    ``validator.scalar_kind`` (``v.optional`` reports its inner kind); for a union
-    whose non-null members are all float64 (``v.nullable(v.number())``) it is
-    ``"float64"`` too, since every number stored there is a float. ``None`` when
-    unknown or mixed.
-    """
-    if validator is None:
-        return None
-    kind = validator.scalar_kind
-    if kind is not None:
-        return kind
-    members = getattr(validator, "members", None)
-    if not members:
-        inner = getattr(validator, "inner", None)  # v.optional(v.union(...))
-        return numeric_kind(inner) if isinstance(inner, Validator) else None
-    # A union whose values can never be int64 (every number in it is a float64, e.g.
-    # v.union(v.number(), v.string())) takes int literals as floats, like v.number().
-    if any(numeric_kind(m) == "float64" for m in members) and not any(
-        _can_hold_int(m) for m in members
-    ):
-        return "float64"
-    return None
-
-
-def _can_hold_int(validator: Validator) -> bool:
-    kind = getattr(validator, "kind", None)
-    if kind in ("int64", "any"):
-        return True
-    if kind == "literal":
-        return type(getattr(validator, "value", None)) is int
-    inner = getattr(validator, "inner", None)
-    if isinstance(inner, Validator):
-        return _can_hold_int(inner)
-    return any(_can_hold_int(m) for m in getattr(validator, "members", ()))
 
 
 @dataclass(frozen=True, eq=False)

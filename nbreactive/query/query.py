@@ -41,9 +41,10 @@ from nbreactive.query.pagination import (
     encode_cursor,
     parse_pagination_options,
 )
-from nbreactive.query.plan import QueryPlan, Reader, SourceKind, numeric_kind
+from nbreactive.query.plan import QueryPlan, Reader, SourceKind
 from nbreactive.values.copies import copy_document
 from nbreactive.values.model import UNDEFINED, Id, document_size
+from nbreactive.values.validator_base import Validator
 
 __all__ = ["MAX_QUERY_OPERATORS", "Query"]
 
@@ -311,15 +312,15 @@ class Query:
                 if cached is not None:
                     return cached
         fields = reader.index_fields(table, index)
-        kinds: dict[str, str | None] = {}
+        validators: dict[str, Validator | None] = {}
 
-        def scalar_kind(path: str) -> str | None:
-            if path not in kinds:
-                kinds[path] = numeric_kind(reader.field_validator(table, path))
-            return kinds[path]
+        def field_validator(path: str) -> Validator | None:
+            if path not in validators:
+                validators[path] = reader.field_validator(table, path)
+            return validators[path]
 
-        index_range = builder.compile(table, index, fields, scalar_kind)
-        filters = tuple(coerce_literals(f, scalar_kind) for f in self._filters)
+        index_range = builder.compile(table, index, fields, field_validator)
+        filters = tuple(coerce_literals(f, field_validator) for f in self._filters)
         order: Literal["asc", "desc"] = "desc" if self._order == "desc" else "asc"
         plan = QueryPlan(table, kind, index, index_range, order, filters)
         if key is not None and cache is not None:
