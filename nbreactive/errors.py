@@ -58,9 +58,14 @@ class NbReactiveError(Exception):
 class AppError(NbReactiveError):
     """An error a function raises on purpose, carrying structured ``data``.
 
-    ``data`` is any value (a string, a dict, a list, ...). It reaches every caller
-    intact: the notebook, widgets, the nbreactive client and the official Convex
-    clients (as ``ConvexError.data`` / ``errorData``).
+    ``data`` is any Convex value (a string, a dict, a list, ...). It reaches every
+    caller intact: the notebook, widgets, the nbreactive client and the official
+    Convex clients (as ``ConvexError.data`` / ``errorData``).
+
+    Raises:
+        ValidationError: ``data`` is not a Convex value (a set, an int beyond int64,
+            a datetime, ...): it could reach the notebook but not a remote client, so
+            it is refused where it is built, in every case.
 
     Example::
 
@@ -71,8 +76,28 @@ class AppError(NbReactiveError):
     """
 
     def __init__(self, data: Any = None) -> None:
+        _check_app_error_data(data)
         self.data = data
         super().__init__(data if isinstance(data, str) else repr(data))
+
+
+def _check_app_error_data(data: Any) -> None:
+    if data is None or (type(data) is str and data.isascii()):
+        return
+    # Imported here: nbreactive.values imports this module.
+    from nbreactive.values.model import MAX_VALUE_NESTING, normalize_value
+
+    try:
+        normalize_value(data, max_nesting=MAX_VALUE_NESTING, copy=False)
+    except ValidationError as e:
+        message = (
+            "nr.AppError(data): data must be a Convex value (None, bool, int64, float, str, "
+            "bytes, or lists and dicts of those), since it is sent to every caller, remote "
+            f"clients included: {e}"
+        )
+        raise ValidationError(
+            message, path=e.path, expected=e.expected, value=e.value, detail=message
+        ) from None
 
 
 class ValidationError(NbReactiveError):

@@ -571,6 +571,37 @@ def test_app_error_keeps_its_data(app, where, data):
     assert app.count("items") == 0  # a mutation that raised committed nothing
 
 
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        pytest.param({1, 2}, "set is not a Convex value; use a list", id="set"),
+        pytest.param({"n": 2**70}, ".n: int 1180591620717411303424 does not fit in int64", id="big-int"),
+        pytest.param({1: "a"}, "object keys must be strings", id="int-key"),
+        pytest.param("lone \ud800", "lone surrogate", id="surrogate"),
+    ],
+)
+def test_app_error_data_must_be_a_convex_value(app, data, fragment):
+    # Such data could reach the notebook but no remote client: it is refused where the
+    # AppError is built, for every caller alike.
+    @app.mutation(name="e:bad")
+    def bad(ctx):
+        ctx.db.insert("items", {"x": 1})
+        raise nr.AppError(data)
+
+    with pytest.raises(nr.ValidationError) as info:
+        bad()
+    assert str(info.value).startswith("nr.AppError(data): data must be a Convex value")
+    assert fragment in str(info.value)
+    assert app.count("items") == 0
+
+
+def test_app_error_keeps_valid_data_as_given():
+    data = {"t": (1, 2), "b": b"x"}
+    assert nr.AppError(data).data is data  # checked, not normalized (the tuple stays)
+    assert nr.AppError().data is None
+    assert str(nr.AppError("plain text")) == "plain text"
+
+
 # ---------------------------------------------------------------------------
 # actions
 # ---------------------------------------------------------------------------

@@ -91,6 +91,56 @@ def test_function_errors_are_200_with_convex_messages(server: Server) -> None:
     assert out["errorMessage"].startswith("ArgumentValidationError: the arguments are not Convex values")
 
 
+def test_undeliverable_error_data_is_still_a_function_error(app: nr.App, server: Server) -> None:
+    """AppError data that is not a Convex value, or a message JSON cannot carry, reaches
+    remote callers as a function error saying why (it was an HTTP 500 and an uncaught
+    exception in Tornado); over HTTP, the sync protocol and to live queries alike."""
+
+    @app.mutation(name="bad:raised")
+    def raised(ctx):
+        raise nr.AppError({"n": 2**70})  # refused where it is built: a ValidationError
+
+    @app.mutation(name="bad:changed")
+    def changed(ctx):
+        error = nr.AppError("x")
+        error.data = {1, 2}  # .data replaced after the check
+        raise error
+
+    @app.query(name="bad:live")
+    def live(ctx):
+        error = nr.AppError("x")
+        error.data = {"n": 2**70}
+        raise error
+
+    @app.query(name="bad:message")
+    def message(ctx):
+        raise ValueError("a lone \ud800 surrogate")
+
+    for kind, path, fragment in [
+        ("mutation", "bad:raised", "ValidationError: nr.AppError(data): data must be a Convex value"),
+        ("mutation", "bad:changed", "Uncaught AppError whose data cannot be sent"),
+        ("query", "bad:message", "Uncaught ValueError: a lone ? surrogate"),
+    ]:
+        status, out = post(server, f"/api/{kind}", {"path": path, "args": {}})
+        assert status == 200 and out["status"] == "error" and "errorData" not in out, out
+        assert fragment in out["errorMessage"], out
+    _, out = post(server, "/api/mutation", {"path": "bad:raised", "args": {}})
+    assert "does not fit in int64" in out["errorMessage"]
+    _, out = post(server, "/api/mutation", {"path": "bad:changed", "args": {}})
+    assert "set is not a Convex value" in out["errorMessage"]
+
+    with nr.Client(server.url) as client:
+        with pytest.raises(nr.ClientError, match="data must be a Convex value"):
+            client.mutation("bad:raised")
+        with pytest.raises(nr.ClientError, match="AppError whose data cannot be sent"):
+            client.mutation("bad:changed")
+        sub = client.subscribe("bad:live", {})
+        sub.wait()
+        assert isinstance(sub.error, nr.ClientError)
+        assert "does not fit in int64" in str(sub.error)
+        assert client.query("messages:count") == 0  # the connection lives on
+
+
 def test_user_tokens_are_refused_as_by_a_deployment_without_auth_providers(server: Server) -> None:
     status, out = post(server, "/api/query", {"path": "stats"}, headers={"Authorization": "Bearer a.b.c"})
     assert status == 401 and out["code"] == "NoAuthProvider"

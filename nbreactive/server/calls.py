@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from nbreactive.errors import AppError, ArgumentValidationError, NbReactiveError, ValidationError
+from nbreactive.values.model import MAX_VALUE_NESTING, normalize_value, short_repr
 from nbreactive.values.wire import from_wire, to_wire
 
 if TYPE_CHECKING:
@@ -106,15 +107,49 @@ def decode_args(raw: Any) -> dict[str, Any]:
 
 
 def wire_error(error: BaseException, *, redact: bool) -> RemoteError:
-    """A function's exception as what the client is told."""
+    """A function's exception as what the client is told.
+
+    Never raises, whatever the exception holds: its message and data go into JSON
+    frames, and a failure here would crash the request or the sync connection
+    instead of reporting the function's error. ``nr.AppError`` data that is not a
+    Convex value (refused when the AppError is built, but ``.data`` can be changed
+    afterwards) becomes a plain error saying so, without ``errorData``.
+    """
+    try:
+        out = _wire_error(error, redact)
+        out.message = _sendable(out.message)
+        return out
+    except Exception:  # a broken __str__, ...: still an answer, never a crash
+        log.warning("could not describe a function's error for a client", exc_info=True)
+        if redact:
+            return RemoteError("Server Error")
+        return RemoteError(
+            f"Uncaught {type(error).__name__} (its message could not be read; see the server log)"
+        )
+
+
+def _wire_error(error: BaseException, redact: bool) -> RemoteError:
     if isinstance(error, RemoteError):
         return error
     if isinstance(error, AppError):
         try:
-            data = to_wire(error.data)
-        except (TypeError, ValueError):
-            data = to_wire(repr(error.data))
-        text = error.data if isinstance(error.data, str) else orjson.dumps(error.data, default=repr).decode()
+            value = normalize_value(error.data, max_nesting=MAX_VALUE_NESTING, copy=False)
+            data = to_wire(value)
+        except ValidationError as e:
+            if redact:
+                return RemoteError("Server Error")
+            return RemoteError(
+                "Uncaught AppError whose data cannot be sent: the data of nr.AppError(data) "
+                f"must be a Convex value (None, bool, int64, float, str, bytes, or lists and "
+                f"dicts of those): {e}"
+            )
+        if isinstance(value, str):
+            text = value
+        else:
+            try:
+                text = orjson.dumps(value, default=repr).decode()
+            except (TypeError, ValueError):
+                text = short_repr(value, 1000)
         message = "Server Error" if redact else f"Uncaught ConvexError: {text}"
         return RemoteError(message, data, has_data=True)
     if isinstance(error, ArgumentValidationError):
@@ -124,6 +159,13 @@ def wire_error(error: BaseException, *, redact: bool) -> RemoteError:
     if isinstance(error, NbReactiveError):
         return RemoteError(f"{type(error).__name__}: {error}")
     return RemoteError(f"Uncaught {type(error).__name__}: {error}")
+
+
+def _sendable(text: str) -> str:
+    """``text`` without lone surrogates (JSON encoders refuse them), each shown as ``?``."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 @dataclass

@@ -30,6 +30,7 @@ import orjson
 import tornado.ioloop
 import tornado.websocket
 
+from nbreactive.errors import ValidationError
 from nbreactive.functions.requests import Request
 from nbreactive.server.calls import (
     Outcome,
@@ -161,7 +162,7 @@ class Connection:
             else:
                 try:
                     value = to_wire(entry.value)
-                except (TypeError, ValueError) as e:
+                except (TypeError, ValueError, ValidationError) as e:  # to_wire raises ValidationError
                     mods.append({"type": "QueryFailed", "queryId": qid, "logLines": [], "journal": None,
                                  "errorMessage": f"the result cannot be sent to a client: {e}"})
                     continue
