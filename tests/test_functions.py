@@ -773,6 +773,52 @@ def test_mutation_from_a_query_is_an_error(notes_app):
     assert app.run_query("notes:list") == []
 
 
+@pytest.mark.parametrize("caller", ["query", "mutation"])
+@pytest.mark.parametrize(
+    ("method", "hint"),
+    [
+        ("run_query", {"query": "`list_notes()`", "mutation": "`list_notes()`"}),
+        ("run_mutation", {"query": "queries are read-only", "mutation": "`add({...})`"}),
+        (
+            "run_action",
+            {"query": "schedule it from a mutation", "mutation": "ctx.scheduler.run_after(0, shout, {...})"},
+        ),
+    ],
+)
+def test_ctx_run_star_outside_actions_says_what_to_do(notes_app, caller, method, hint):
+    # SPEC §1.4: ctx.run_* exist in actions only. Convex users reach for them out of
+    # habit: a FunctionError says what to write instead (not an AttributeError).
+    app = notes_app
+    target = {
+        "run_query": app.functions["notes:list"],
+        "run_mutation": app.functions["notes:add"],
+        "run_action": app.functions["notes:shout"],
+    }[method]
+    args = {} if method == "run_query" else {"text": "x"}
+
+    @getattr(app, caller)(name="bad:caller")
+    def bad(ctx):
+        if caller == "mutation":
+            ctx.db.insert("notes", {"text": "rolled back"})
+        return getattr(ctx, method)(target, args)
+
+    with pytest.raises(nr.FunctionError) as info:
+        bad()
+    message = str(info.value)
+    assert message.startswith(f"ctx.{method} is only available in actions")
+    assert hint[caller] in message
+    assert app.run_query("notes:list") == []
+
+
+def test_ctx_run_query_message_names_a_path_ref_by_app_run_query(notes_app):
+    @notes_app.mutation
+    def by_path(ctx):
+        return ctx.run_query("notes:list", {"x": 1})
+
+    with pytest.raises(nr.FunctionError, match=r"`app\.run_query\('notes:list', \{\.\.\.\}\)`"):
+        by_path()
+
+
 def test_ctx_auth_without_identity_is_none(app):
     @app.query
     def who(ctx):

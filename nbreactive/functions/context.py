@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from nbreactive.errors import FunctionError, ValidationError
 from nbreactive.functions.scheduling import (
@@ -220,9 +220,52 @@ class DatabaseWriter(DatabaseReader):
 
 
 class _TxCtx:
+    _kind = ""  # "query" or "mutation", for the messages
+
     def __init__(self, tx: Transaction, identity: dict[str, Any] | None) -> None:
         self._tx = tx
         self.auth = Auth(identity, tx)
+
+    # ctx.run_* exist only in actions (SPEC §1.4); Convex users reach for ctx.runQuery
+    # out of habit, so say what to write instead of raising AttributeError.
+
+    def run_query(self, ref: Any, args: dict[str, Any] | None = None) -> NoReturn:
+        """Not available in queries and mutations (raises FunctionError): call the query
+        directly instead, ``other_query(arg=...)``; it runs in this transaction."""
+        raise FunctionError(
+            f"ctx.run_query is only available in actions. In a {self._kind}, call the query "
+            f"directly: {_call_example('query', ref, args)} runs it inside this {self._kind}'s "
+            "transaction, on the same snapshot."
+        )
+
+    def run_mutation(self, ref: Any, args: dict[str, Any] | None = None) -> NoReturn:
+        """Not available in queries and mutations (raises FunctionError)."""
+        if self._kind == "query":
+            raise FunctionError(
+                "ctx.run_mutation is only available in actions, and a query cannot run a "
+                "mutation at all: queries are read-only. Write from a mutation (@app.mutation), "
+                "or run the mutation from an action or the notebook."
+            )
+        raise FunctionError(
+            "ctx.run_mutation is only available in actions. In a mutation, call the mutation "
+            f"directly: {_call_example('mutation', ref, args)} runs it inside this mutation's transaction "
+            "(if it raises, its writes are undone and the error reaches you)."
+        )
+
+    def run_action(self, ref: Any, args: dict[str, Any] | None = None) -> NoReturn:
+        """Not available in queries and mutations (raises FunctionError)."""
+        if self._kind == "query":
+            hint = "Run it from an action or the notebook, or schedule it from a mutation."
+        else:
+            hint = (
+                "Schedule it instead: `ctx.scheduler.run_after(0, "
+                f"{_ref_code(ref)}{', {...}' if args else ''})` runs it once this mutation has "
+                "committed."
+            )
+        raise FunctionError(
+            f"ctx.run_action is only available in actions: an action has side effects and is "
+            f"not transactional, so it cannot run inside a {self._kind}. {hint}"
+        )
 
     @property
     def now(self) -> datetime.datetime:
@@ -239,6 +282,8 @@ class _TxCtx:
 class QueryCtx(_TxCtx):
     """The ``ctx`` of a query: ``ctx.db`` (read-only), ``ctx.auth``."""
 
+    _kind = "query"
+
     def __init__(self, tx: Transaction, identity: dict[str, Any] | None = None) -> None:
         super().__init__(tx, identity)
         self.db = DatabaseReader(tx)
@@ -254,6 +299,8 @@ class QueryCtx(_TxCtx):
 class MutationCtx(_TxCtx):
     """The ``ctx`` of a mutation: ``ctx.db`` (read + write), ``ctx.auth``, ``ctx.scheduler``."""
 
+    _kind = "mutation"
+
     def __init__(self, tx: Transaction, identity: dict[str, Any] | None = None,
                  scheduling: Scheduling | None = None) -> None:
         super().__init__(tx, identity)
@@ -267,6 +314,30 @@ class MutationCtx(_TxCtx):
         if self._scheduling is None:
             raise FunctionError("ctx.scheduler is not available here")
         return TxScheduler(self._tx, self._scheduling)
+
+
+def _ref_name(ref: Any) -> str | None:
+    """The Python name of a registered function object, if it has a usable one."""
+    name = getattr(ref, "__name__", None)
+    return name if isinstance(name, str) and name.isidentifier() else None
+
+
+def _ref_code(ref: Any) -> str:
+    """The function as code: its Python name, else its path as a string."""
+    name = _ref_name(ref)
+    if name is not None:
+        return name
+    path = getattr(ref, "path", ref)
+    return repr(path) if isinstance(path, str) else "fn"
+
+
+def _call_example(kind: str, ref: Any, args: Any) -> str:
+    """How to call the function inside the current transaction, as code."""
+    arg = "{...}" if args else ""
+    name = _ref_name(ref)
+    if name is not None:
+        return f"`{name}({arg})`"
+    return f"`app.run_{kind}({_ref_code(ref)}{', ' + arg if arg else ''})`"
 
 
 class ActionCtx:
