@@ -257,6 +257,7 @@ class App:
             ) from None
         if not isinstance(out, dict):
             raise ArgumentValidationError(f"Invalid arguments for {fn.path}: expected an object")
+        fn.check_call_args(out)
         return out
 
     def _check_returns(self, fn: RegisteredFunction, result: Any) -> Any:

@@ -108,6 +108,139 @@ def test_args_must_be_validators(app):
             return x
 
 
+def _h_no_params(ctx):
+    return None
+
+
+def _h_x(ctx, x):
+    return x
+
+
+def _h_x_y(ctx, x, y):
+    return x
+
+
+def _h_kwargs(ctx, **kw):
+    return kw
+
+
+def _h_positional_only(ctx, x, /):
+    return x
+
+
+# (name, args=, handler, fragment of the FunctionError raised at registration)
+SIGNATURE_MISMATCHES: list[tuple[str, Any, Callable[..., Any], str]] = [
+    (
+        "declared arg without a parameter",
+        {"x": v.string()},
+        _h_no_params,
+        "args= declares 'x', but the handler has no parameter 'x' (it takes no arguments): "
+        "add it, e.g. `def _h_no_params(ctx, x, ...)`, or accept **kwargs",
+    ),
+    (
+        "one validator declaring an arg without a parameter",
+        v.object({"x": v.string(), "z": v.int64()}),
+        _h_x,
+        "args= declares 'z', but the handler has no parameter 'z' (it takes x)",
+    ),
+    (
+        "required parameter not declared",
+        {"x": v.string()},
+        _h_x_y,
+        "the handler's parameter 'y' has no default and is not declared in args=",
+    ),
+    (
+        "optional arg, parameter without a default",
+        {"x": v.optional(v.string())},
+        _h_x,
+        "argument 'x' is optional (v.optional(v.string())), but the handler's parameter 'x' "
+        "has no default, so a call without it would fail: give it one, e.g. `x=None`",
+    ),
+    (
+        "arg named like the ctx parameter",
+        {"ctx": v.string()},
+        _h_kwargs,
+        "args= declares 'ctx', which is also the name of the handler's first parameter",
+    ),
+    ("no parameter for ctx", None, lambda: None, "the handler takes no parameter for ctx"),
+    ("positional-only parameter", {"x": v.string()}, _h_positional_only, "positional-only"),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "handler", "fragment"),
+    [pytest.param(a, h, f, id=name) for name, a, h, f in SIGNATURE_MISMATCHES],
+)
+@pytest.mark.parametrize("decorator", ["query", "mutation", "action"])
+def test_handler_parameters_must_match_args_at_registration(app, decorator, args, handler, fragment):
+    # Refused when decorated, not at the first call with a raw TypeError.
+    with pytest.raises(nr.FunctionError) as info:
+        getattr(app, decorator)(args=args, name="f")(handler)
+    assert fragment in str(info.value)
+    assert str(info.value).startswith(f"@app.{decorator} f: ")
+    assert "f" not in app.functions
+
+
+def test_handler_parameters_that_match_args(app):
+    @app.query(args={"x": v.int64(), "y": v.optional(v.int64())})
+    def defaults(ctx, x, y=0, debug=False):  # an undeclared parameter with a default is fine
+        return x + y
+
+    @app.query(args={"a": v.int64(), "b": v.optional(v.string())})
+    def kwargs(ctx, **kw):
+        return sorted(kw)
+
+    @app.query(args={"a": v.int64()})
+    def star(*a, **kw):
+        return kw["a"]
+
+    @app.query(args={"x": v.int64()})
+    def keyword_only(ctx, *, x):
+        return x
+
+    assert defaults(x=1) == 1 and defaults(x=1, y=2) == 3
+    assert kwargs(a=1) == ["a"] and kwargs(a=1, b="s") == ["a", "b"]
+    assert star(a=3) == 3
+    assert keyword_only(x=4) == 4
+
+
+@pytest.mark.parametrize(
+    ("args", "handler", "call_args", "fragment"),
+    [
+        pytest.param(
+            None, _h_no_params, {"x": 1},
+            "unexpected argument 'x': it is not a parameter of the handler, which takes no arguments",
+            id="no args=, unexpected",
+        ),
+        pytest.param(
+            None, _h_x, {},
+            "missing argument 'x' (a parameter of the handler without a default)",
+            id="no args=, missing",
+        ),
+        pytest.param(
+            v.record(v.string(), v.int64()), _h_x, {"x": 1, "y": 2},
+            "unexpected argument 'y': it is not a parameter of the handler, which takes x",
+            id="a record validator, unexpected",
+        ),
+        pytest.param(
+            None, _h_kwargs, {"ctx": 1}, "unexpected argument 'ctx': it is the name of the "
+            "handler's ctx parameter", id="no args=, named like ctx",
+        ),
+    ],
+)
+@pytest.mark.parametrize("kind", ["query", "mutation", "action"])
+def test_arguments_the_handler_cannot_take_are_an_argument_error(
+    app, kind, args, handler, call_args, fragment
+):
+    # Without args= (or with a validator that does not name the arguments) only a call
+    # can tell: it is refused as an argument error before the handler runs, not a
+    # TypeError that looks like a bug inside the handler.
+    fn = getattr(app, kind)(args=args, name="f")(handler)
+    with pytest.raises(nr.ArgumentValidationError) as info:
+        _run(app, kind, fn, call_args)
+    assert str(info.value) == f"Invalid arguments for f: {fragment}."
+
+
 # ---------------------------------------------------------------------------
 # paths
 # ---------------------------------------------------------------------------

@@ -15,7 +15,8 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from nbreactive.errors import FunctionError
+from nbreactive.errors import ArgumentValidationError, FunctionError
+from nbreactive.values.compound_validators import ObjectValidator
 from nbreactive.values.validators import Validator, v
 
 if TYPE_CHECKING:
@@ -58,6 +59,121 @@ def args_validator(args: Any, where: str) -> Validator | None:
     )
 
 
+_P = inspect.Parameter
+
+
+class _Params:
+    """What a handler's signature accepts when called as ``handler(ctx, **args)``."""
+
+    __slots__ = ("ctx_keyword", "keywords", "name", "required", "var_keyword")
+
+    def __init__(self, handler: Callable[..., Any], where: str) -> None:
+        self.name = getattr(handler, "__name__", "handler")
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            self.name = "handler"
+        params = list(inspect.signature(handler).parameters.values())
+        positional = [p for p in params if p.kind in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD)]
+        ctx = positional[0] if positional else None
+        if ctx is None and not any(p.kind is _P.VAR_POSITIONAL for p in params):
+            raise FunctionError(
+                f"{where}: the handler takes no parameter for ctx, but it is called as "
+                f"handler(ctx, **args): write `def {self.name}(ctx, ...)`."
+            )
+        for p in positional[1:]:
+            if p.kind is _P.POSITIONAL_ONLY and p.default is p.empty:
+                raise FunctionError(
+                    f"{where}: the handler's parameter {p.name!r} is positional-only, but "
+                    "arguments are passed by name (handler(ctx, **args)): remove the `/` "
+                    "after it."
+                )
+        # An argument named like the ctx parameter would be given twice.
+        self.ctx_keyword = ctx.name if ctx is not None and ctx.kind is _P.POSITIONAL_OR_KEYWORD else None
+        named = [
+            p for p in params
+            if p is not ctx and p.kind in (_P.POSITIONAL_OR_KEYWORD, _P.KEYWORD_ONLY)
+        ]
+        self.keywords = frozenset(p.name for p in named)
+        self.required = tuple(p.name for p in named if p.default is p.empty)
+        self.var_keyword = any(p.kind is _P.VAR_KEYWORD for p in params)
+
+    def refuses(self, name: str) -> bool:
+        """Whether ``handler(ctx, **{name: ...})`` raises TypeError."""
+        if name == self.ctx_keyword:
+            return True
+        return name not in self.keywords and not self.var_keyword
+
+    def takes(self) -> str:
+        return ", ".join(sorted(self.keywords)) or "no arguments"
+
+    def check_declared(self, fields: dict[str, Validator], where: str) -> None:
+        """Refuse ``args=`` that no call could bind to the handler (FunctionError)."""
+        for name, validator in fields.items():
+            if name == self.ctx_keyword:
+                raise FunctionError(
+                    f"{where}: args= declares {name!r}, which is also the name of the "
+                    "handler's first parameter (the one that receives ctx): rename one of them."
+                )
+            if self.refuses(name):
+                raise FunctionError(
+                    f"{where}: args= declares {name!r}, but the handler has no parameter "
+                    f"{name!r} (it takes {self.takes()}): add it, e.g. "
+                    f"`def {self.name}(ctx, {name}, ...)`, or accept **kwargs."
+                )
+            if validator.is_optional and name in self.required:
+                raise FunctionError(
+                    f"{where}: argument {name!r} is optional ({validator!r}), but the "
+                    f"handler's parameter {name!r} has no default, so a call without it "
+                    f"would fail: give it one, e.g. `{name}=None`."
+                )
+        for name in self.required:
+            if name not in fields:
+                raise FunctionError(
+                    f"{where}: the handler's parameter {name!r} has no default and is not "
+                    f"declared in args=, so no call could give it: declare it (e.g. "
+                    f"args={{{name!r}: v.string(), ...}}) or give it a default."
+                )
+
+    def check_call(self, path: str, args: dict[str, Any]) -> None:
+        """Refuse arguments the handler cannot take (ArgumentValidationError), before it
+        runs: a TypeError from calling it would look like a bug in the handler."""
+        for name in args:
+            if self.refuses(name):
+                why = (
+                    "the name of the handler's ctx parameter"
+                    if name == self.ctx_keyword
+                    else f"not a parameter of the handler, which takes {self.takes()}"
+                )
+                raise ArgumentValidationError(
+                    f"Invalid arguments for {path}: unexpected argument {name!r}: it is {why}.",
+                    path=f".{name}",
+                )
+        for name in self.required:
+            if name not in args:
+                raise ArgumentValidationError(
+                    f"Invalid arguments for {path}: missing argument {name!r} (a parameter of "
+                    "the handler without a default).",
+                    path=f".{name}",
+                )
+
+
+def _signature_checks(
+    handler: Callable[..., Any], validator: Validator | None, where: str
+) -> _Params | None:
+    """Check the handler's parameters against ``args=`` (FunctionError when they can
+    never match); the ``_Params`` to check each call with, or None when every call
+    that passes ``validator`` binds."""
+    try:
+        params = _Params(handler, where)
+    except (TypeError, ValueError):  # no signature (some builtins): nothing to check
+        return None
+    if isinstance(validator, ObjectValidator):
+        params.check_declared(validator.fields, where)
+        return None  # validated args have only declared names, the required ones included
+    if params.var_keyword and params.ctx_keyword is None and not params.required:
+        return None  # any names bind
+    return params
+
+
 class RegisteredFunction:
     """A query, mutation or action registered on an app.
 
@@ -66,6 +182,15 @@ class RegisteredFunction:
         path: the function's path, e.g. ``"posts:list"``.
         internal: callable only from other functions, the scheduler and the notebook.
         handler: the Python function, called as ``handler(ctx, **args)``.
+
+    Raises:
+        FunctionError: at registration, for an invalid path, ``args=`` or ``returns=``,
+            an ``async def`` query or mutation, or a handler whose parameters cannot
+            take the declared ``args=`` (a declared argument it has no parameter for,
+            a parameter without a default that is not declared or whose argument is
+            optional, no first parameter for ``ctx``). Without ``args=`` each call is
+            checked instead: arguments the handler cannot take are an
+            ``ArgumentValidationError`` before it runs.
     """
 
     def __init__(
@@ -95,6 +220,9 @@ class RegisteredFunction:
         self.path = canonical_path(path)
         self.internal = internal
         self.args_validator = args_validator(args, f"@app.{kind} {path}")
+        # Checked now, not at the first call: a handler whose parameters do not match
+        # args= would fail every call with a raw TypeError.
+        self._call_params = _signature_checks(handler, self.args_validator, f"@app.{kind} {path}")
         self.returns_validator = returns
         self.is_async = inspect.iscoroutinefunction(handler)
         if self.is_async and kind != "action":
@@ -106,6 +234,13 @@ class RegisteredFunction:
         self.__doc__ = handler.__doc__
         self.__name__ = getattr(handler, "__name__", self.path)
         self.__wrapped__ = handler
+
+    def check_call_args(self, args: dict[str, Any]) -> None:
+        """Raise ArgumentValidationError when ``handler(ctx, **args)`` could not bind
+        (``args`` already validated). O(len(args)); nothing when ``args=`` declares
+        every parameter."""
+        if self._call_params is not None:
+            self._call_params.check_call(self.path, args)
 
     def __call__(self, args: dict[str, Any] | None = None, /, **kwargs: Any) -> Any:
         """Run the function: ``fn(title="x")`` or ``fn({"title": "x"})``."""
