@@ -637,6 +637,15 @@ _UNION_TABLE = define_table(
         pytest.param(_UNION_TABLE, "shared", v.int64(), id="union-same"),
         pytest.param(_UNION_TABLE, "x", v.union(v.string(), v.float64()), id="union-differs"),
         pytest.param(define_table(v.any()), "a", None, id="any-document"),
+        # a member that may hold anything says nothing is known of any field (a query's
+        # int literal must then stay an int: such a document may store one)
+        pytest.param(define_table({"o": v.union(v.object({"k": v.float64()}), v.any())}),
+                     "o.k", None, id="union-with-any"),
+        pytest.param(define_table({"o": v.optional(v.union(v.object({"k": v.float64()}),
+                                                           v.any()))}),
+                     "o.k", None, id="optional-union-with-any"),
+        pytest.param(define_table({"o": v.union(v.object({"k": v.float64()}), v.null())}),
+                     "o.k", v.float64(), id="union-with-null"),
     ],
 )
 def test_field_validator(table: TableDefinition | None, path: str, expected: Any) -> None:

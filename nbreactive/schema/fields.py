@@ -76,6 +76,8 @@ def _child_validator(validator: Validator, key: str) -> Validator | None:
     if kind == "union":
         found: list[Validator] = []
         for member in validator.members:  # type: ignore[attr-defined]
+            if _unwrap_optional(member).kind == "any":
+                return None  # a member that may hold anything: nothing is known of the key
             child = _child_validator(member, key)
             if child is not None and child not in found:
                 found.append(child)
