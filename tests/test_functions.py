@@ -437,6 +437,43 @@ def test_args_none_still_requires_convex_values(app):
         anything(x={1, 2})
 
 
+def test_an_id_argument_is_checked_by_the_table_its_text_names(app):
+    # nr.Id(s, "users") is how Python code casts a string to an id: v.id("users") and
+    # ctx.db.normalize_id must check the text (as Convex does), not trust the label.
+    app.set_schema(
+        nr.define_schema(
+            {
+                "users": nr.define_table({"name": v.string()}),
+                "posts": nr.define_table({"author": v.id("users")}),
+            }
+        )
+    )
+    add_user = app.mutation(name="add_user")(lambda ctx: ctx.db.insert("users", {"name": "a"}))
+    add_post = app.mutation(name="add_post", args={"a": v.any()})(
+        lambda ctx, a: ctx.db.insert("posts", {"author": a})
+    )
+    normalize = app.query(name="normalize", args={"s": v.any()})(
+        lambda ctx, s: ctx.db.normalize_id("users", s)
+    )
+    by_arg = app.query(name="by_arg", args={"u": v.id("users")})(lambda ctx, u: u.table)
+    user = add_user()
+    post = add_post(a=user)
+    fake = nr.Id(str(post), "users")
+
+    assert normalize(s=fake) is None
+    assert normalize(s=nr.Id("garbage", "users")) is None
+    assert normalize(s=str(user)).table == "users"
+    relabelled = normalize(s=nr.Id(str(user), "posts"))
+    assert type(relabelled) is nr.Id and relabelled.table == "users"
+    for bad in (fake, nr.Id("garbage", "users")):
+        with pytest.raises(nr.ValidationError, match=r'does not match the schema.*v.id\("users"\)'):
+            add_post(a=bad)
+        with pytest.raises(nr.ArgumentValidationError, match="by_arg"):
+            by_arg(u=bad)
+    assert by_arg(u=user) == "users"
+    assert app.count("posts") == 1
+
+
 def test_single_validator_as_args(app):
     @app.query(args=v.object({"x": v.int64()}))
     def one(ctx, x):

@@ -118,8 +118,9 @@ INFERENCE: list[tuple[str, list[dict[str, Any]], Validator]] = [
     ),
     (
         "id-objects-know-their-table",
-        [{"ref": Id("zzz", "teams")}],
-        v.object({"ref": v.id("teams")}),
+        # (an Id whose text is an id of its table: v.id checks the text, not the label)
+        [{"ref": Id("p9", "posts")}],
+        v.object({"ref": v.id("posts")}),
     ),
     (
         "many-distinct-strings-no-literals",

@@ -115,6 +115,29 @@ def test_id_uses_resolve_id() -> None:
         v.id("users").validate("nope", resolve_id=resolve)
 
 
+def test_id_checks_the_text_of_an_id_not_its_label_when_it_can() -> None:
+    # An Id's .table is a label: with resolve_id, the table its text names decides.
+    resolve = {"u1": "users", "p1": "posts"}.get
+    with pytest.raises(ValidationError) as info:
+        v.id("users").validate(Id("p1", "users"), resolve_id=resolve)
+    assert str(info.value) == (
+        "expected v.id(\"users\"), got Id('p1', table='users') (string), "
+        'whose text is an id of table "posts"'
+    )
+    with pytest.raises(ValidationError, match="not a document id of this app"):
+        v.id("users").validate(Id("garbage", "users"), resolve_id=resolve)
+    # a users id labelled "posts" is a users id: it comes back labelled so
+    out = v.id("users").validate(Id("u1", "posts"), resolve_id=resolve)
+    assert type(out) is Id and out == "u1" and out.table == "users"
+    right = Id("u1", "users")
+    assert v.id("users").validate(right, resolve_id=resolve) is right
+    # in a union the text picks the member, whatever the label says
+    either = v.union(v.id("users"), v.id("posts"))
+    assert either.validate(Id("p1", "users"), resolve_id=resolve).table == "posts"
+    # without resolve_id nothing can check the text: the label is all there is
+    assert v.id("users").validate(Id("garbage", "users")).table == "users"
+
+
 def test_validate_returns_new_containers() -> None:
     value = {"tags": ["a"], "meta": {"k": "v"}}
     out = v.object({"tags": v.array(v.string()), "meta": v.record(v.string(), v.string())})

@@ -120,11 +120,19 @@ class DatabaseReader:
         return self._tx.sql(sql, params)
 
     def normalize_id(self, table: str, id_string: Any) -> Id | None:
-        """``id_string`` as an Id of ``table``, or None if it is not one."""
+        """``id_string`` as an Id of ``table``, or None if it is not one.
+
+        The table encoded in the text decides, as in Convex: an ``Id``'s ``.table``
+        is only a label, so ``normalize_id("users", nr.Id(str(post_id), "users"))``
+        is None.
+        """
         if not isinstance(id_string, str):
             return None
-        actual = id_string.table if isinstance(id_string, Id) else self._tx.db.table_of_id(id_string)
-        return Id(str(id_string), table) if actual == table else None
+        if self._tx.db.table_of_id(id_string) != table:
+            return None
+        if type(id_string) is Id and id_string.table == table:
+            return id_string
+        return Id(str(id_string), table)
 
 
     def _read_only(self, op: str) -> Any:

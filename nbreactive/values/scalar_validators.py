@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NoReturn
 
 from nbreactive.errors import SchemaError
 from nbreactive.values.keys import encode_value, float_order_bits
-from nbreactive.values.model import Id, _check_text, _norm, short_repr, type_name
+from nbreactive.values.model import Id, _check_text, _Invalid, _norm, short_repr, type_name
 from nbreactive.values.validator_base import _EMPTY, ResolveId, Validator, _code_str, _set
 from nbreactive.values.wire import to_wire
 
@@ -185,9 +185,16 @@ class AnyValidator(Validator):
 class IdValidator(Validator):
     """``v.id("table")``: an id of a document in ``table``; returns an ``Id``.
 
-    Accepts an ``Id`` whose ``.table`` is the table; for a plain string, asks
-    ``resolve_id`` when given (it must name the table), else accepts any non-empty
-    string (the caller has no way to check it).
+    With ``resolve_id`` (every validation nbreactive does: arguments, documents,
+    imports, loading), the table *encoded in the id's text* decides, for a plain
+    ``str`` and an ``Id`` alike: an ``Id``'s ``.table`` is only a label, so
+    ``Id(str(post_id), "users")`` is refused by ``v.id("users")``, and an ``Id``
+    whose text is an id of the table comes back labelled with it. Without
+    ``resolve_id`` the caller has no way to check the text: an ``Id`` is accepted
+    when its ``.table`` is the table, a plain string when it is not empty.
+
+    Cost with ``resolve_id``: one call of it (``Database.table_of_id`` is a cached
+    decode and a dict lookup, about 80 ns); a plain string also builds an ``Id``.
     """
 
     __slots__ = ("table_name",)
@@ -201,12 +208,29 @@ class IdValidator(Validator):
 
     def _check(self, value: Any, resolve_id: ResolveId | None) -> Any:
         t = type(value)
+        table = self.table_name
         if t is Id:
-            if value.table == self.table_name:
-                return value
-        elif t is str and value and (resolve_id is None or resolve_id(value) == self.table_name):
-            return Id(value, self.table_name)
+            if resolve_id is None:
+                if value.table == table:
+                    return value
+            else:
+                actual = resolve_id(value)
+                if actual == table:
+                    return value if value.table == table else Id(value, table)
+                self._fail_label(value, actual)
+        elif t is str and value and (resolve_id is None or resolve_id(value) == table):
+            return Id(value, table)
         self._fail(value)
+
+    def _fail_label(self, value: Id, actual: str | None) -> NoReturn:
+        # An Id refused although its label may name this table: say what its text is.
+        what = f'an id of table "{actual}"' if actual is not None else "not a document id of this app"
+        expected = repr(self)
+        raise _Invalid(
+            f"expected {expected}, got {short_repr(value)} (string), whose text is {what}",
+            value,
+            expected,
+        )
 
     def __repr__(self) -> str:
         return f"v.id({_code_str(self.table_name)})"
