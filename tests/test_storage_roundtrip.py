@@ -399,6 +399,108 @@ def test_missing_and_null_differ_in_sql_too(typed_file):
 
 
 # ---------------------------------------------------------------------------
+# ids after reopening: the table their text names, and the same Python type
+# ---------------------------------------------------------------------------
+
+ID_UNIONS = nr.define_schema(
+    {
+        "users": nr.define_table({"name": v.string()}),
+        "posts": nr.define_table({"title": v.string()}),
+        "refs": nr.define_table(
+            {
+                "either": v.union(v.id("users"), v.id("posts")),
+                "many": v.array(v.union(v.id("users"), v.id("posts"))),
+                "by_key": v.record(v.string(), v.union(v.id("users"), v.id("posts"))),
+                "or_text": v.union(v.id("users"), v.string()),
+                "nullable": v.union(v.id("posts"), v.null()),
+            }
+        ),
+        # documents that are a union of shapes: stored in one JSON column
+        "shapes": nr.define_table(
+            v.union(
+                v.object({"kind": v.literal("u"), "ref": v.id("users")}),
+                v.object({"kind": v.literal("p"), "ref": v.id("posts")}),
+            )
+        ),
+    }
+)
+
+
+def _register_refs(app: nr.App) -> None:
+    _register(app)
+
+    @app.query
+    def follow(ctx):
+        d = ctx.db.query("refs").first()
+        s = ctx.db.query("shapes").collect()
+        return [
+            ctx.db.get(d["either"])["title"],
+            [sorted(ctx.db.get(r)) for r in d["many"]],
+            ctx.db.get(d["by_key"]["p"])["title"],
+            [ctx.db.get(x["ref"]) is not None for x in s],
+        ]
+
+
+def test_ids_in_unions_of_id_types_keep_their_table_after_reopen(tmp_path):
+    path = tmp_path / "unions.duckdb"
+    with nr.App(path) as app:
+        app.set_schema(ID_UNIONS)
+        _register_refs(app)
+        [u] = app.run_mutation("put", {"table": "users", "docs": [{"name": "ann"}]})
+        [p] = app.run_mutation("put", {"table": "posts", "docs": [{"title": "hello"}]})
+        doc = {
+            "either": p,
+            "many": [u, p],
+            "by_key": {"u": u, "p": str(p)},
+            "or_text": str(p),  # a posts id is no users id: the v.string() member takes it
+            "nullable": p,
+        }
+        app.run_mutation("put", {"table": "refs", "docs": [doc]})
+        app.run_mutation(
+            "put", {"table": "shapes", "docs": [{"kind": "u", "ref": u}, {"kind": "p", "ref": p}]}
+        )
+        before = _all(app, "refs") + _all(app, "shapes")
+        followed = app.run_query("follow")
+    got = before[0]
+    assert [got["either"].table, [r.table for r in got["many"]]] == ["posts", ["users", "posts"]]
+    assert type(got["or_text"]) is str and got["nullable"].table == "posts"
+    assert [d["ref"].table for d in before[1:]] == ["users", "posts"]
+    with nr.App(path) as again:
+        _register_refs(again)
+        after = _all(again, "refs") + _all(again, "shapes")
+        assert len(after) == len(before)
+        for a, b in zip(after, before):
+            assert exact(a, b), (a, b)
+        assert again.run_query("follow") == followed
+
+
+def test_a_file_whose_data_does_not_fit_its_unchecked_schema_reopens_as_stored(tmp_path):
+    # schema_validation=False keeps documents as they are: loading must neither fail on
+    # them nor turn a string that is no id into one.
+    path = tmp_path / "unchecked.duckdb"
+    with nr.App(path) as app:
+        _register(app)
+        app.run_mutation("put", {"table": "t", "docs": [{"refs": [1, 2], "u": "hello"}]})
+        app.set_schema(
+            nr.define_schema(
+                {
+                    "users": nr.define_table({"name": v.string()}),
+                    "t": nr.define_table(
+                        {"refs": v.array(v.id("users")), "u": v.union(v.id("users"), v.null())}
+                    ),
+                },
+                schema_validation=False,
+            )
+        )
+        before = _all(app, "t")
+    with nr.App(path) as again:
+        _register(again)
+        after = _all(again, "t")
+    assert exact(after, before)
+    assert [after[0]["refs"], type(after[0]["u"])] == [[1, 2], str]
+
+
+# ---------------------------------------------------------------------------
 # indexes and schema after reopening
 # ---------------------------------------------------------------------------
 

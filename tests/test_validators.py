@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 
 from nbreactive.errors import SchemaError, ValidationError
+from nbreactive.values.compound_validators import ids_need_resolving
 from nbreactive.values.model import UNDEFINED, Id
 from nbreactive.values.validators import Validator, as_validator, v
 from tests.strategies import convex_values, same_value
@@ -136,6 +137,39 @@ def test_id_checks_the_text_of_an_id_not_its_label_when_it_can() -> None:
     assert either.validate(Id("p1", "users"), resolve_id=resolve).table == "posts"
     # without resolve_id nothing can check the text: the label is all there is
     assert v.id("users").validate(Id("garbage", "users")).table == "users"
+
+
+# (validator, a value it accepts with resolve_id, whether loading needs resolve_id)
+RESOLVING = [
+    (v.id("users"), "u1", False),
+    (v.array(v.id("users")), ["u1"], False),
+    (v.union(v.id("users"), v.null()), "u1", False),
+    (v.union(v.string(), v.id("users")), "u1", False),  # v.string() takes every string
+    (v.union(v.id("users"), v.literal(1)), "u1", False),
+    (v.union(v.id("users"), v.literal(1.5)), "u1", False),
+    (v.union(v.array(v.id("users")), v.string()), "p1", False),
+    (v.record(v.string(), v.union(v.id("users"), v.null())), {"k": "u1"}, False),
+    (v.union(v.id("users"), v.id("posts")), "p1", True),
+    (v.union(v.id("users"), v.string()), "p1", True),
+    (v.union(v.id("users"), v.union(v.literal("p1"), v.null())), "p1", True),
+    (v.union(v.id("users"), v.any()), "p1", True),
+    (v.union(v.union(v.id("users"), v.null()), v.string()), "p1", True),
+    (v.array(v.union(v.id("users"), v.id("posts"))), ["p1"], True),
+    (v.object({"a": v.optional(v.union(v.id("users"), v.id("posts")))}), {"a": "p1"}, True),
+    (v.union(v.object({"r": v.id("users")}), v.object({"r": v.id("posts")})), {"r": "p1"}, True),
+]
+
+
+@pytest.mark.parametrize(("validator", "value", "needs"), RESOLVING, ids=[repr(c[0]) for c in RESOLVING])
+def test_ids_need_resolving_exactly_when_a_union_could_choose_otherwise(
+    validator: Any, value: Any, needs: bool
+) -> None:
+    # Storage relies on it to skip decoding the ids of checked documents when loading:
+    # where it says False, validating again without resolve_id gives the same result.
+    assert ids_need_resolving(validator) is needs
+    checked = validator.validate(value, resolve_id={"u1": "users", "p1": "posts"}.get)
+    again = validator.validate(value)
+    assert (repr(again) == repr(checked)) is not needs, (again, checked)
 
 
 def test_validate_returns_new_containers() -> None:

@@ -34,12 +34,15 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from nbreactive.errors import ValidationError
 from nbreactive.values import stored
+from nbreactive.values.compound_validators import ids_need_resolving
 from nbreactive.values.model import Id
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from nbreactive.values.validator_base import ResolveId
     from nbreactive.values.validators import Validator
 
 __all__ = ["ColumnSpec", "TableLayout", "quote"]
@@ -178,8 +181,22 @@ class TableLayout:
             arrays.append(pa.array(values, _arrow_type(spec.sql_type)))
         return pa.table(arrays, names=list(self.column_names))
 
-    def docs_from_arrow(self, table: pa.Table) -> list[Doc]:
-        """Rebuild documents from an Arrow table read back from DuckDB."""
+    def docs_from_arrow(
+        self, table: pa.Table, resolve_id: ResolveId | None = None, checked: bool = False
+    ) -> list[Doc]:
+        """Rebuild documents from an Arrow table read back from DuckDB.
+
+        JSON columns holding ids are validated again to turn their strings back into
+        ``Id`` objects, with ``resolve_id`` (``Database.table_of_id``) so that each
+        string gets the table its text names, exactly as when it was written: in
+        ``v.union(v.id("users"), v.id("posts"))`` a posts id is a posts ``Id``, in
+        ``v.union(v.id("users"), v.string())`` a string that is no users id stays a
+        ``str``. ``checked``: every document was validated against this schema when
+        written (``schema_validation`` on), so ``resolve_id`` (a decode, microseconds
+        per id) is only needed where a union could choose otherwise without it
+        (``ids_need_resolving``). A value that does not fit (stored with
+        ``schema_validation=False``) is loaded as stored.
+        """
         ids = table.column("_id").to_pylist()
         times = table.column("_creationTime").to_pylist()
         name = self.table
@@ -210,10 +227,18 @@ class TableLayout:
                             d[f] = val
             else:
                 reval = spec.revalidate
+                resolve = resolve_id
+                if reval is not None and checked and not ids_need_resolving(reval):
+                    resolve = None
                 for d, raw in zip(docs, values, strict=True):
                     if raw is not None:
                         val = stored.loads(raw)
-                        d[f] = reval.validate(val) if reval is not None else val
+                        if reval is not None:
+                            try:
+                                val = reval.validate(val, resolve_id=resolve)
+                            except ValidationError:
+                                pass  # schema_validation=False: documents are as they were
+                        d[f] = val
         return docs
 
 

@@ -30,15 +30,16 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from nbreactive.errors import NbReactiveError, QueryError, SchemaError, StorageError
+from nbreactive.errors import NbReactiveError, QueryError, SchemaError, StorageError, ValidationError
 from nbreactive.schema.system import is_system_table, system_table
-from nbreactive.storage.columns import TableLayout
+from nbreactive.storage.columns import TableLayout, _contains_id
 from nbreactive.storage.committer import Batch, CommitRecord, Committer
 from nbreactive.storage.duckdb_store import DuckDBStore, TableChanges, open_failure
 from nbreactive.storage.gcpause import freeze, gc_paused, thaw
 from nbreactive.storage.ids import decode_table_number
 from nbreactive.storage.layers import WriteLayer
 from nbreactive.storage.working_set import IndexSpec, MemIndex, MemTable, WorkingSet
+from nbreactive.values.compound_validators import ids_need_resolving
 from nbreactive.values.copies import copy_document, document_copier
 
 if TYPE_CHECKING:
@@ -167,11 +168,35 @@ class Database:
         # What was loaded is the state as of now: the first snapshot's timestamp (a
         # mutation that writes nothing right after opening is visible at it).
         self.base_ts = self.store_ts = self.last_ts
+        checked = self.schema is None or self.schema.schema_validation
         with gc_paused():
             for name in sorted(self.store.tables):  # ours only (see ``claim``)
                 layout = self.layout_for(name)
                 table = self._new_mem_table(name)
-                docs = self.store.load_table(layout)
+                # Ids stored inside JSON get back the table their text names (the
+                # table numbers are known by now), as when they were written. Every
+                # document was checked against the schema unless validation is off.
+                docs = self.store.load_table(layout, self.table_of_id, checked)
+                tdef = self.table_definition(name)
+                if (
+                    checked
+                    and layout.schemaless
+                    and tdef is not None
+                    and _contains_id(tdef.document_validator)
+                ):
+                    # Documents that are a union of shapes are stored in one JSON column,
+                    # like a table without a schema, but their v.id fields hold Ids. (With
+                    # validation off, writes are not validated and hold plain strings.)
+                    resolve = None
+                    if ids_need_resolving(tdef.document_validator):
+                        resolve = self.table_of_id
+                    for n, d in enumerate(docs):
+                        body = {k: x for k, x in d.items() if k != "_id" and k != "_creationTime"}
+                        try:
+                            body = tdef.validate_document(body, resolve_id=resolve)
+                        except ValidationError:
+                            continue  # never refuse to open a file: keep it as stored
+                        docs[n] = {"_id": d["_id"], "_creationTime": d["_creationTime"], **body}
                 table.bulk_load(docs)
                 if docs:
                     self.last_creation_time = max(

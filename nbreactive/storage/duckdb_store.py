@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
+    from nbreactive.values.validator_base import ResolveId
+
 __all__ = ["DuckDBStore", "SqlParams", "TableChanges"]
 
 Doc = dict[str, Any]
@@ -159,9 +161,11 @@ class DuckDBStore:
 
     # -- loading --------------------------------------------------------------
 
-    def load_table(self, layout: TableLayout) -> list[Doc]:
+    def load_table(
+        self, layout: TableLayout, resolve_id: ResolveId | None = None, checked: bool = False
+    ) -> list[Doc]:
         tbl = self.con.sql(f"SELECT * FROM {quote(layout.table)}").to_arrow_table()
-        return layout.docs_from_arrow(tbl)
+        return layout.docs_from_arrow(tbl, resolve_id, checked)
 
     def count(self, table: str) -> int:
         row = self.con.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()

@@ -383,3 +383,76 @@ class UnionValidator(Validator):
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "union", "value": [m.to_json() for m in self.members]}
+
+
+# ---------------------------------------------------------------------------
+# ids in unions
+# ---------------------------------------------------------------------------
+
+# What kinds of Python value a validator may accept, coarsely: a union member that
+# holds an id competes only with later members accepting the same shape.
+_ANY_SHAPE = frozenset({"str", "dict", "list", "int", "float", "bool", "null", "bytes"})
+_SHAPES = {
+    "id": frozenset({"str"}),
+    "string": frozenset({"str"}),
+    "object": frozenset({"dict"}),
+    "record": frozenset({"dict"}),
+    "array": frozenset({"list"}),
+    "int64": frozenset({"int"}),
+    "float64": frozenset({"float", "int"}),
+    "boolean": frozenset({"bool"}),
+    "null": frozenset({"null"}),
+    "bytes": frozenset({"bytes"}),
+}
+
+
+def _shapes(validator: Validator) -> frozenset[str]:
+    if isinstance(validator, OptionalValidator):
+        return _shapes(validator.inner)
+    if isinstance(validator, UnionValidator):
+        return frozenset().union(*(_shapes(m) for m in validator.members))
+    if isinstance(validator, LiteralValidator):
+        if validator._type is float:
+            return _SHAPES["float64"]  # an equal int is accepted too
+        return frozenset({validator._type.__name__})  # "str", "int" or "bool"
+    return _SHAPES.get(validator.kind, _ANY_SHAPE)
+
+
+def _children(validator: Validator) -> tuple[Validator, ...]:
+    if isinstance(validator, OptionalValidator):
+        return (validator.inner,)
+    if isinstance(validator, ArrayValidator):
+        return (validator.element,)
+    if isinstance(validator, ObjectValidator):
+        return tuple(validator._fields.values())
+    if isinstance(validator, RecordValidator):
+        return (validator.keys, validator.values)
+    if isinstance(validator, UnionValidator):
+        return validator.members
+    return ()
+
+
+def _has_id(validator: Validator) -> bool:
+    return isinstance(validator, IdValidator) or any(map(_has_id, _children(validator)))
+
+
+def ids_need_resolving(validator: Validator) -> bool:
+    """Whether ``validator`` can give a string a different type or table with
+    ``resolve_id`` than without it, for a value that it accepted *with* ``resolve_id``.
+
+    True exactly when some union has a member holding a ``v.id`` followed by a member
+    that accepts values of the same shape: ``v.union(v.id("users"), v.id("posts"))``,
+    ``v.union(v.id("users"), v.string())``, two object members with id fields. Not
+    for ``v.id("users")``, ``v.array(v.id("users"))``, ``v.union(v.id("users"),
+    v.null())`` or ``v.union(v.string(), v.id("users"))`` (the first member that
+    accepts a string is the same either way). Storage uses it to skip decoding the
+    ids of checked documents when it loads them (a decode costs microseconds).
+    """
+    if isinstance(validator, UnionValidator):
+        members = validator.members
+        for i, m in enumerate(members):
+            if _has_id(m):
+                shapes = _shapes(m)
+                if any(shapes & _shapes(later) for later in members[i + 1 :]):
+                    return True
+    return any(map(ids_need_resolving, _children(validator)))
