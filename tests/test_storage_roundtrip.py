@@ -500,6 +500,106 @@ def test_a_file_whose_data_does_not_fit_its_unchecked_schema_reopens_as_stored(t
     assert [after[0]["refs"], type(after[0]["u"])] == [[1, 2], str]
 
 
+# Where an Id is written, and the Python type the schema gives it there: an Id
+# only in v.id positions, a plain str everywhere else.
+UNTYPED = {
+    "schemaless table": (None, lambda u: {"ref": u, "refs": [u], "m": {"k": u}}, str),
+    "v.any() field": (v.any(), lambda u: {"ref": u, "refs": [u]}, str),
+    "v.string() field": (v.string(), lambda u: u, str),
+    "v.array(v.string())": (v.array(v.string()), lambda u: [u], str),
+    "v.record(v.string(), v.any())": (v.record(v.string(), v.any()), lambda u: {"k": u}, str),
+    "v.union(v.string(), v.id())": (v.union(v.string(), v.id("users")), lambda u: u, str),
+    "v.union(v.id(), v.string())": (v.union(v.id("users"), v.string()), lambda u: u, nr.Id),
+    "v.union(v.id(), v.null())": (v.union(v.id("users"), v.null()), lambda u: u, nr.Id),
+    "v.id() field": (v.id("users"), lambda u: u, nr.Id),
+    "v.array(v.id())": (v.array(v.id("users")), lambda u: [u], nr.Id),
+}
+
+
+def _types(value: Any) -> list[type]:
+    if type(value) is dict:
+        return [t for x in value.values() for t in _types(x)]
+    if type(value) is list:
+        return [t for x in value for t in _types(x)]
+    return [type(value)]
+
+
+@pytest.mark.parametrize("where", list(UNTYPED))
+def test_an_id_has_the_type_its_schema_gives_before_and_after_reopen(tmp_path, where):
+    validator, make, want = UNTYPED[where]
+    tables: dict[str, Any] = {"users": nr.define_table({"name": v.string()})}
+    if validator is not None:
+        tables["t"] = nr.define_table({"a": validator})
+    schema = nr.define_schema(tables, strict_table_name_types=False)
+
+    def register(app: nr.App) -> None:
+        _register(app)
+
+        @app.mutation
+        def rewrite(ctx, how):
+            d = ctx.db.query("t").first()
+            body = {k: x for k, x in d.items() if not k.startswith("_")}
+            if how == "patch":
+                ctx.db.patch(d["_id"], body)
+            else:
+                ctx.db.replace(d["_id"], body)
+
+        @app.query
+        def deref(ctx):
+            d = ctx.db.query("t").first()
+            return [ctx.db.get(r)["name"] for r in _refs(d)]
+
+    def run(app: nr.App) -> list[Any]:
+        register(app)
+        app.set_schema(schema)
+        [u] = app.run_mutation("put", {"table": "users", "docs": [{"name": "ann"}]})
+        assert type(u) is nr.Id
+        body = {"a": make(u)} if validator is not None else make(u)
+        app.run_mutation("put", {"table": "t", "docs": [body]})
+        got = _all(app, "t")
+        for how in ("patch", "replace"):  # rewriting the stored document keeps its types
+            app.run_mutation("rewrite", {"how": how})
+            assert exact(_all(app, "t"), got)
+        # a plain str id still reads its document
+        assert app.run_query("deref") == ["ann"] * len(_refs(got[0]))
+        return got
+
+    with nr.App(tmp_path / "a.duckdb") as app:
+        before = run(app)
+    with nr.App() as memory:
+        in_memory = run(memory)
+    body = {k: x for k, x in before[0].items() if not k.startswith("_")}
+    assert set(_types(body)) == {want}
+    with nr.App(tmp_path / "a.duckdb") as again:
+        register(again)
+        after = _all(again, "t")
+        assert again.run_query("deref") == ["ann"] * len(_refs(after[0]))
+    assert exact(after, before)
+    assert _types(in_memory[0]) == _types(before[0])
+
+
+def _refs(doc: dict[str, Any]) -> list[str]:
+    return [x for k, x in doc.items() if not k.startswith("_") for x in _leaves(x)]
+
+
+def _leaves(value: Any) -> list[Any]:
+    if type(value) is dict:
+        return [y for x in value.values() for y in _leaves(x)]
+    if type(value) is list:
+        return [y for x in value for y in _leaves(x)]
+    return [value]
+
+
+def test_imported_ids_outside_id_fields_are_plain_strings():
+    # App.import_documents into a table without a schema: the same rule as insert.
+    with nr.App() as app:
+        _register(app)
+        [u] = app.run_mutation("put", {"table": "users", "docs": [{"name": "ann"}]})
+        app.import_documents("t", [{"ref": u, "refs": [u]}], progress=False)
+        [d] = _all(app, "t")
+    assert [type(d["ref"]), type(d["refs"][0]), type(d["_id"])] == [str, str, nr.Id]
+
+
 # ---------------------------------------------------------------------------
 # indexes and schema after reopening
 # ---------------------------------------------------------------------------

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 
 from nbreactive.errors import SchemaError, ValidationError
-from nbreactive.values.compound_validators import ids_need_resolving
-from nbreactive.values.model import UNDEFINED, Id
+from nbreactive.values.compound_validators import ids_need_resolving, plain_ids_for
+from nbreactive.values.model import UNDEFINED, Id, plain_ids
 from nbreactive.values.validators import Validator, as_validator, v
 from tests.strategies import convex_values, same_value
 
@@ -170,6 +170,49 @@ def test_ids_need_resolving_exactly_when_a_union_could_choose_otherwise(
     checked = validator.validate(value, resolve_id={"u1": "users", "p1": "posts"}.get)
     again = validator.validate(value)
     assert (repr(again) == repr(checked)) is not needs, (again, checked)
+
+
+_U, _P, _FAKE = Id("u1", "users"), Id("p1", "posts"), Id("p1", "users")
+PLAIN_FOR = [
+    (v.id("users"), _U),
+    (v.id("posts"), _FAKE),  # a posts id labelled users: relabelled
+    (v.string(), _U),
+    (v.any(), {"a": [_U, {"b": _P}], "c": (_U,)}),
+    (v.literal("u1"), _U),
+    (v.union(v.string(), v.id("users")), _U),
+    (v.union(v.id("users"), v.string()), _U),
+    (v.union(v.id("users"), v.string()), _P),
+    (v.union(v.id("users"), v.id("posts")), _FAKE),
+    (v.union(v.id("users"), v.null()), _U),
+    (v.union(v.id("users"), v.literal("u1")), _U),
+    (v.array(v.union(v.id("users"), v.any())), [_U, _P, [_U]]),
+    (v.record(v.string(), v.id("users")), {_U: _U}),
+    (v.record(v.id("users"), v.string()), {_U: _U}),
+    (
+        v.object({"r": v.id("users"), "s": v.string(), "o": v.optional(v.array(v.id("posts")))}),
+        {"r": _U, "s": _U, "o": (_P, _FAKE)},
+    ),
+    (v.union(v.object({"r": v.id("users")}), v.object({"r": v.id("posts")})), {"r": _FAKE}),
+]
+
+
+@pytest.mark.parametrize(("validator", "value"), PLAIN_FOR, ids=[repr(c[0]) for c in PLAIN_FOR])
+def test_plain_ids_for_validates_exactly_like_the_plain_text(validator: Any, value: Any) -> None:
+    # What a document holds must not depend on whether its ids were Id objects or plain
+    # strings when written: storage (JSON, VARCHAR) keeps only the text.
+    resolve = {"u1": "users", "p1": "posts"}.get
+    from_text = validator.validate(plain_ids(value), resolve_id=resolve)
+    got = validator.validate(plain_ids_for(validator, value), resolve_id=resolve)
+    assert repr(got) == repr(from_text)
+
+
+def test_plain_ids_for_passes_ids_in_id_positions_on_unchanged() -> None:
+    doc = {"r": _U, "n": [_U], "s": _U}
+    shape = v.object({"r": v.id("users"), "n": v.union(v.array(v.id("users")), v.null()), "s": v.string()})
+    out = plain_ids_for(shape, doc)
+    assert out["r"] is _U and out["n"][0] is _U and type(out["s"]) is str
+    plain = {"r": _U, "n": None}
+    assert plain_ids_for(v.object({"r": v.id("users"), "n": v.null()}), plain) is plain
 
 
 def test_validate_returns_new_containers() -> None:

@@ -29,6 +29,7 @@ from nbreactive.values.model import (
     document_size,
     get_path,
     normalize_value,
+    plain_ids,
     type_name,
     value_size,
 )
@@ -140,9 +141,34 @@ def test_normalize_accepts(value: Any, expected: Any) -> None:
     assert same_value(normalize_value(value), expected)
 
 
-def test_normalize_keeps_id() -> None:
-    out = normalize_value({"ref": Id("abc", "users")}, top_level_fields=True)
+def test_normalize_keeps_id_in_values_and_stores_it_as_str_in_documents() -> None:
+    ref = Id("abc", "users")
+    out = normalize_value({"ref": ref, "refs": [ref]})
     assert type(out["ref"]) is Id and out["ref"].table == "users"
+    assert type(out["refs"][0]) is Id
+    # A document has no v.id position: its ids are stored as they read back from disk.
+    doc = {"ref": ref, "deep": {"refs": (ref, [ref])}, "by_id": {ref: ref}, "n": 1}
+    out = normalize_value(doc, top_level_fields=True)
+    assert same_value(out, {"ref": "abc", "deep": {"refs": ["abc", ["abc"]]}, "by_id": {"abc": "abc"}, "n": 1})
+    assert type(out["ref"]) is str and type(out["deep"]["refs"][1][0]) is str
+    assert [type(k) for k in out["by_id"]] == [str] and type(out["by_id"]["abc"]) is str
+    assert type(doc["ref"]) is Id and type(doc["deep"]["refs"]) is tuple  # the caller's, unchanged
+
+
+def test_plain_ids_copies_only_what_holds_an_id() -> None:
+    ref = Id("abc", "users")
+    plain = {"a": [1, {"b": "x"}], "c": ("d",)}
+    assert plain_ids(plain) is plain
+    mixed = {"a": [1, {"b": ref}], "keep": [2], "k": {"x": 1}}
+    out = plain_ids(mixed)
+    assert out == mixed and type(out["a"][1]["b"]) is str
+    assert out["keep"] is mixed["keep"] and out["k"] is mixed["k"]
+    assert type(mixed["a"][1]["b"]) is Id
+    assert list(plain_ids({"x": 1, ref: 2, "y": 3})) == ["x", "abc", "y"]  # key order kept
+    deep: Any = ref
+    for _ in range(40):  # deeper than any document: left for validation to refuse
+        deep = [deep]
+    assert plain_ids(deep) is deep
 
 
 def test_normalize_never_aliases_containers() -> None:

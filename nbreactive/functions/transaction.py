@@ -28,6 +28,7 @@ from nbreactive.query.pagination import PageJournal
 from nbreactive.schema.system import is_system_table, system_table
 from nbreactive.storage.ids import new_id
 from nbreactive.storage.layers import LayeredView, WriteLayer
+from nbreactive.values.compound_validators import plain_ids_for
 from nbreactive.values.keys import encode_key, prefix_end
 from nbreactive.values.model import (
     MAX_DOCUMENT_SIZE,
@@ -366,6 +367,9 @@ class Transaction:
             tdef = None  # Convex's schemaValidation=false: documents are written unchecked
         if tdef is not None:
             try:
+                # Ids outside v.id positions are stored as plain strings (as they read
+                # back from disk); schemaless documents: normalize_value does it.
+                fields = plain_ids_for(tdef.document_validator, fields)
                 valid = tdef.validate_document(fields, resolve_id=self.db.table_of_id)
                 # Validators check shapes, not document-wide limits: the nesting depth
                 # counts from the document itself (a v.any() field restarts nothing). An

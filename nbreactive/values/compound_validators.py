@@ -14,8 +14,10 @@ from nbreactive.errors import SchemaError
 from nbreactive.values.model import (
     MAX_ARRAY_LEN,
     UNDEFINED,
+    Id,
     _Invalid,
     _nested_key_problem,
+    plain_ids,
     short_repr,
 )
 from nbreactive.values.scalar_validators import IdValidator, LiteralValidator, StringValidator
@@ -330,7 +332,24 @@ class RecordValidator(Validator):
 
 
 class UnionValidator(Validator):
-    """``v.union(a, b, ...)``: the first member that accepts the value wins."""
+    """``v.union(a, b, ...)``: the first member that accepts the value wins.
+
+    Members are tried in the order given (except that an int tries the members that
+    would make it a float last), and the value comes back as that member returns it:
+    its content is never changed, as in Convex, where a union returns the value
+    unchanged.
+
+    Ids are strings in Convex; in Python one string has two types, ``str`` and
+    ``Id``, and the member that matched decides: a ``v.id("t")`` member returns an
+    ``Id`` of ``t`` (with ``resolve_id``, only for a text that is an id of ``t``;
+    ``Id`` or ``str`` alike), ``v.string()``, ``v.any()`` and string literals return
+    the value as given. Hence ``v.union(v.string(), v.id("users"))`` returns a
+    ``str`` for a ``str`` and an ``Id`` for an ``Id`` among function arguments; in a
+    stored document, where an ``Id`` in a position that does not make one is stored
+    as its plain text (``plain_ids_for``, as it reads back from disk), it is always
+    a ``str``. Put the ``v.id`` member first, ``v.union(v.id("users"), v.string())``,
+    to get an ``Id`` for every users id and a ``str`` for any other string.
+    """
 
     __slots__ = ("_int_order", "_str_literals", "members")
     kind = "union"
@@ -386,7 +405,7 @@ class UnionValidator(Validator):
 
 
 # ---------------------------------------------------------------------------
-# ids in unions
+# ids: which positions make an Id, for storage (writing and loading documents)
 # ---------------------------------------------------------------------------
 
 # What kinds of Python value a validator may accept, coarsely: a union member that
@@ -456,3 +475,141 @@ def ids_need_resolving(validator: Validator) -> bool:
                 if any(shapes & _shapes(later) for later in members[i + 1 :]):
                     return True
     return any(map(ids_need_resolving, _children(validator)))
+
+
+def _keeps_ids(validator: Validator) -> bool:
+    # Whether an Id validated here comes back exactly as its plain text would (with
+    # resolve_id): an Id of the table the text names, or refused. Not when a member
+    # that is no v.id takes strings (v.string(), v.any(), a string literal): that
+    # one returns an Id as given but its text as a str.
+    if type(validator) is IdValidator:
+        return True
+    if isinstance(validator, OptionalValidator):
+        return _keeps_ids(validator.inner)
+    if isinstance(validator, UnionValidator):
+        return _union_info(validator)[1]
+    return False
+
+
+# Validators are immutable, so what plain_ids_for needs to know about one is computed
+# once, keyed by id() (each entry holds its validator, so the id is not reused):
+# per union, whether it keeps ids and its only member taking dicts / lists, if there
+# is exactly one; per object, the fields that keep ids.
+_UNIONS: dict[int, tuple[UnionValidator, bool, Validator | None, Validator | None]] = {}
+_OBJECTS: dict[int, tuple[ObjectValidator, frozenset[str]]] = {}
+_CACHE_LIMIT = 4096
+
+
+def _union_info(
+    union: UnionValidator,
+) -> tuple[UnionValidator, bool, Validator | None, Validator | None]:
+    hit = _UNIONS.get(id(union))
+    if hit is None or hit[0] is not union:
+        members = union.members
+        keeps = all(_keeps_ids(m) or "str" not in _shapes(m) for m in members)
+        dicts = [m for m in members if "dict" in _shapes(m)]
+        lists = [m for m in members if "list" in _shapes(m)]
+        if len(_UNIONS) > _CACHE_LIMIT:
+            _UNIONS.clear()
+        hit = _UNIONS[id(union)] = (
+            union,
+            keeps,
+            dicts[0] if len(dicts) == 1 else None,
+            lists[0] if len(lists) == 1 else None,
+        )
+    return hit
+
+
+def _fields_keeping_ids(obj: ObjectValidator) -> frozenset[str]:
+    hit = _OBJECTS.get(id(obj))
+    if hit is None or hit[0] is not obj:
+        keep = frozenset(name for name, f in obj._fields.items() if _keeps_ids(f))
+        if len(_OBJECTS) > _CACHE_LIMIT:
+            _OBJECTS.clear()
+        hit = _OBJECTS[id(obj)] = (obj, keep)
+    return hit[1]
+
+
+def plain_ids_for(validator: Validator, value: Any) -> Any:
+    """``value`` ready to be validated as a stored document (or part of one): every
+    ``Id`` as its plain ``str``, except where ``validator`` makes an ``Id`` of it anyway.
+
+    Storage keeps no ``Id``/``str`` distinction (JSON, VARCHAR), so a stored value's
+    type must follow from the schema and its text alone: ``v.id`` positions hold
+    ``Id`` objects, every other position (``v.string()``, ``v.any()``, a union whose
+    ``v.string()`` member comes first) a plain ``str``, before a restart as after it.
+    Validating the result with ``resolve_id`` gives exactly what validating the plain
+    text gives; ``Id`` objects in ``v.id`` positions are passed on rather than
+    rebuilt (building one costs about 0.2 µs). Returns ``value`` itself when nothing
+    changes; nothing is checked here (what does not fit is left for validation).
+    """
+    t = type(value)
+    if t is Id:
+        return value if _keeps_ids(validator) else str(value)
+    if t is not dict and t is not list and t is not tuple:
+        return value
+    if type(validator) is OptionalValidator:
+        validator = validator.inner
+    if type(validator) is UnionValidator:
+        # A container can only match the members taking its shape: follow the one.
+        _, _, dicts, lists = _union_info(validator)
+        follow = dicts if t is dict else lists
+        if follow is None:
+            return plain_ids(value)
+        validator = follow  # (never v.optional: unions refuse optional members)
+    if t is dict:
+        if type(validator) is ObjectValidator:
+            for x in value.values():
+                if type(x) in _WALK:
+                    break
+            else:
+                return value  # the common case: scalars, none of them an Id
+            out = None
+            keep = None
+            for k, x in value.items():
+                tx = type(x)
+                if tx is Id:
+                    if type(validator._fields.get(k)) is IdValidator:
+                        continue  # a v.id field: it makes an Id anyway
+                    if keep is None:
+                        keep = _fields_keeping_ids(validator)
+                    if k in keep:
+                        continue  # e.g. v.union(v.id(...), v.null()): the same
+                    y = str(x)
+                elif tx is dict or tx is list or tx is tuple:
+                    f = validator._fields.get(k)
+                    y = plain_ids(x) if f is None else plain_ids_for(f, x)
+                    if y is x:
+                        continue
+                else:
+                    continue
+                if out is None:
+                    out = dict(value)
+                out[k] = y
+            return value if out is None else out
+        if type(validator) is RecordValidator:
+            values = validator.values
+            out = None
+            for k, x in value.items():
+                if type(x) in _WALK:
+                    y = plain_ids_for(values, x)
+                    if y is not x:
+                        if out is None:
+                            out = dict(value)
+                        out[k] = y
+            return value if out is None else out
+    elif type(validator) is ArrayValidator:
+        element = validator.element
+        lst = None
+        for i, x in enumerate(value):
+            if type(x) in _WALK:
+                y = plain_ids_for(element, x)
+                if y is not x:
+                    if lst is None:
+                        lst = list(value)
+                    lst[i] = y
+        return value if lst is None else lst
+    return plain_ids(value)
+
+
+_WALK = frozenset({Id, dict, list, tuple})

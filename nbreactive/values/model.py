@@ -51,6 +51,7 @@ __all__ = [
     "format_path",
     "get_path",
     "normalize_value",
+    "plain_ids",
     "short_repr",
     "type_name",
     "value_size",
@@ -413,23 +414,26 @@ def _refuse(value: Any) -> NoReturn:
     raise _Invalid(f"{name} is not a Convex value; {hint}", value)
 
 
-def _norm(value: Any, depth: int) -> Any:
-    """Normalize one value at nesting ``depth`` (number of enclosing containers)."""
+def _norm(value: Any, depth: int, plain: bool = False) -> Any:
+    """Normalize one value at nesting ``depth`` (number of enclosing containers).
+
+    ``plain``: in a document, where ``Id`` objects become plain ``str`` (see
+    ``normalize_value``); they reach this function, never the inline fast paths."""
     t = type(value)
     if t in _PLAIN:
         return value
     if t in _TEXT:
         if not value.isascii():
             _check_text(value)
-        return value
+        return str(value) if plain and t is Id else value
     if t is int:
         if _INT64_MIN <= value <= _INT64_MAX:
             return value
         _int_out_of_range(value)
     if t is dict:
-        return _norm_dict(value, depth + 1)
+        return _norm_dict(value, depth + 1, plain)
     if t is list or t is tuple:
-        return _norm_list(value, depth + 1)
+        return _norm_list(value, depth + 1, plain)
     if t is bytearray or t is memoryview:
         return bytes(value)
     _refuse(value)
@@ -442,7 +446,7 @@ def _too_deep(value: Any) -> NoReturn:
     )
 
 
-def _norm_list(value: list[Any] | tuple[Any, ...], depth: int) -> list[Any]:
+def _norm_list(value: list[Any] | tuple[Any, ...], depth: int, plain: bool = False) -> list[Any]:
     if depth > MAX_NESTING:
         _too_deep(value)
     if len(value) > MAX_ARRAY_LEN:
@@ -464,7 +468,7 @@ def _norm_list(value: list[Any] | tuple[Any, ...], depth: int) -> list[Any]:
             elif x is UNDEFINED:
                 raise _Invalid("nr.UNDEFINED is not allowed inside an array; use None for null", x)
             else:
-                append(_norm(x, depth))
+                append(_norm(x, depth, plain))
             i += 1
     except _Invalid as e:
         e.parts.append(i)
@@ -472,7 +476,7 @@ def _norm_list(value: list[Any] | tuple[Any, ...], depth: int) -> list[Any]:
     return out
 
 
-def _norm_dict(value: dict[Any, Any], depth: int) -> dict[str, Any]:
+def _norm_dict(value: dict[Any, Any], depth: int, plain: bool = False) -> dict[str, Any]:
     if depth > MAX_NESTING:
         _too_deep(value)
     good = _GOOD_NESTED_KEYS
@@ -482,6 +486,8 @@ def _norm_dict(value: dict[Any, Any], depth: int) -> dict[str, Any]:
         for key, x in value.items():
             if key not in good:
                 _accept_key(key, _nested_key_problem, good)
+            if plain and type(key) is Id:
+                key = str(key)
             t = type(x)
             if t in _PLAIN:
                 out[key] = x
@@ -492,7 +498,7 @@ def _norm_dict(value: dict[Any, Any], depth: int) -> dict[str, Any]:
             elif x is UNDEFINED:
                 continue
             else:
-                out[key] = _norm(x, depth)
+                out[key] = _norm(x, depth, plain)
     except _Invalid as e:
         if e.skip_part:
             e.skip_part = False
@@ -619,6 +625,8 @@ def _norm_document(doc: dict[Any, Any]) -> dict[str, Any]:
         for key, x in doc.items():
             if key not in good:
                 _accept_key(key, _top_field_problem, good)
+            if type(key) is Id:
+                key = str(key)
             t = type(x)
             if t in _PLAIN:
                 out[key] = x
@@ -629,7 +637,7 @@ def _norm_document(doc: dict[Any, Any]) -> dict[str, Any]:
             elif x is UNDEFINED:
                 continue
             else:
-                out[key] = _norm(x, 1)
+                out[key] = _norm(x, 1, True)  # a document: its ids become plain strings
     except _Invalid as e:
         if e.skip_part:
             e.skip_part = False
@@ -641,6 +649,63 @@ def _norm_document(doc: dict[Any, Any]) -> dict[str, Any]:
             f"document has {len(out)} fields, more than the {MAX_OBJECT_FIELDS} allowed", doc
         )
     return out
+
+
+def plain_ids(value: Any) -> Any:
+    """``value`` with every ``Id`` in it, object keys included, as a plain ``str``.
+
+    Returns ``value`` itself when it holds no ``Id`` (a walk that allocates nothing),
+    else a copy of the containers on the way to each ``Id``. Nothing is checked:
+    validation comes after. Containers nested deeper than any document may be are
+    left as they are (validation refuses them).
+
+    For documents about to be stored (``compound_validators.plain_ids_for``;
+    ``normalize_value`` does the same for a document by itself): JSON keeps no
+    ``Id``/``str`` distinction, so a stored id is an ``Id`` only where the schema
+    says ``v.id``, whether the document was just written or loaded from disk.
+
+    Example::
+
+        plain_ids({"ref": Id("k57", "users")})  # -> {"ref": "k57"}
+    """
+    return _plain(value, 1)
+
+
+_WALK = frozenset({Id, dict, list, tuple})
+
+
+def _plain(value: Any, depth: int) -> Any:
+    t = type(value)
+    if t is Id:
+        return str(value)
+    if depth > MAX_NESTING:
+        return value
+    if t is dict:
+        out = None
+        for k, x in value.items():
+            if type(x) in _WALK:
+                y = str(x) if type(x) is Id else _plain(x, depth + 1)
+                if y is not x:
+                    if out is None:
+                        out = dict(value)
+                    out[k] = y
+            if type(k) is Id:  # rare: rebuild, keeping the order of the keys
+                return {
+                    (str(k2) if type(k2) is Id else k2): _plain(x2, depth + 1)
+                    for k2, x2 in value.items()
+                }
+        return value if out is None else out
+    if t is list or t is tuple:
+        lst = None
+        for i, x in enumerate(value):
+            if type(x) in _WALK:
+                y = str(x) if type(x) is Id else _plain(x, depth + 1)
+                if y is not x:
+                    if lst is None:
+                        lst = list(value)
+                    lst[i] = y
+        return value if lst is None else lst
+    return value
 
 
 MAX_VALUE_NESTING = 64  # function arguments and return values (documents: MAX_NESTING)
@@ -659,7 +724,9 @@ def normalize_value(
     object fields whose value is ``UNDEFINED`` are dropped, ``str`` subclasses other
     than ``Id`` are refused. Containers are always rebuilt, so the result never
     aliases the caller's dicts and lists and can be stored as is. Scalars, ``Id``
-    included, are returned unchanged.
+    included, are returned unchanged, except in a document (``top_level_fields``):
+    nothing there says "id", so an ``Id`` is stored as its plain ``str``, which is
+    also what reading it back from disk gives (see ``plain_ids``).
 
     Limits: ints fit in int64; nesting ≤ ``MAX_NESTING`` (the outermost container
     counts as 1, so a document's own dict is level 1); arrays ≤ ``MAX_ARRAY_LEN``;
@@ -671,6 +738,7 @@ def normalize_value(
         top_level_fields: ``value`` is a document (without system fields): it must be
             a dict whose keys are identifier-like, ≤ 64 characters and do not start
             with ``_`` (``_id``/``_creationTime`` are refused as set by the system).
+            Its ids become plain strings.
         max_nesting: the nesting limit: ``MAX_NESTING`` (16) for documents,
             ``MAX_VALUE_NESTING`` (64) for function arguments and return values.
         copy: ``False`` returns ``value`` itself when it is already normalized
