@@ -578,6 +578,32 @@ def test_an_id_has_the_type_its_schema_gives_before_and_after_reopen(tmp_path, w
     assert _types(in_memory[0]) == _types(before[0])
 
 
+@pytest.mark.parametrize("where", [w for w in UNTYPED if UNTYPED[w][0] is not None])
+def test_imports_and_set_schema_give_an_id_the_type_its_schema_gives(tmp_path, where):
+    """The other two write paths: ``import_documents`` into a table with a schema, and
+    ``set_schema`` over documents written before it."""
+    validator, make, want = UNTYPED[where]
+    users = nr.define_table({"name": v.string()})
+    schema = nr.define_schema({"users": users, "t": nr.define_table({"a": validator}),
+                               "later": nr.define_table({"a": validator})})
+    path = tmp_path / "b.duckdb"
+    with nr.App(path) as app:
+        _register(app)
+        app.set_schema(nr.define_schema({"users": users}, strict_table_name_types=False))
+        [u] = app.run_mutation("put", {"table": "users", "docs": [{"name": "ann"}]})
+        app.run_mutation("put", {"table": "later", "docs": [{"a": make(u)}]})
+        app.set_schema(schema)
+        app.import_documents("t", [{"a": make(u)}], progress=False)
+        before = {t: _all(app, t) for t in ("t", "later")}
+    for t in ("t", "later"):
+        assert set(_types(before[t][0]["a"])) == {want}, t
+    with nr.App(path) as again:
+        _register(again)
+        after = {t: _all(again, t) for t in ("t", "later")}
+    for t in ("t", "later"):
+        assert exact(after[t], before[t]), t
+
+
 def _refs(doc: dict[str, Any]) -> list[str]:
     return [x for k, x in doc.items() if not k.startswith("_") for x in _leaves(x)]
 

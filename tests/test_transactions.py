@@ -208,6 +208,35 @@ def test_a_table_name_differing_only_in_case_is_refused_before_anything_is_writt
                 put_again(table="NOTES")
 
 
+def test_an_id_means_the_table_its_text_encodes_not_its_label(app):
+    """``nr.Id(text, "other")`` is a hand-made label: get, patch, replace and delete
+    go by the table the text encodes, as Convex does, and a table given explicitly
+    that the text contradicts is refused."""
+    item = app.run_mutation("add", {"n": 1})
+    mislabelled = nr.Id(str(item), "notes")
+
+    @app.mutation(args={})
+    def edit(ctx: Any) -> Any:
+        ctx.db.patch(mislabelled, {"n": 2})
+        return ctx.db.get(mislabelled)["n"]
+
+    @app.query(args={})
+    def get_as_notes(ctx: Any) -> Any:
+        return ctx.db.get("notes", mislabelled)
+
+    assert app.run_query("get", {"id": mislabelled})["_id"] == item
+    assert edit() == 2
+    with pytest.raises(nr.ValidationError, match="is an id of table 'items', not of table 'notes'"):
+        get_as_notes()
+
+    @app.mutation(args={})
+    def remove(ctx: Any) -> None:
+        ctx.db.delete(mislabelled)
+
+    remove()
+    assert app.run_query("get", {"id": item}) is None
+
+
 def test_validation_error_midway_aborts_the_whole_mutation(app):
     @app.mutation
     def half_valid(ctx):

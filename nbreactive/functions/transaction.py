@@ -28,7 +28,6 @@ from nbreactive.query.pagination import PageJournal
 from nbreactive.schema.system import is_system_table, system_table
 from nbreactive.storage.ids import new_id
 from nbreactive.storage.layers import LayeredView, WriteLayer
-from nbreactive.values.compound_validators import plain_ids_for
 from nbreactive.values.keys import encode_key, prefix_end
 from nbreactive.values.model import (
     MAX_DOCUMENT_SIZE,
@@ -257,7 +256,9 @@ class Transaction:
                 f"got {doc_id!r}"
             )
         shown = str(doc_id)
-        actual = doc_id.table if isinstance(doc_id, Id) else self.db.table_of_id(doc_id)
+        # The table an id belongs to is the one its text encodes (as in Convex); an
+        # ``Id``'s ``.table`` label is not trusted (anyone can build ``Id(text, "t")``).
+        actual = self.db.table_of_id(shown)
         if actual is None:
             raise ValidationError(
                 f"Invalid argument `id` for `{where}`: {shown!r} is not a document id of this "
@@ -289,7 +290,11 @@ class Transaction:
 
     def _get(self, doc_id: Any, table: str | None, system: bool) -> tuple[str, Doc | None]:
         if type(doc_id) is Id and (table is None or doc_id.table == table):
+            # Fast path: trust the label while it finds the document; a wrong label
+            # finds nothing (an id's text names one table), so a miss checks the text.
             t, i = doc_id.table, str(doc_id)
+            if self.view.get(t, i) is None:
+                t, i = self.resolve(doc_id, table, "get")
         else:
             t, i = self.resolve(doc_id, table, "get")
         if (t[0] == "_") is not system:
@@ -367,9 +372,6 @@ class Transaction:
             tdef = None  # Convex's schemaValidation=false: documents are written unchecked
         if tdef is not None:
             try:
-                # Ids outside v.id positions are stored as plain strings (as they read
-                # back from disk); schemaless documents: normalize_value does it.
-                fields = plain_ids_for(tdef.document_validator, fields)
                 valid = tdef.validate_document(fields, resolve_id=self.db.table_of_id)
                 # Validators check shapes, not document-wide limits: the nesting depth
                 # counts from the document itself (a v.any() field restarts nothing). An

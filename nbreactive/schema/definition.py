@@ -50,6 +50,7 @@ from nbreactive.schema.indexes import (
     _may_be_string,
     _may_be_vector,
 )
+from nbreactive.values.compound_validators import plain_ids_for
 from nbreactive.values.model import (
     SYSTEM_FIELDS,
     check_identifier,
@@ -408,7 +409,8 @@ class TableDefinition:
 
         ``doc`` must not carry ``_id`` or ``_creationTime``: the system sets them.
         Normalization is the validators' (ints become floats in ``v.float64()``
-        fields, ids become ``Id``, tuples become lists, ``UNDEFINED`` fields are
+        fields, ids become ``Id`` in ``v.id`` positions and plain ``str`` elsewhere,
+        tuples become lists, ``UNDEFINED`` fields are
         dropped); the result never aliases ``doc``'s containers. One pass over the
         document.
 
@@ -440,6 +442,10 @@ class TableDefinition:
         validator = self.document_validator
         if validator.kind == "any":
             return normalize_value(doc, top_level_fields=True)  # type: ignore[no-any-return]
+        # An Id outside a v.id position is stored as its plain text (as it reads back
+        # from disk), so a value's type depends on the schema only: for every write
+        # path (mutations, imports, set_schema) alike.
+        doc = plain_ids_for(validator, doc)
         return validator.validate(doc, resolve_id=resolve_id)  # type: ignore[no-any-return]
 
     # -- serialization ----------------------------------------------------------

@@ -30,7 +30,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from nbreactive.errors import NbReactiveError, QueryError, SchemaError, StorageError, ValidationError
+from nbreactive.errors import (
+    NbReactiveError,
+    QueryError,
+    SchemaError,
+    StorageError,
+    ValidationError,
+)
 from nbreactive.schema.system import is_system_table, system_table
 from nbreactive.storage.columns import TableLayout, _contains_id
 from nbreactive.storage.committer import Batch, CommitRecord, Committer
