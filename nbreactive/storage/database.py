@@ -236,7 +236,7 @@ class Database:
         """
         if is_system_table(name):
             return system_table(name)
-        if isinstance(schema, _Current):
+        if schema is CURRENT:
             schema = self.schema
         return schema.tables.get(name) if schema is not None else None
 
@@ -259,7 +259,7 @@ class Database:
         """The column layout of table ``name`` under ``schema`` (as in ``table_definition``)."""
         tdef = self.table_definition(name, schema)
         fields = getattr(tdef.document_validator, "fields", None) if tdef is not None else None
-        if isinstance(schema, _Current):
+        if schema is CURRENT:
             schema = self.schema
         # A table without a schema, whose documents are a union of shapes, or whose
         # schema is not enforced (schema_validation=False: its documents may hold any

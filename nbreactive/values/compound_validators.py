@@ -560,10 +560,18 @@ def plain_ids_for(validator: Validator, value: Any) -> Any:
     if t is dict:
         if type(validator) is ObjectValidator:
             for x in value.values():
-                if type(x) in _WALK:
+                tx = type(x)
+                if tx is list:
+                    for e in x:
+                        if type(e) in _WALK:
+                            break
+                    else:
+                        continue  # a list of scalars: nothing to change in it
+                    break
+                if tx in _WALK:
                     break
             else:
-                return value  # the common case: scalars, none of them an Id
+                return value  # the common case: scalars and lists of them, no Id
             out = None
             keep = None
             for k, x in value.items():
