@@ -102,6 +102,36 @@ def test_a_job_runs_when_due_and_not_before(app: nr.App, clock: nr.ManualClock) 
     assert app.run_query("scheduled") == [["note", "success"]]
 
 
+def test_a_jobs_id_arguments_have_the_same_types_before_and_after_a_restart(tmp_path: Any) -> None:
+    """Stored job arguments keep ids as plain text, as they read back from the file; the
+    run validates them again, so ``v.id`` arguments are Ids and ``v.any()`` ones str."""
+    path = str(tmp_path / "jobs.duckdb")
+    seen: list[list[type]] = []
+
+    def register(app: nr.App) -> None:
+        @app.mutation(args={"ref": v.id("notes"), "loose": v.any()})
+        def look(ctx, ref, loose):
+            seen.append([type(ref), type(loose["ref"])])
+
+        @app.mutation(args={"text": v.string()})
+        def schedule(ctx, text):
+            ref = ctx.db.insert("notes", {"text": text})
+            ctx.scheduler.run_after(60, look, {"ref": ref, "loose": {"ref": ref}})
+
+    clock = nr.ManualClock(datetime.datetime(2026, 1, 31, 23, 59, tzinfo=datetime.UTC))
+    with nr.App(path, clock=clock) as app:
+        register(app)
+        app.run_mutation("schedule", {"text": "runs before the restart"})
+        clock.advance(61)
+        assert app.run_due_jobs() == 1
+        app.run_mutation("schedule", {"text": "runs after it"})
+    with nr.App(path, clock=clock) as again:
+        register(again)
+        clock.advance(61)
+        assert again.run_due_jobs() == 1
+    assert seen == [[nr.Id, str], [nr.Id, str]]
+
+
 def test_a_failed_mutation_schedules_nothing(app: nr.App) -> None:
     with pytest.raises(nr.AppError):
         app.run_mutation("later", {"delay": 0, "text": "x", "fail": True})

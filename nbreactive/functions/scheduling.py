@@ -31,7 +31,7 @@ from nbreactive.errors import (
 from nbreactive.functions.actions import run_in_thread
 from nbreactive.functions.clock import to_epoch_seconds
 from nbreactive.schema.system import SCHEDULED_FUNCTIONS
-from nbreactive.values.model import MAX_NESTING, Id, document_size, normalize_value
+from nbreactive.values.model import MAX_NESTING, Id, document_size, normalize_value, plain_ids
 
 if TYPE_CHECKING:
     from nbreactive.functions.registry import RegisteredFunction
@@ -88,7 +88,10 @@ def schedule_job(tx: Transaction, scheduling: Scheduling, when_ms: float, ref: A
             f"the arguments of the functions scheduled in one transaction exceed "
             f"{MAX_ARGS_BYTES_PER_TRANSACTION} bytes"
         )
-    job: dict[str, Any] = {"name": fn.path, "args": [validated], "scheduledTime": float(when_ms),
+    # Stored as they read back after a restart: ids as plain text (the job's run
+    # validates its arguments again, and v.id makes Ids of them there).
+    job: dict[str, Any] = {"name": fn.path, "args": [plain_ids(validated)],
+                           "scheduledTime": float(when_ms),
                            "state": {"kind": "pending"}}
     if scheduling.parent_job is not None:
         with tx.unmetered():

@@ -35,6 +35,7 @@ from nbreactive.scheduler.schedules import Schedule
 from nbreactive.schema.system import CRON_JOB_LOGS, CRON_JOBS
 from nbreactive.values.copies import copy_document
 from nbreactive.values.keys import encode_value
+from nbreactive.values.model import plain_ids
 
 if TYPE_CHECKING:
     from nbreactive.app import App
@@ -129,7 +130,8 @@ class Crons:
         if fn.kind == "query":
             raise FunctionError(f"{fn.path} is a query: a cron job runs a mutation or an action")
         validated = app._validate_args(fn, args)
-        spec = {"function": fn.path, "args": [validated], "schedule": schedule.to_json()}
+        # ids as plain text, as the stored spec reads back after a restart
+        spec = {"function": fn.path, "args": [plain_ids(validated)], "schedule": schedule.to_json()}
 
         def upsert(tx: Transaction) -> Doc:
             existing = _by_name(tx, name)
