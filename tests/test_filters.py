@@ -466,6 +466,29 @@ def test_int_inside_literals_finds_what_was_written() -> None:
         assert counts() == [1, 1, 1, 1, 1]
 
 
+@pytest.mark.parametrize("any_first", [False, True], ids=["object-then-any", "any-then-object"])
+def test_a_union_with_any_finds_what_was_written(any_first: bool) -> None:
+    # Writing takes the first member that accepts the value: {"a": 7} is stored as
+    # {"a": 7.0} when the object member comes first, as {"a": 7} when v.any() does.
+    # The same literal finds it either way.
+    members = [v.object({"a": v.number()}), v.any()]
+    x = v.union(*(members[::-1] if any_first else members))
+    schema = nr.define_schema({"p": nr.define_table({"x": x}).index("by_xa", ["x.a"])})
+    with nr.App() as app:
+        app.set_schema(schema)
+        app.mutation(name="add")(lambda ctx: ctx.db.insert("p", {"x": {"a": 7}}))()
+
+        @app.query
+        def counts(ctx):
+            p = ctx.db.query
+            return [
+                len(p("p").filter(lambda q: q.eq(q.field("x.a"), 7)).collect()),
+                len(p("p").with_index("by_xa", lambda q: q.eq("x.a", 7)).collect()),
+            ]
+
+        assert counts() == [1, 1]
+
+
 QUERY_CASES: list[tuple[str, list[Build], list[int]]] = [
     ("int literal on a float64 field", [lambda q: q.eq(q.field("price"), 7)], [7]),
     ("arithmetic on a float64 field", [lambda q: q.eq(q.add(q.field("price"), 1), 8)], [7]),

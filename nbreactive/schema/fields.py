@@ -77,7 +77,11 @@ def _child_validator(validator: Validator, key: str) -> Validator | None:
         found: list[Validator] = []
         for member in validator.members:  # type: ignore[attr-defined]
             if _unwrap_optional(member).kind == "any":
-                return None  # a member that may hold anything: nothing is known of the key
+                # Writing picks the first member that accepts a value: a v.any() member
+                # before every object member could take any value, so nothing is known
+                # of the key; after one, the members before it decide (as writing does
+                # for every value they accept).
+                return None if not found else (found[0] if len(found) == 1 else v.union(*found))
             child = _child_validator(member, key)
             if child is not None and child not in found:
                 found.append(child)
