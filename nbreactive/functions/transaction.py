@@ -293,10 +293,13 @@ class Transaction:
             # Fast path: trust the label while it finds the document; a wrong label
             # finds nothing (an id's text names one table), so a miss checks the text.
             t, i = doc_id.table, str(doc_id)
-            if self.view.get(t, i) is None:
+            doc = self.view.get(t, i)
+            if doc is None:
                 t, i = self.resolve(doc_id, table, "get")
+                doc = self.view.get(t, i)
         else:
             t, i = self.resolve(doc_id, table, "get")
+            doc = self.view.get(t, i)
         if (t[0] == "_") is not system:
             raise ValidationError(_wrong_reader(t, system))
         self.ranges_read += 1
@@ -304,7 +307,6 @@ class Transaction:
         if self.ranges_read > limits.index_ranges_read:
             raise limits.too_many_ranges()
         self.point_reads.append((t, i))
-        doc = self.view.get(t, i)
         if doc is not None:
             self.scanned += 1
             if self.scanned > limits.documents_scanned:

@@ -559,8 +559,13 @@ def plain_ids_for(validator: Validator, value: Any) -> Any:
         validator = follow  # (never v.optional: unions refuse optional members)
     if t is dict:
         if type(validator) is ObjectValidator:
-            for x in value.values():
+            fields = validator._fields
+            for k, x in value.items():
                 tx = type(x)
+                if tx is Id:
+                    if type(fields.get(k)) is IdValidator:
+                        continue  # a v.id field: it makes an Id anyway
+                    break
                 if tx is list:
                     for e in x:
                         if type(e) in _WALK:
@@ -571,7 +576,7 @@ def plain_ids_for(validator: Validator, value: Any) -> Any:
                 if tx in _WALK:
                     break
             else:
-                return value  # the common case: scalars and lists of them, no Id
+                return value  # the common case: scalars, lists of them, ids in v.id fields
             out = None
             keep = None
             for k, x in value.items():
