@@ -198,3 +198,143 @@ def test_opening_a_file_another_process_holds_raises_storage_error(tmp_path):
             nr.App(path)
     finally:
         holder.communicate(timeout=30)
+
+
+# -- files written by an earlier version ---------------------------------------
+
+_OLD_COMMIT = "a1a0748"  # stored schema_validation=False tables with typed columns
+
+# Shared by the old version's process and this one: documents with the type of every
+# value, so that 3 and 3.0, or an Id and a str, do not compare equal.
+_TYPED_SOURCE = '''
+def typed(x):
+    if isinstance(x, dict):
+        return {k: typed(y) for k, y in sorted(x.items())}
+    if isinstance(x, list):
+        return [typed(y) for y in x]
+    return [type(x).__name__, x if isinstance(x, (bool, int, float)) or x is None else str(x)]
+'''
+_TYPED: dict = {}
+exec(_TYPED_SOURCE, _TYPED)
+
+_OLD_WRITER = _TYPED_SOURCE + '''
+import json, sys
+import nbreactive as nr
+from nbreactive import v
+app = nr.App(sys.argv[1])
+app.set_schema(nr.define_schema({
+    "users": nr.define_table({"name": v.string()}),
+    "items": nr.define_table({
+        "name": v.string(), "price": v.number(), "owner": v.id("users"),
+        "tags": v.array(v.string()), "note": v.optional(v.string()),
+    }).index("by_price", ["price"]),
+}, schema_validation=False))
+
+@app.mutation
+def seed(ctx):
+    ann = ctx.db.insert("users", {"name": "ann"})
+    for name, price in [("a", 3), ("b", 5), ("c", 1.5)]:
+        ctx.db.insert("items", {"name": name, "price": price, "owner": ann, "tags": [name]})
+    ctx.db.insert("items", {"name": "d", "price": 2.0, "owner": ann, "tags": [], "note": "x"})
+
+@app.query
+def everything(ctx):
+    return {t: ctx.db.query(t).collect() for t in ("users", "items")}
+
+seed()
+print(json.dumps(typed(everything())))
+app.close()
+'''
+
+
+def _old_version(tmp_path: Path) -> Path:
+    """The source tree of ``_OLD_COMMIT``, extracted into ``tmp_path`` (or skip)."""
+    import io
+    import shutil
+    import tarfile
+
+    root = Path(__file__).resolve().parents[1]
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed: cannot build the old version's tree")
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "archive", "--format=tar", _OLD_COMMIT],
+            capture_output=True, check=True, timeout=60,
+        ).stdout
+    except (subprocess.SubprocessError, OSError) as e:
+        pytest.skip(f"commit {_OLD_COMMIT} is not available in {root} ({e})")
+    old = tmp_path / "old"
+    old.mkdir()
+    with tarfile.open(fileobj=io.BytesIO(out)) as tar:
+        tar.extractall(old, filter="data")
+    return old
+
+
+def _write_with_old_version(tmp_path: Path, path: Path) -> dict:
+    import json
+    import os
+
+    old = _old_version(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(old)}
+    result = subprocess.run(
+        [sys.executable, "-c", _OLD_WRITER, str(path)],
+        capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _everything(app: nr.App) -> dict:
+    @app.query
+    def everything(ctx):
+        return {t: ctx.db.query(t).collect() for t in ("users", "items")}
+
+    return _TYPED["typed"](everything())
+
+
+def test_a_validation_off_table_typed_by_the_previous_version_is_migrated(tmp_path):
+    path = tmp_path / "f.duckdb"
+    before = _write_with_old_version(tmp_path, path)
+    assert duckdb.connect(str(path), read_only=True).sql(
+        "SELECT column_name FROM (DESCRIBE items)").fetchall()[2] == ("name",)  # typed
+
+    app = nr.App(str(path))
+    try:
+        assert _everything(app) == before
+        columns = app.sql("SELECT column_name FROM (DESCRIBE items)").to_pydict()
+        assert columns["column_name"] == ["_id", "_creationTime", "_doc"]
+        rows = app.sql(
+            "SELECT _doc->>'name' AS name FROM items "
+            "ORDER BY CAST(_doc->>'price' AS DOUBLE)").to_pydict()
+        assert rows["name"] == ["c", "d", "a", "b"]
+
+        @app.query
+        def cheap(ctx):
+            return [d["name"] for d in ctx.db.query("items")
+                    .with_index("by_price", lambda q: q.lt("price", 4)).collect()]
+
+        assert cheap() == ["c", "d", "a"]
+    finally:
+        app.close()
+
+    app = nr.App(str(path))  # the migration was stored: it opens again as it is
+    try:
+        assert _everything(app) == before
+        assert app.sql("SELECT count(*) AS n FROM items").to_pydict()["n"] == [4]
+    finally:
+        app.close()
+
+
+def test_a_table_whose_columns_match_no_known_layout_is_refused_saying_so(tmp_path):
+    path = tmp_path / "f.duckdb"
+    app = nr.App(str(path))
+    app.set_schema(nr.define_schema({"t": nr.define_table({"a": v.string()})}))
+    _register(app)
+    app.run_mutation("put", {"table": "t", "doc": {"a": "x"}})
+    app.close()
+    con = duckdb.connect(str(path))
+    con.execute('ALTER TABLE t ADD COLUMN "junk" INTEGER')
+    con.close()
+    with pytest.raises(nr.StorageError, match=r'stored columns of table "t" .* do not match') as e:
+        nr.App(str(path))
+    assert "damaged" not in str(e.value)

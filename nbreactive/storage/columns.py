@@ -116,6 +116,11 @@ class TableLayout:
         """Changes exactly when the physical table must be rebuilt."""
         return tuple((c.field, c.sql_type) for c in self.columns)
 
+    def stored_columns(self) -> tuple[tuple[str, str], ...]:
+        """Every column of the DuckDB table, in order, as (name, DuckDB type): what
+        ``DuckDBStore.stored_columns`` finds in a file written with this layout."""
+        return (("_id", "VARCHAR"), ("_creationTime", "DOUBLE"), *self.signature())
+
     def ddl(self) -> str:
         cols = ", ".join(f"{quote(c.field)} {c.sql_type}" for c in self.columns)
         return (

@@ -175,26 +175,35 @@ class Database:
         # mutation that writes nothing right after opening is visible at it).
         self.base_ts = self.store_ts = self.last_ts
         checked = self.schema is None or self.schema.schema_validation
+        stored = self.store.stored_columns()
+        # Tables stored with the layout of an earlier version, rewritten in the current
+        # one once every table is loaded (one DuckDB transaction).
+        migrate: dict[str, tuple[TableLayout, list[Doc]]] = {}
         with gc_paused():
             for name in sorted(self.store.tables):  # ours only (see ``claim``)
                 layout = self.layout_for(name)
+                found = stored.get(name, ())
+                read_with = layout
+                if found != layout.stored_columns():
+                    read_with = self._earlier_layout(name, found, layout)
                 table = self._new_mem_table(name)
                 # Ids stored inside JSON get back the table their text names (the
                 # table numbers are known by now), as when they were written. Every
                 # document was checked against the schema unless validation is off.
-                docs = self.store.load_table(layout, self.table_of_id, checked)
+                docs = self.store.load_table(read_with, self.table_of_id, checked)
                 tdef = self.table_definition(name)
-                if (
-                    checked
-                    and layout.schemaless
-                    and tdef is not None
-                    and _contains_id(tdef.document_validator)
+                if tdef is not None and (
+                    (not checked and not is_system_table(name))
+                    or (layout.schemaless and _contains_id(tdef.document_validator))
                 ):
                     # Documents that are a union of shapes are stored in one JSON column,
-                    # like a table without a schema, but their v.id fields hold Ids. (With
-                    # validation off, writes are not validated and hold plain strings.)
+                    # like a table without a schema, but their v.id fields hold Ids. With
+                    # validation off, a write stores a document that fits the schema as
+                    # validating it returns (numbers as floats, v.id fields as Ids) and
+                    # any other as it is: loading does the same, so a document reads
+                    # back as it was written (and as files of earlier versions did).
                     resolve = None
-                    if ids_need_resolving(tdef.document_validator):
+                    if not checked or ids_need_resolving(tdef.document_validator):
                         resolve = self.table_of_id
                     for n, d in enumerate(docs):
                         body = {k: x for k, x in d.items() if k != "_id" and k != "_creationTime"}
@@ -209,7 +218,44 @@ class Database:
                         self.last_creation_time, max(d["_creationTime"] for d in docs)
                     )
                 self.base.tables[name] = table
+                if read_with is not layout:
+                    migrate[name] = (layout, docs)
+        if migrate:
+            # Before anything else is written: the file then has every table in the
+            # layout this version writes (batches append rows in that layout).
+            log.info("nbreactive: rewriting tables %s in the current column layout",
+                     ", ".join(sorted(migrate)))
+            self.store.rebuild_tables(migrate, {"tables": self.table_numbers})
         self.freeze_working_set(sum(len(t.docs) for t in self.base.tables.values()))
+
+    def _earlier_layout(
+        self, name: str, found: tuple[tuple[str, str], ...], layout: TableLayout
+    ) -> TableLayout:
+        """The layout table ``name`` was stored with by an earlier version, whose columns
+        are ``found`` (not those of ``layout``, the current one), to read it with.
+
+        Before schema_validation=False tables were stored as one JSON column, they had
+        the typed columns of a validated schema (a schema's fields, validation or not).
+
+        Raises:
+            StorageError: the columns match no layout this version knows.
+        """
+        tdef = self.table_definition(name)
+        fields = getattr(tdef.document_validator, "fields", None) if tdef is not None else None
+        typed = TableLayout(name, None if fields is None else dict(fields))
+        if found == typed.stored_columns():
+            return typed
+
+        def show(cols: tuple[tuple[str, str], ...]) -> str:
+            return ", ".join(f"{c} {t}" for c, t in cols)
+
+        raise StorageError(
+            f"could not open {self.store.path or 'the in-memory database'}: the stored columns "
+            f'of table "{name}" ({show(found)}) do not match what this version of nbreactive '
+            f"expects for it under the stored schema ({show(layout.stored_columns())}). The "
+            "file was probably written by another version of nbreactive: open it with that "
+            "version, or export the documents there and import them here."
+        )
 
     def freeze_working_set(self, documents: int) -> None:
         """After loading or importing ``documents`` documents: keep the cyclic garbage

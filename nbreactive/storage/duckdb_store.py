@@ -167,6 +167,20 @@ class DuckDBStore:
         tbl = self.con.sql(f"SELECT * FROM {quote(layout.table)}").to_arrow_table()
         return layout.docs_from_arrow(tbl, resolve_id, checked)
 
+    def stored_columns(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        """The columns of each of our tables as they are in the file, in order, as
+        (name, DuckDB type) pairs (compare ``TableLayout.stored_columns``)."""
+        rows = self.con.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_catalog = current_database() AND table_schema = 'main' "
+            "ORDER BY table_name, ordinal_position"
+        ).fetchall()
+        out: dict[str, list[tuple[str, str]]] = {}
+        for table, column, sql_type in rows:
+            if table in self.tables:
+                out.setdefault(table, []).append((column, sql_type))
+        return {t: tuple(cols) for t, cols in out.items()}
+
     def count(self, table: str) -> int:
         row = self.con.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()
         return int(row[0]) if row is not None else 0
