@@ -100,8 +100,9 @@ def _import_documents(db: Database, table: str, rows: Any, progress: bool | None
             "pass strict_table_name_types=False to nr.define_schema to let tables outside "
             "the schema hold any document)."
         )
-    if schema is not None and not schema.schema_validation:
-        tdef = None  # schema_validation=False: rows are imported unchecked, like writes
+    # schema_validation=False: like writes, a row that fits is normalized by the schema,
+    # any other is imported unchecked.
+    checked = schema is None or schema.schema_validation
     with db.writer_lock:
         # Before validating the rows: a name equal to another table's ignoring case is
         # refused (ensure_table checks again, under the same lock, before writing).
@@ -117,10 +118,17 @@ def _import_documents(db: Database, table: str, rows: Any, progress: bool | None
                     raise ValidationError(f"expected a dict, got {type(row).__name__}")
                 if "_id" in row or "_creationTime" in row:
                     raise ValidationError("_id and _creationTime are set by the system; remove them")
+                body = None
                 if tdef is not None:
-                    body = tdef.validate_document(row, resolve_id=resolve)
-                    body = normalize_value(body, copy=False)  # nesting counts from the document
-                else:
+                    try:
+                        body = tdef.validate_document(row, resolve_id=resolve)
+                    except ValidationError:
+                        if checked:
+                            raise
+                    else:
+                        # Nesting counts from the document.
+                        body = normalize_value(body, copy=False)
+                if body is None:
                     body = normalize_value(row, top_level_fields=True)
                 bodies.append(body)
             except ValidationError as e:

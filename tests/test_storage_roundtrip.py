@@ -1277,9 +1277,10 @@ MISFITS: list[Any] = [5, True, "five", 2**53 + 1, None, [1.5], {"n": 1}, b"\x00"
 
 @pytest.mark.parametrize("where", ["memory", "file"])
 def test_set_schema_without_validation_keeps_every_stored_value_exactly(tmp_path, where):
-    # Nothing is checked, so the documents may hold anything: the int 5 must not come
-    # back as 5.0 (a DOUBLE column would), nor 2**53 + 1 rounded, nor a field the schema
-    # does not name, nor an explicit null, be dropped.
+    # Nothing is checked, so the documents may hold anything: a document that does not
+    # fit keeps every value exactly (a field the schema does not name, an explicit null,
+    # "five" in a float64 field). One that fits is normalized as a write would store it
+    # (the int 5 becomes 5.0): queries convert their literals by the same validators.
     path = _fresh(tmp_path) if where == "file" else None
     loose = nr.define_schema(
         {"a": nr.define_table({"x": v.float64(), "n": v.optional(v.id("a"))})},
@@ -1293,7 +1294,11 @@ def test_set_schema_without_validation_keeps_every_stored_value_exactly(tmp_path
         original = _all(app, "a")
         report = app.set_schema(loose)
         assert not report.validated
-        assert exact(_all(app, "a"), original)
+        fitting = {0: 5.0, 3: float(2**53 + 1)}  # MISFITS that v.float64() accepts
+        expected = [
+            {**d, "x": fitting[n]} if n in fitting else d for n, d in enumerate(original)
+        ]
+        assert exact(_all(app, "a"), expected)
         # Later writes and imports are not checked either (Convex's schemaValidation:
         # false), only required to be Convex values; they are stored the same way.
         app.run_mutation("put", {"table": "a", "docs": [{"x": 2.5}, {"x": "six", "more": 1}]})
@@ -1301,7 +1306,8 @@ def test_set_schema_without_validation_keeps_every_stored_value_exactly(tmp_path
 
         @app.mutation(args={})
         def put_huge(ctx: Any) -> None:
-            ctx.db.insert("a", {"x": 2**64})
+            # (In "x" it would fit: v.float64() takes it as 2.0**64, as a checked write does.)
+            ctx.db.insert("a", {"y": 2**64})
 
         with pytest.raises(nr.ValidationError, match="does not fit in int64"):
             put_huge()
@@ -1310,7 +1316,7 @@ def test_set_schema_without_validation_keeps_every_stored_value_exactly(tmp_path
         # SQL: the table is stored like a schemaless one, one JSON column _doc.
         assert _columns(app, "a") == ["_id", "_creationTime", "_doc"]
         xs = app.sql("SELECT _doc->'x' AS x FROM a ORDER BY _creationTime").column("x")
-        assert xs.to_pylist()[:2] == ["5", "true"]
+        assert xs.to_pylist()[:2] == ["5.0", "true"]
         before = _all(app, "a")
         assert _bodies(before[len(original):]) == [
             {"x": 2.5}, {"x": "six", "more": 1}, {"x": [7]}, {"y": None}
@@ -1320,6 +1326,131 @@ def test_set_schema_without_validation_keeps_every_stored_value_exactly(tmp_path
     with nr.App(path) as again:
         _register(again)
         assert exact(_all(again, "a"), before)
+
+
+PRICED = nr.define_table({"name": v.string(), "price": v.number()}).index("by_price", ["price"])
+
+
+def _register_prices(app: nr.App) -> None:
+    @app.query
+    def below(ctx, limit):
+        return [d["name"] for d in ctx.db.query("items")
+                .with_index("by_price", lambda q: q.lt("price", limit)).collect()]
+
+    @app.query
+    def by_price(ctx):
+        return [d["name"] for d in ctx.db.query("items").with_index("by_price").collect()]
+
+    @app.query
+    def filtered(ctx, limit):
+        return [d["name"] for d in ctx.db.query("items")
+                .filter(lambda q: q.lt(q.field("price"), limit)).collect()]
+
+    @app.query
+    def priced(ctx, price):
+        return [d["name"] for d in ctx.db.query("items")
+                .with_index("by_price", lambda q: q.eq("price", price)).collect()]
+
+
+@pytest.mark.parametrize("how", ["mutation", "import", "set_schema"])
+@pytest.mark.parametrize("where", ["memory", "file"])
+def test_without_validation_a_number_field_compares_like_the_query_literals(tmp_path, how, where):
+    # Query literals are converted by the schema's validators (4 -> 4.0 for v.number()),
+    # so a document that fits must be stored normalized the same way: an int 5 left as is
+    # would sort among the ints, before every float, and match q.lt("price", 4).
+    path = _fresh(tmp_path) if where == "file" else None
+    loose = nr.define_schema({"items": PRICED}, schema_validation=False)
+    rows = [{"name": "five", "price": 5}, {"name": "three", "price": 3},
+            {"name": "half", "price": 1.5}, {"name": "odd", "price": "n/a"}]
+    with nr.App(path) as app:
+        _register(app)
+        _register_prices(app)
+        if how == "set_schema":
+            app.run_mutation("put", {"table": "items", "docs": rows})
+            app.set_schema(loose)
+        else:
+            app.set_schema(loose)
+            if how == "mutation":
+                app.run_mutation("put", {"table": "items", "docs": rows})
+            else:
+                app.import_documents("items", rows, progress=False)
+        for a in (app, None):
+            if a is None:
+                if path is None:
+                    break
+                app.close()
+                a = app = nr.App(path)
+                _register(a)
+                _register_prices(a)
+            docs = {d["name"]: d["price"] for d in _all(a, "items")}
+            # The document that does not fit is kept as it is, unchecked.
+            assert [(k, type(x)) for k, x in docs.items()] == [
+                ("five", float), ("three", float), ("half", float), ("odd", str)]
+            assert a.run_query("below", {"limit": 4}) == ["half", "three"]
+            assert a.run_query("by_price", {}) == ["half", "three", "five", "odd"]
+            assert a.run_query("filtered", {"limit": 4}) == ["three", "half"]
+            assert a.run_query("priced", {"price": 5}) == ["five"]
+        app.close()
+
+
+@pytest.mark.parametrize(
+    "removal",
+    [
+        pytest.param(None, id="set_schema(None)"),
+        pytest.param(nr.define_schema({"users": nr.define_table({"name": v.string()})},
+                                      strict_table_name_types=False), id="table-left-out"),
+        pytest.param(nr.define_schema({
+            "users": nr.define_table({"name": v.string()}),
+            "posts": nr.define_table({"author": v.id("users"), "n": v.int64()}),
+        }, schema_validation=False), id="validation-off-not-fitting"),
+    ],
+)
+@pytest.mark.parametrize("where", ["memory", "file"])
+def test_an_id_left_unchecked_by_a_schema_change_becomes_a_plain_str(tmp_path, removal, where):
+    # Outside the v.id positions of a checked schema an id is stored as its text, which
+    # is also what reading it back from disk gives: set_schema must not leave an Id in
+    # memory that a reopen turns into a str.
+    path = _fresh(tmp_path) if where == "file" else None
+    with nr.App(path) as app:
+        _register(app)
+        app.set_schema(nr.define_schema({
+            "users": nr.define_table({"name": v.string()}),
+            "posts": nr.define_table({"author": v.id("users"), "refs": v.array(v.id("users"))}),
+        }))
+        [ann] = app.run_mutation("put", {"table": "users", "docs": [{"name": "ann"}]})
+        app.run_mutation("put", {"table": "posts", "docs": [{"author": ann, "refs": [ann]}]})
+        assert type(_all(app, "posts")[0]["author"]) is nr.Id
+        app.set_schema(removal)
+        [post] = _all(app, "posts")
+        assert (type(post["author"]), type(post["refs"][0])) == (str, str)
+        assert post["author"] == str(ann)
+        assert type(post["_id"]) is nr.Id  # system fields keep their Id
+    if path is None:
+        return
+    with nr.App(path) as again:
+        _register(again)
+        assert exact(_all(again, "posts"), [post])
+
+
+def test_without_validation_an_id_in_a_document_that_fits_stays_an_id(tmp_path):
+    # A document that fits an unchecked schema is normalized as a checked write would
+    # store it: its v.id fields hold Ids, after set_schema, a write, and a reopen.
+    path = _fresh(tmp_path)
+    loose = nr.define_schema({
+        "users": nr.define_table({"name": v.string()}),
+        "posts": nr.define_table({"author": v.id("users")}),
+    }, schema_validation=False)
+    with nr.App(path) as app:
+        _register(app)
+        [ann] = app.run_mutation("put", {"table": "users", "docs": [{"name": "ann"}]})
+        app.run_mutation("put", {"table": "posts", "docs": [{"author": ann}]})
+        app.set_schema(loose)
+        app.run_mutation("put", {"table": "posts", "docs": [{"author": str(ann)}]})
+        before = _all(app, "posts")
+        assert [type(d["author"]) for d in before] == [nr.Id, nr.Id]
+    with nr.App(path) as again:
+        _register(again)
+        assert exact(_all(again, "posts"), before)
 
 
 def test_turning_schema_validation_on_again_restores_typed_columns(tmp_path):

@@ -371,7 +371,16 @@ class Transaction:
         schema = self.db.schema
         tdef = self.db.table_definition(table)
         if tdef is not None and schema is not None and not schema.schema_validation:
-            tdef = None  # Convex's schemaValidation=false: documents are written unchecked
+            # Convex's schemaValidation=false: a document that does not fit is written
+            # unchecked; one that fits is normalized like a checked write (a v.number()
+            # field stores 3.0 for 3), since queries convert their literals by the same
+            # validators (an index range over int 3 and float 4.0 would misorder).
+            try:
+                valid = tdef.validate_document(fields, resolve_id=self.db.table_of_id)
+            except ValidationError:
+                tdef = None
+            else:
+                return normalize_value(valid, max_nesting=MAX_NESTING, copy=False)
         if tdef is not None:
             try:
                 valid = tdef.validate_document(fields, resolve_id=self.db.table_of_id)

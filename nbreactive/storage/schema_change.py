@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from nbreactive.errors import SchemaError
+from nbreactive.errors import SchemaError, ValidationError
 from nbreactive.schema.system import is_system_table
+from nbreactive.values.model import plain_ids
 
 if TYPE_CHECKING:
     from nbreactive.schema import Schema, SchemaCheckReport
+    from nbreactive.schema.definition import TableDefinition
     from nbreactive.storage.database import Database
 
 __all__ = ["apply_schema"]
@@ -53,18 +55,16 @@ def apply_schema(db: Database, schema: Schema | None, *, dry_run: bool = False) 
             layout = db.layout_for(name, schema)
             tdef = schema.tables.get(name) if schema is not None else None
             changed = False
-            out = docs
-            # schema_validation=False (Convex's escape hatch) stores documents as they are.
-            if tdef is not None and schema is not None and schema.schema_validation:
-                out = []
-                for d in docs:
-                    body = {k: val for k, val in d.items() if k != "_id" and k != "_creationTime"}
-                    norm = tdef.validate_document(body, resolve_id=db.table_of_id)
-                    if not _identical(norm, body):
-                        changed = True
-                        out.append({"_id": d["_id"], "_creationTime": d["_creationTime"], **norm})
-                    else:
-                        out.append(d)
+            out = []
+            checked = schema is not None and schema.schema_validation
+            for d in docs:
+                body = {k: val for k, val in d.items() if k != "_id" and k != "_creationTime"}
+                norm = _normalized(db, tdef, body, checked)
+                if not _identical(norm, body):
+                    changed = True
+                    out.append({"_id": d["_id"], "_creationTime": d["_creationTime"], **norm})
+                else:
+                    out.append(d)
             if changed or layout.signature() != db.layouts[name].signature():
                 rebuilt[name] = (layout, out)
                 new_docs[name] = out
@@ -108,6 +108,26 @@ def apply_schema(db: Database, schema: Schema | None, *, dry_run: bool = False) 
                 # Every live query re-runs: indexes, normalized values and errors may change.
                 db.publish_rewrite(ts, frozenset({"*"}), "schema")
         return report
+
+
+def _normalized(db: Database, tdef: TableDefinition | None, body: Doc, checked: bool) -> Doc:
+    """A document's fields as the new schema stores them, as a write would.
+
+    Under a checked schema (``check_documents`` found that they fit): as validating
+    them returns. With ``schema_validation=False``: the same when they fit, so that
+    queries, whose literals the schema's validators convert, compare like with like
+    (a v.number() field holds 3.0, not 3); a document that does not fit is kept as it
+    is. Without a definition (no schema, a table the schema leaves out) or not
+    fitting: unchecked, so an ``Id`` becomes its plain ``str``, as an unchecked write
+    stores it and as it reads back from disk (``plain_ids``).
+    """
+    if tdef is not None:
+        try:
+            return tdef.validate_document(body, resolve_id=db.table_of_id)
+        except ValidationError:
+            if checked:
+                raise
+    return plain_ids(body)
 
 
 def _identical(a: Any, b: Any) -> bool:
