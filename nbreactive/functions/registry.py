@@ -105,8 +105,11 @@ class _Params:
     def takes(self) -> str:
         return ", ".join(sorted(self.keywords)) or "no arguments"
 
-    def check_declared(self, fields: dict[str, Validator], where: str) -> None:
-        """Refuse ``args=`` that no call could bind to the handler (FunctionError)."""
+    def check_declared(self, fields: dict[str, Validator], where: str) -> _Deferred | None:
+        """Refuse ``args=`` that no call could bind to the handler (FunctionError); the
+        checks left to each call (a mismatch that only some calls hit, e.g. an optional
+        argument whose parameter has no default: calls that pass it work), or None."""
+        missing: dict[str, Validator] = {}
         for name, validator in fields.items():
             if name == self.ctx_keyword:
                 raise FunctionError(
@@ -120,11 +123,7 @@ class _Params:
                     f"`def {self.name}(ctx, {name}, ...)`, or accept **kwargs."
                 )
             if validator.is_optional and name in self.required:
-                raise FunctionError(
-                    f"{where}: argument {name!r} is optional ({validator!r}), but the "
-                    f"handler's parameter {name!r} has no default, so a call without it "
-                    f"would fail: give it one, e.g. `{name}=None`."
-                )
+                missing[name] = validator  # refused at a call that leaves it out
         for name in self.required:
             if name not in fields:
                 raise FunctionError(
@@ -132,6 +131,7 @@ class _Params:
                     f"declared in args=, so no call could give it: declare it (e.g. "
                     f"args={{{name!r}: v.string(), ...}}) or give it a default."
                 )
+        return _Deferred(missing) if missing else None
 
     def check_call(self, path: str, args: dict[str, Any]) -> None:
         """Refuse arguments the handler cannot take (ArgumentValidationError), before it
@@ -156,19 +156,41 @@ class _Params:
                 )
 
 
+class _Deferred:
+    """The checks ``args=`` leaves to each call: declared arguments that bind only when
+    passed (optional in ``args=``, a parameter without a default). Registering them
+    is allowed (ports from Convex often declare ``v.optional`` and always pass it);
+    a call that leaves one out is an ArgumentValidationError, not a TypeError."""
+
+    __slots__ = ("missing",)
+
+    def __init__(self, missing: dict[str, Validator]) -> None:
+        self.missing = missing
+
+    def check_call(self, path: str, args: dict[str, Any]) -> None:
+        for name, validator in self.missing.items():
+            if name not in args:
+                raise ArgumentValidationError(
+                    f"Invalid arguments for {path}: missing argument {name!r}: it is optional "
+                    f"in args= ({validator!r}), but the handler's parameter {name!r} has no "
+                    f"default: give it one (`{name}=None`) or pass the argument.",
+                    path=f".{name}",
+                )
+
+
 def _signature_checks(
     handler: Callable[..., Any], validator: Validator | None, where: str
-) -> _Params | None:
+) -> _Params | _Deferred | None:
     """Check the handler's parameters against ``args=`` (FunctionError when they can
-    never match); the ``_Params`` to check each call with, or None when every call
-    that passes ``validator`` binds."""
+    never match); what to check each call with, or None when every call that passes
+    ``validator`` binds."""
     try:
         params = _Params(handler, where)
     except (TypeError, ValueError):  # no signature (some builtins): nothing to check
         return None
     if isinstance(validator, ObjectValidator):
-        params.check_declared(validator.fields, where)
-        return None  # validated args have only declared names, the required ones included
+        # Validated args have only declared names, the required ones included.
+        return params.check_declared(validator.fields, where)
     if params.var_keyword and params.ctx_keyword is None and not params.required:
         return None  # any names bind
     return params
@@ -187,10 +209,12 @@ class RegisteredFunction:
         FunctionError: at registration, for an invalid path, ``args=`` or ``returns=``,
             an ``async def`` query or mutation, or a handler whose parameters cannot
             take the declared ``args=`` (a declared argument it has no parameter for,
-            a parameter without a default that is not declared or whose argument is
-            optional, no first parameter for ``ctx``). Without ``args=`` each call is
-            checked instead: arguments the handler cannot take are an
-            ``ArgumentValidationError`` before it runs.
+            a parameter without a default that is not declared, no first parameter
+            for ``ctx``). Without ``args=`` each call is checked instead: arguments
+            the handler cannot take are an ``ArgumentValidationError`` before it runs;
+            so is a call that leaves out an argument optional in ``args=`` whose
+            parameter has no default (registering that is allowed: calls that pass
+            it work).
     """
 
     def __init__(
