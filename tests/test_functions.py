@@ -222,6 +222,35 @@ def test_optional_argument_whose_parameter_has_no_default(app, kind):
 
 
 @pytest.mark.parametrize(
+    ("handler", "name", "fragment"),
+    [
+        pytest.param(
+            _h_no_params, "x", "the handler has no parameter 'x' (it takes no arguments): add "
+            "it, e.g. `def _h_no_params(ctx, x=None, ...)`, or accept **kwargs, or leave the "
+            "argument out", id="no parameter",
+        ),
+        pytest.param(
+            _h_kwargs, "ctx", "it is also the name of the handler's ctx parameter: rename one "
+            "of them", id="named like ctx",
+        ),
+    ],
+)
+@pytest.mark.parametrize("kind", ["query", "mutation", "action"])
+def test_optional_argument_the_handler_has_no_parameter_for(app, kind, handler, name, fragment):
+    # Calls that leave it out worked before registration checked signatures: still
+    # allowed; a call that passes it is an argument error before the handler runs.
+    fn = getattr(app, kind)(args={name: v.optional(v.string())}, name="f")(handler)
+    assert _run(app, kind, fn, {}) in (None, {})
+    with pytest.raises(nr.ArgumentValidationError) as info:
+        _run(app, kind, fn, {name: "s"})
+    assert str(info.value) == (
+        f"Invalid arguments for f: unexpected argument {name!r}: args= declares it "
+        f"optional, but {fragment}."
+    )
+    assert info.value.path == f".{name}"
+
+
+@pytest.mark.parametrize(
     ("args", "handler", "call_args", "fragment"),
     [
         pytest.param(

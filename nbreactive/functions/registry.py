@@ -110,7 +110,18 @@ class _Params:
         checks left to each call (a mismatch that only some calls hit, e.g. an optional
         argument whose parameter has no default: calls that pass it work), or None."""
         missing: dict[str, Validator] = {}
+        unexpected: dict[str, str] = {}
         for name, validator in fields.items():
+            if validator.is_optional and self.refuses(name):
+                # Calls that leave it out work: refused at a call that passes it.
+                unexpected[name] = (
+                    "it is also the name of the handler's ctx parameter: rename one of them"
+                    if name == self.ctx_keyword
+                    else f"the handler has no parameter {name!r} (it takes {self.takes()}): "
+                    f"add it, e.g. `def {self.name}(ctx, {name}=None, ...)`, or accept "
+                    "**kwargs, or leave the argument out"
+                )
+                continue
             if name == self.ctx_keyword:
                 raise FunctionError(
                     f"{where}: args= declares {name!r}, which is also the name of the "
@@ -131,7 +142,7 @@ class _Params:
                     f"declared in args=, so no call could give it: declare it (e.g. "
                     f"args={{{name!r}: v.string(), ...}}) or give it a default."
                 )
-        return _Deferred(missing) if missing else None
+        return _Deferred(missing, unexpected) if missing or unexpected else None
 
     def check_call(self, path: str, args: dict[str, Any]) -> None:
         """Refuse arguments the handler cannot take (ArgumentValidationError), before it
@@ -157,17 +168,26 @@ class _Params:
 
 
 class _Deferred:
-    """The checks ``args=`` leaves to each call: declared arguments that bind only when
-    passed (optional in ``args=``, a parameter without a default). Registering them
-    is allowed (ports from Convex often declare ``v.optional`` and always pass it);
-    a call that leaves one out is an ArgumentValidationError, not a TypeError."""
+    """The checks ``args=`` leaves to each call: optional declared arguments that bind
+    only when passed (a parameter without a default) or only when left out (no
+    parameter for them, or named like the ctx parameter). Registering them is allowed
+    (ports from Convex often declare ``v.optional`` and always pass it, or never);
+    a call that would not bind is an ArgumentValidationError, not a TypeError."""
 
-    __slots__ = ("missing",)
+    __slots__ = ("missing", "unexpected")
 
-    def __init__(self, missing: dict[str, Validator]) -> None:
+    def __init__(self, missing: dict[str, Validator], unexpected: dict[str, str]) -> None:
         self.missing = missing
+        self.unexpected = unexpected
 
     def check_call(self, path: str, args: dict[str, Any]) -> None:
+        for name, why in self.unexpected.items():
+            if name in args:
+                raise ArgumentValidationError(
+                    f"Invalid arguments for {path}: unexpected argument {name!r}: args= "
+                    f"declares it optional, but {why}.",
+                    path=f".{name}",
+                )
         for name, validator in self.missing.items():
             if name not in args:
                 raise ArgumentValidationError(
@@ -208,13 +228,14 @@ class RegisteredFunction:
     Raises:
         FunctionError: at registration, for an invalid path, ``args=`` or ``returns=``,
             an ``async def`` query or mutation, or a handler whose parameters cannot
-            take the declared ``args=`` (a declared argument it has no parameter for,
+            take the declared ``args=`` (a required argument it has no parameter for,
             a parameter without a default that is not declared, no first parameter
             for ``ctx``). Without ``args=`` each call is checked instead: arguments
             the handler cannot take are an ``ArgumentValidationError`` before it runs;
             so is a call that leaves out an argument optional in ``args=`` whose
-            parameter has no default (registering that is allowed: calls that pass
-            it work).
+            parameter has no default, or passes one optional in ``args=`` that the
+            handler has no parameter for (registering those is allowed: the other
+            calls work).
     """
 
     def __init__(
