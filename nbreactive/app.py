@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from nbreactive.schema import Schema, SchemaCheckReport, SchemaDiff
     from nbreactive.server import Server
     from nbreactive.storage.committer import CommitRecord
+    from nbreactive.storage.duckdb_store import SqlParams
     from nbreactive.widgets import LiveWidget
     from nbreactive.widgets.browser import BrowserWidget
     from nbreactive.widgets.form import FormWidget
@@ -652,14 +653,13 @@ class App:
         mt = self._db.base.tables.get(table)
         return 0 if mt is None else len(mt.docs)
 
-    def sql(
-        self, sql: str, params: list[Any] | tuple[Any, ...] | dict[str, Any] | None = None
-    ) -> pa.Table:
+    def sql(self, sql: str, params: SqlParams = None) -> pa.Table:
         """Run one read-only SQL statement over committed data; returns a ``pyarrow.Table``.
 
         Tables are ordinary DuckDB tables with native column types for scalar
-        fields (other fields are JSON). ``params`` fill placeholders: a list or
-        tuple for positional ``?``, a dict for named ``$name``.
+        fields (other fields are JSON). ``params`` fill placeholders: a list, tuple
+        or other iterable (``range``, a generator) for positional ``?``, a dict for
+        named ``$name``.
 
         Runs SELECT (also DESCRIBE, SHOW, SUMMARIZE), EXPLAIN [ANALYZE] of those,
         and the PRAGMAs that only report (``table_info``, ``database_size``, ...).
@@ -669,7 +669,8 @@ class App:
 
         Raises:
             SqlError: the statement is not one read-only statement, ``params`` is
-                not a list, tuple or dict, or DuckDB failed to run it.
+                not an iterable of values or a dict (a string or a set is refused),
+                or DuckDB failed to run it.
 
         Example::
 

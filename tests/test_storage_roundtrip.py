@@ -14,6 +14,7 @@ import itertools
 import json
 import math
 import struct
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -882,10 +883,43 @@ def test_sql_named_parameters(sql_app):
     assert [r["s"] for r in rows.to_pylist()] == ["s2", "s4"]
 
 
+ITERABLE_SQL_PARAMS = [
+    ("range", lambda: range(2, 4), ["s2", "s3"]),
+    ("generator", lambda: (i for i in (2, 3)), ["s2", "s3"]),
+    ("iterator", lambda: iter([2, 3]), ["s2", "s3"]),
+    ("dict values", lambda: {"a": 2, "b": 3}.values(), ["s2", "s3"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"), [c[1:] for c in ITERABLE_SQL_PARAMS], ids=[c[0] for c in ITERABLE_SQL_PARAMS]
+)
+def test_sql_positional_parameters_from_any_iterable(sql_app, make, expected):
+    """``params`` took any iterable (``list(params)``) before only lists and tuples
+    were: ``range(1, 3)`` and generators keep working, in app.sql and ctx.db.sql."""
+    sql = "SELECT s FROM things WHERE i >= ? AND i <= ? ORDER BY i"
+    assert [r["s"] for r in sql_app.sql(sql, make()).to_pylist()] == expected
+
+    @sql_app.query()
+    def through_ctx(ctx: Any) -> list[str]:
+        return [r["s"] for r in ctx.db.sql(sql, make())]
+
+    assert through_ctx() == expected
+
+
+def test_sql_named_parameters_from_any_mapping(sql_app):
+    params = types.MappingProxyType({"i": 2})
+    assert sql_app.sql("SELECT s FROM things WHERE i = $i", params).to_pylist() == [{"s": "s2"}]
+
+
 BAD_SQL_PARAMS = [
     ("scalar", 5, "list or tuple"),
-    ("string", "s1", "list or tuple"),
-    ("set", {1}, "list or tuple"),
+    ("string", "s1", r"got str 's1' \(one value, not a list of them: write \[value\]\)"),
+    ("bytes", b"s1", "one value, not a list of them"),
+    ("bytearray", bytearray(b"s1"), "one value, not a list of them"),
+    ("memoryview", memoryview(b"s1"), "one value, not a list of them"),
+    ("set", {1}, "a set has no order to bind the \\? placeholders by: pass a list"),
+    ("frozenset", frozenset({1}), "a set has no order"),
     ("dict with a non-string key", {1: "s1"}, "keys are strings"),
     ("too many", [1, 2], "count mismatch"),
 ]
@@ -895,7 +929,7 @@ BAD_SQL_PARAMS = [
     ("params", "match"), [c[1:] for c in BAD_SQL_PARAMS], ids=[c[0] for c in BAD_SQL_PARAMS]
 )
 def test_sql_with_bad_params_is_a_sql_error(sql_app, params, match):
-    """``params`` that are not a list, tuple or dict once raised a raw ``TypeError``
+    """``params`` that are not an iterable or a dict once raised a raw ``TypeError``
     (``list(5)``), and a string was split into characters."""
     with pytest.raises(nr.SqlError, match=match):
         sql_app.sql("SELECT s FROM things WHERE i = ?", params)

@@ -28,6 +28,7 @@ from nbreactive.values.model import Id
 if TYPE_CHECKING:
     from nbreactive.functions.transaction import Transaction
     from nbreactive.query.query import Query
+    from nbreactive.storage.duckdb_store import SqlParams
 
 __all__ = [
     "ActionCtx", "Auth", "DatabaseReader", "DatabaseWriter", "MutationCtx", "QueryCtx", "SystemReader",
@@ -101,12 +102,13 @@ class DatabaseReader:
         ``ctx.db.system.query("_scheduled_functions")``."""
         return SystemReader(self._tx)
 
-    def sql(self, sql: str, params: list[Any] | tuple[Any, ...] | None = None) -> list[dict[str, Any]]:
+    def sql(self, sql: str, params: SqlParams = None) -> list[dict[str, Any]]:
         """Read-only SQL over the app's tables; the rows as a list of dicts. Queries only.
 
         The query becomes live on every table the statement reads: any commit to one
         of them re-runs it. The rows are at the same snapshot as the query's other
-        reads. Parameters are positional (``?``). Aggregates run inside DuckDB, so
+        reads. ``params`` as for ``app.sql``: a list, tuple or other iterable for
+        ``?``, a dict for ``$name``. Aggregates run inside DuckDB, so
         ``SELECT channel, count(*) ... GROUP BY channel`` loads no documents into
         Python. DuckDB types map to values as described in
         ``nbreactive.storage.sql_values`` (e.g. ``sum`` -> int, timestamps -> ms).

@@ -330,7 +330,8 @@ class Transaction:
 
         Records every table the statement reads (DuckDB's own parser names them), so
         the query re-runs when any of them changes. ``params`` as for ``app.sql``: a
-        list or tuple for ``?``, a dict for ``$name`` (anything else is a SqlError).
+        list, tuple or other iterable for ``?``, a dict for ``$name`` (anything else,
+        a string or a set among them, is a SqlError).
         """
         from nbreactive.storage.sql_values import rows_to_values
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +39,7 @@ __all__ = ["DuckDBStore", "SqlParams", "TableChanges"]
 
 Doc = dict[str, Any]
 # Values for a statement's placeholders: positional (``?``, ``$1``) or named (``$name``).
-SqlParams = list[Any] | tuple[Any, ...] | dict[str, Any] | None
+SqlParams = Iterable[Any] | Mapping[str, Any] | None
 
 META = "_nr_meta"
 FORMAT_VERSION = "1"
@@ -323,8 +324,8 @@ class DuckDBStore:
     def sql(self, query: str, params: SqlParams = None) -> pa.Table:
         """Run one read-only statement over committed data; return a ``pyarrow.Table``.
 
-        ``params`` fill the statement's placeholders: a list or tuple for ``?`` (or
-        ``$1``), a dict for ``$name``. What counts as read-only is in ``sql_statements``.
+        ``params`` fill the statement's placeholders: a list, tuple or other
+        iterable for ``?`` (or ``$1``), a dict for ``$name`` (``_sql_params``). What counts as read-only is in ``sql_statements``.
 
         Raises:
             SqlError: not one statement, not read-only, bad ``params``, or DuckDB
@@ -404,12 +405,16 @@ class DuckDBStore:
 
 
 def _sql_params(params: Any) -> list[Any] | dict[str, Any] | None:
-    """``params`` as DuckDB takes them, or ``SqlError`` saying what they should be."""
+    """``params`` as DuckDB takes them, or ``SqlError`` saying what they should be.
+
+    Any iterable of values fills ``?`` placeholders (a list, tuple, ``range``, a
+    generator, ...) and any mapping ``$name`` ones. Refused: a string or bytes (one
+    value, not a list of them) and a set (no order to bind by)."""
     if params is None:
         return None
     if isinstance(params, (list, tuple)):
         return list(params)
-    if isinstance(params, dict):
+    if isinstance(params, Mapping):
         odd = [k for k in params if not isinstance(k, str)]
         if odd:
             raise SqlError(
@@ -418,11 +423,24 @@ def _sql_params(params: Any) -> list[Any] | dict[str, Any] | None:
                 "$n', {'n': 5})"
             )
         return dict(params)
+    if isinstance(params, Iterable) and not isinstance(params, _NOT_A_LIST_OF_VALUES):
+        return list(params)
+    if isinstance(params, (str, bytes, bytearray, memoryview)):
+        why = " (one value, not a list of them: write [value])"
+    elif isinstance(params, AbstractSet):
+        why = " (a set has no order to bind the ? placeholders by: pass a list)"
+    else:
+        why = ""
     raise SqlError(
-        f"app.sql(sql, params): params must be a list or tuple of values for the ? "
-        f"placeholders (or a dict for $name placeholders), got {type(params).__name__} "
-        f"{params!r:.60}. E.g. app.sql('SELECT * FROM t WHERE n = ?', [5])"
+        f"app.sql(sql, params): params must be a list or tuple (or other iterable) of "
+        f"values for the ? placeholders, or a dict for $name placeholders; got "
+        f"{type(params).__name__} {params!r:.60}{why}. E.g. app.sql('SELECT * FROM t "
+        "WHERE n = ?', [5])"
     )
+
+
+# Iterable, but not a list of values for ``?`` placeholders.
+_NOT_A_LIST_OF_VALUES = (str, bytes, bytearray, memoryview, AbstractSet)
 
 
 def open_failure(path: str | None, error: BaseException) -> StorageError:
