@@ -665,7 +665,8 @@ class App:
         and the PRAGMAs that only report (``table_info``, ``database_size``, ...).
         Anything that writes or changes settings is refused with ``SqlError``:
         INSERT/UPDATE/DELETE (also inside a ``WITH`` clause), COPY, ATTACH, SET,
-        ``EXPLAIN ANALYZE`` of a write, ``PRAGMA enable_profiling``.
+        ``EXPLAIN ANALYZE`` of a write, ``PRAGMA enable_profiling``, and table
+        functions that do the same (``FROM enable_profiling()``, ``FROM checkpoint()``).
 
         Raises:
             SqlError: the statement is not one read-only statement, ``params`` is

@@ -1006,6 +1006,72 @@ def test_sql_refuses_anything_but_one_read(sql_app, sql):
     assert sql_app.count("things") == 5
 
 
+# Table functions that change settings or the database: a SELECT runs them, so they
+# are refused by name (in the parse tree), whatever the spelling.
+SIDE_EFFECT_SQL = [
+    ("enable_profiling", "SELECT * FROM enable_profiling()", "enable_profiling()"),
+    ("enable_profiling, upper case", 'FROM "ENABLE_PROFILING"()', "enable_profiling()"),
+    ("enable_profiling in a subquery",
+     "SELECT (SELECT count(*) FROM main.enable_profiling()) AS n", "enable_profiling()"),
+    ("enable_profiling under EXPLAIN ANALYZE",
+     "EXPLAIN ANALYZE SELECT * FROM enable_profiling()", "enable_profiling()"),
+    ("enable_logging", "SELECT * FROM enable_logging()", "enable_logging()"),
+    ("disable_profiling", "SELECT * FROM disable_profiling()", "disable_profiling()"),
+    ("truncate_duckdb_logs", "SELECT * FROM truncate_duckdb_logs()", "truncate_duckdb_logs()"),
+    ("checkpoint", "SELECT * FROM checkpoint()", "checkpoint()"),
+    ("force_checkpoint", "FROM range(2), force_checkpoint()", "force_checkpoint()"),
+    ("checkpoint under SUMMARIZE", "SUMMARIZE SELECT * FROM checkpoint()", "checkpoint()"),
+    ("checkpoint and profiling",
+     "SELECT * FROM checkpoint(), enable_profiling()",
+     "table functions checkpoint() and enable_profiling(), which change"),
+    ("json_execute_serialized_sql", "SELECT * FROM json_execute_serialized_sql($$x$$)",
+     "json_execute_serialized_sql()"),
+]
+
+
+@pytest.mark.parametrize(
+    ("sql", "fragment"), [c[1:] for c in SIDE_EFFECT_SQL], ids=[c[0] for c in SIDE_EFFECT_SQL]
+)
+def test_sql_refuses_table_functions_that_change_settings(sql_app, tmp_path, capfd, sql, fragment):
+    wal = tmp_path / "sql.duckdb.wal"
+    assert wal.exists() and wal.stat().st_size > 0  # the fixture's writes, not checkpointed
+    wal_size = wal.stat().st_size
+    settings = "SELECT current_setting('enable_profiling') AS p, current_setting('enable_logging') AS l"
+    before = sql_app.sql(settings).to_pylist()
+    capfd.readouterr()
+    with pytest.raises(nr.SqlError, match="read-only") as info:
+        sql_app.sql(sql)
+    assert fragment in str(info.value)
+    # Nothing changed: no profiling output for the next statement, the same settings,
+    # and no checkpoint (which would have emptied the WAL into the database file).
+    assert sql_app.sql("SELECT 1 AS one").to_pylist() == [{"one": 1}]
+    assert capfd.readouterr() == ("", "")
+    assert sql_app.sql(settings).to_pylist() == before
+    assert wal.exists() and wal.stat().st_size == wal_size
+    assert sql_app.count("things") == 5
+
+
+def test_sql_json_execute_serialized_sql_cannot_delete(sql_app):
+    """json_execute_serialized_sql ran a serialized writing WITH clause, which no word
+    of the statement's text gives away."""
+    tree = sql_app.sql(
+        "SELECT json_serialize_sql('WITH d AS (DELETE FROM things RETURNING *) "
+        "SELECT * FROM d') AS t"
+    ).to_pylist()[0]["t"]
+    with pytest.raises(nr.SqlError, match="json_execute_serialized_sql"):
+        sql_app.sql("SELECT * FROM json_execute_serialized_sql(?)", [tree])
+    assert sql_app.sql("SELECT count(*) AS c FROM things").to_pylist() == [{"c": 5}]
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT 'checkpoint' AS s",
+    "SELECT 1 AS enable_profiling",
+    "SELECT count(*) AS n FROM things WHERE s <> 'enable_logging()'",
+])
+def test_sql_runs_statements_that_only_name_those_functions(sql_app, sql):
+    assert sql_app.sql(sql).num_rows == 1
+
+
 def test_sql_never_writes_a_file(sql_app, tmp_path):
     """COPY ... TO writes a file even inside a READ ONLY transaction: refused by kind,
     also when EXPLAIN ANALYZE runs it or a WITH clause holds it."""
