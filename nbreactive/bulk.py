@@ -22,13 +22,8 @@ from nbreactive.storage.committer import CommitRecord
 from nbreactive.storage.gcpause import gc_paused
 from nbreactive.storage.ids import new_ids
 from nbreactive.values import wire
-from nbreactive.values.model import (
-    MAX_DOCUMENT_SIZE,
-    Id,
-    check_document_size,
-    check_identifier,
-    normalize_value,
-)
+from nbreactive.values.model import MAX_DOCUMENT_SIZE, Id, check_identifier, normalize_value
+from nbreactive.values.sizes import check_document_size
 
 if TYPE_CHECKING:
     from nbreactive.storage.database import Database

@@ -24,15 +24,13 @@ from nbreactive.values.model import (
     MAX_OBJECT_FIELDS,
     UNDEFINED,
     Id,
-    check_document_size,
     check_identifier,
-    document_size,
     get_path,
     normalize_value,
     plain_ids,
     type_name,
-    value_size,
 )
+from nbreactive.values.sizes import check_document_size, document_size, value_size
 from tests.strategies import convex_values, documents, same_value
 
 # ---------------------------------------------------------------------------

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import FunctionError
 from nbreactive.schema.system import SESSION_REQUESTS
-from nbreactive.values.model import MAX_VALUE_NESTING, document_size, normalize_value
+from nbreactive.values.model import MAX_VALUE_NESTING, normalize_value
+from nbreactive.values.sizes import document_size
 
 if TYPE_CHECKING:
     from nbreactive.functions.transaction import Transaction

@@ -31,7 +31,8 @@ from nbreactive.errors import (
 from nbreactive.functions.actions import run_in_thread
 from nbreactive.functions.clock import to_epoch_seconds
 from nbreactive.schema.system import SCHEDULED_FUNCTIONS
-from nbreactive.values.model import MAX_NESTING, Id, document_size, normalize_value, plain_ids
+from nbreactive.values.model import MAX_NESTING, Id, normalize_value, plain_ids
+from nbreactive.values.sizes import document_size
 
 if TYPE_CHECKING:
     from nbreactive.functions.registry import RegisteredFunction

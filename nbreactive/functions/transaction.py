@@ -34,11 +34,10 @@ from nbreactive.values.model import (
     MAX_NESTING,
     UNDEFINED,
     Id,
-    check_document_size,
     check_identifier,
-    document_size,
     normalize_value,
 )
+from nbreactive.values.sizes import check_document_size, document_size
 
 if TYPE_CHECKING:
     from nbreactive.storage.database import Database

@@ -43,7 +43,8 @@ from nbreactive.query.pagination import (
 )
 from nbreactive.query.plan import QueryPlan, Reader, SourceKind
 from nbreactive.values.copies import copy_document
-from nbreactive.values.model import UNDEFINED, Id, document_size
+from nbreactive.values.model import UNDEFINED, Id
+from nbreactive.values.sizes import document_size
 from nbreactive.values.validator_base import Validator
 
 __all__ = ["MAX_QUERY_OPERATORS", "Query"]

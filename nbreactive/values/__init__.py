@@ -19,14 +19,12 @@ from nbreactive.values.model import (
     MAX_OBJECT_FIELDS,
     UNDEFINED,
     Id,
-    check_document_size,
     check_identifier,
-    document_size,
     get_path,
     normalize_value,
     type_name,
-    value_size,
 )
+from nbreactive.values.sizes import check_document_size, document_size, value_size
 from nbreactive.values.validators import Validator, as_validator, v
 
 __all__ = [
