@@ -4,6 +4,9 @@
   (reference §1.2), used by ``define_table`` and by index field paths
 - ``_child_validator``: what a table's validator says about ``value[key]``, the step
   ``TableDefinition.field_validator`` takes once per part of a dotted path
+- ``_check_document_validator``: what a table's document validator may be (an object,
+  a union of objects, ``v.any()``), and the top-level fields that would collide as
+  DuckDB columns (``_case_twins``: names equal ignoring case)
 
 Imports flow one way: ``definition`` → ``indexes`` → ``fields``.
 """
@@ -11,8 +14,10 @@ Imports flow one way: ``definition`` → ``indexes`` → ``fields``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
+from nbreactive.errors import SchemaError
 from nbreactive.values.model import MAX_IDENTIFIER_LEN, SYSTEM_FIELDS, short_repr, type_name
 from nbreactive.values.validators import Validator, v
 
@@ -91,3 +96,64 @@ def _child_validator(validator: Validator, key: str) -> Validator | None:
             return found[0]
         return v.union(*found)
     return None
+
+
+# ---------------------------------------------------------------------------
+# document validator check
+# ---------------------------------------------------------------------------
+
+
+def _case_twins(names: Iterable[str]) -> tuple[str, str] | None:
+    """The first two of ``names`` that are equal ignoring case (first seen first), or None.
+
+    DuckDB identifiers are case-insensitive: such names would be one table, or one column.
+    """
+    seen: dict[str, str] = {}
+    for name in names:
+        first = seen.setdefault(name.lower(), name)
+        if first != name:
+            return first, name
+    return None
+
+
+def _check_document_validator(validator: Validator, *, columns: bool = True) -> Validator:
+    """Check a table's document validator: an object, a union of objects, or v.any().
+
+    ``columns``: the validator's fields become the table's DuckDB columns (a top-level
+    ``v.object``), so they must differ in more than case. The members of a union are
+    not columns: such a table is stored as one JSON column, like one without a schema.
+    """
+    kind = validator.kind
+    if kind == "object":
+        fields = validator.fields  # type: ignore[attr-defined]
+        for name in fields:
+            problem = _top_field_problem(name)
+            if problem is not None:
+                raise SchemaError(f"define_table(): invalid field: {problem}")
+        twins = _case_twins(fields) if columns else None
+        if twins is not None:
+            a, b = twins
+            raise SchemaError(
+                f"define_table(): the fields {a!r} and {b!r} differ only in case. Each "
+                "top-level field of a table is a DuckDB column, and DuckDB column names are "
+                "case-insensitive, so SQL could not tell the two apart. Rename one of them, "
+                "or nest them in an object field (nested fields are stored as JSON and may "
+                "differ only in case), or declare the table define_table(v.any()), which "
+                "stores documents as one JSON column like a table without a schema."
+            )
+        return validator
+    if kind == "union":
+        for member in validator.members:  # type: ignore[attr-defined]
+            if member.kind != "object":
+                raise SchemaError(
+                    "define_table(): a union document validator must be a union of "
+                    f"v.object(...) validators; {member!r} is not an object validator"
+                )
+            _check_document_validator(member, columns=False)
+        return validator
+    if kind == "any":
+        return validator
+    raise SchemaError(
+        f"define_table() takes a dict of field validators, v.object({{...}}), a v.union of "
+        f"objects or v.any(); got {validator!r}, which cannot describe a document"
+    )

@@ -28,7 +28,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from nbreactive.schema.definition import Schema, TableDefinition, _case_twins, define_table
+from nbreactive.schema.definition import Schema, TableDefinition, define_table
+from nbreactive.schema.fields import _case_twins
 from nbreactive.values.model import SYSTEM_FIELDS, Id
 from nbreactive.values.validators import ResolveId, Validator, v
 
