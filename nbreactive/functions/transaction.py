@@ -370,17 +370,6 @@ class Transaction:
     def _validate(self, table: str, fields: Doc) -> Doc:
         schema = self.db.schema
         tdef = self.db.table_definition(table)
-        if tdef is not None and schema is not None and not schema.schema_validation:
-            # Convex's schemaValidation=false: a document that does not fit is written
-            # unchecked; one that fits is normalized like a checked write (a v.number()
-            # field stores 3.0 for 3), since queries convert their literals by the same
-            # validators (an index range over int 3 and float 4.0 would misorder).
-            try:
-                valid = tdef.validate_document(fields, resolve_id=self.db.table_of_id)
-            except ValidationError:
-                tdef = None
-            else:
-                return normalize_value(valid, max_nesting=MAX_NESTING, copy=False)
         if tdef is not None:
             try:
                 valid = tdef.validate_document(fields, resolve_id=self.db.table_of_id)
@@ -389,11 +378,16 @@ class Transaction:
                 # allocation-free pass; it returns ``valid`` itself.
                 return normalize_value(valid, max_nesting=MAX_NESTING, copy=False)
             except ValidationError as e:
-                raise ValidationError(
-                    f'Document for table "{table}" does not match the schema: {e}',
-                    path=e.path, expected=e.expected, value=e.value, detail=e.detail,
-                ) from None
-        if schema is not None and not schema.allows_table(table):
+                if schema is None or schema.schema_validation:
+                    raise ValidationError(
+                        f'Document for table "{table}" does not match the schema: {e}',
+                        path=e.path, expected=e.expected, value=e.value, detail=e.detail,
+                    ) from None
+                # Convex's schemaValidation=false: a document that does not fit is
+                # written unchecked (below); one that fits was normalized like a checked
+                # write (a v.number() field stores 3.0 for 3), since queries convert their
+                # literals by the same validators.
+        elif schema is not None and not schema.allows_table(table):
             raise SchemaError(
                 f'Table "{table}" is not in the schema. Add it to the schema with '
                 f"nr.define_table(...) and app.set_schema(...), or use one of: "
