@@ -419,6 +419,41 @@ def test_jobs_of_functions_not_registered_yet_wait_for_them(tmp_path: Any) -> No
     bare.close()
 
 
+def test_many_waiting_jobs_of_an_unregistered_function_do_not_block_the_others(tmp_path: Any) -> None:
+    """More due jobs of a function that is gone than the scheduler looks at per pass
+    (a renamed function's backlog) must not keep every later job from running."""
+    path = str(tmp_path / "orphans.duckdb")
+    clock = nr.ManualClock(datetime.datetime(2026, 1, 31, tzinfo=datetime.UTC))
+    app = nr.App(path, clock=clock)
+
+    @app.mutation(args={"n": v.number()})
+    def old_name(ctx, n):
+        pass
+
+    @app.mutation(args={"n": v.number()})
+    def backlog(ctx, n):
+        for _ in range(int(n)):
+            ctx.scheduler.run_after(0, old_name, {"n": 0})
+
+    for _ in range(3):
+        app.run_mutation(backlog, {"n": 1000})
+    app.close()
+
+    clock.advance(1)
+    again = make_app(clock, path)  # old_name is not registered any more
+    again.run_mutation("later", {"delay": 0, "text": "behind the backlog"})
+    assert again.run_due_jobs() == 1
+    assert notes(again) == ["behind the backlog"]
+    again.close()
+
+    bg = make_app(None, path)  # the background runner, with the wall clock
+    try:
+        bg.run_mutation("later", {"delay": 0.2, "text": "due a bit later"})
+        wait_until(lambda: "due a bit later" in notes(bg), "the job due after the backlog", timeout=10)
+    finally:
+        bg.close()
+
+
 def test_background_jobs_reach_widgets_and_remote_clients() -> None:
     """A job's commit, made by the scheduler's thread while nobody calls anything,
     updates a live widget in this process and a remote client's subscription."""

@@ -44,13 +44,16 @@ if TYPE_CHECKING:
     from nbreactive.functions.registry import RegisteredFunction
     from nbreactive.storage.committer import CommitRecord
 
-__all__ = ["DueJob", "describe_error", "due_jobs", "reading", "recover_jobs", "run_action_at_most_once",
+__all__ = ["HELD_UP", "DueJob", "describe_error", "due_jobs", "reading", "recover_jobs", "run_action_at_most_once",
            "run_action_job", "run_mutation_job", "run_mutation_once", "run_target"]
 
 log = logging.getLogger("nbreactive.scheduler")
 
 RETENTION_MS = 7 * 24 * 3600 * 1000.0
 MAX_EXAMINED = 1024  # due jobs looked at per pass (see due_jobs)
+MAX_WAITING_PASSED = 16 * MAX_EXAMINED  # jobs of unregistered functions passed over per pass
+_ALL_KINDS = frozenset({"mutation", "action"})
+HELD_UP = ""  # in due_jobs' orphans: so many jobs wait that later ones are held up too
 
 Doc = dict[str, Any]
 
@@ -116,21 +119,17 @@ def due_jobs(app: App, now_ms: float, limit: int, skip: Callable[[str], bool],
     """Pending jobs due at ``now_ms``, oldest first, whose function is registered in
     this process and that ``skip`` does not rule out: up to ``limit`` mutation jobs and
     ``action_slots`` action jobs. Due actions that cannot start now are passed over, so
-    they do not crowd out the mutations behind them, but at most ``MAX_EXAMINED`` due
-    jobs are looked at per call: a backlog of actions costs each pass a bounded scan
-    (under the base lock), and a mutation job behind more than that many waiting
-    actions waits for them to thin out. The names of due jobs' functions that are not
-    registered are added to ``orphans``."""
+    they do not crowd out the mutations behind them, but at most ``MAX_EXAMINED`` jobs
+    of registered functions are looked at per call: a backlog of actions costs each pass
+    a bounded scan (under the base lock), and a mutation job behind more than that many
+    waiting actions waits for them to thin out. The names of due jobs' functions that
+    are not registered are added to ``orphans`` (see ``_registered_jobs``)."""
     out: list[DueJob] = []
     with reading(app, SCHEDULED_FUNCTIONS) as tx:
         if tx is None:
             return out
         docs = tx.scan_prefix(SCHEDULED_FUNCTIONS, "by_state", ("pending",), now_ms)
-        for doc in itertools.islice(docs, MAX_EXAMINED):
-            fn = runnable(app, doc["name"])
-            if fn is None:
-                orphans.add(doc["name"])
-                continue
+        for doc, fn in _registered_jobs(app, docs, _ALL_KINDS, orphans):
             if skip(doc["_id"]):
                 continue
             if fn.kind == "action":
@@ -151,10 +150,36 @@ def next_due_ms(app: App, skip: Callable[[str], bool], kinds: frozenset[str]) ->
         if tx is None:
             return None
         docs = tx.scan_prefix(SCHEDULED_FUNCTIONS, "by_state", ("pending",))
-        for doc in itertools.islice(docs, MAX_EXAMINED):  # as due_jobs: a bounded look
-            if runnable(app, doc["name"], kinds) is not None and not skip(doc["_id"]):
+        for doc, _ in _registered_jobs(app, docs, kinds, set()):  # as due_jobs: a bounded look
+            if not skip(doc["_id"]):
                 return float(doc["scheduledTime"])
     return None
+
+
+def _registered_jobs(app: App, docs: Iterator[Doc], kinds: frozenset[str], orphans: set[str]
+                     ) -> Iterator[tuple[Doc, RegisteredFunction]]:
+    """The first ``MAX_EXAMINED`` of ``docs`` whose function is a registered one of
+    ``kinds``, with it. The jobs of functions not registered in this process (a
+    function renamed, or not registered yet) are passed over, their names added to
+    ``orphans``, and do not count: a backlog of them must not hold up the jobs behind
+    it. Still, at most ``MAX_WAITING_PASSED`` of them are passed over per call (each
+    costs a look under the base lock): past that ``HELD_UP`` is added to ``orphans``
+    (the jobs due after them wait too)."""
+    examined = passed = 0
+    for doc in docs:
+        fn = app.functions.get(doc["name"])
+        if fn is None or fn.kind not in _ALL_KINDS:
+            orphans.add(doc["name"])
+            passed += 1
+            if passed >= MAX_WAITING_PASSED:
+                orphans.add(HELD_UP)
+                return
+            continue
+        if fn.kind in kinds:
+            yield doc, fn
+        examined += 1
+        if examined >= MAX_EXAMINED:
+            return
 
 
 def _system_tx(app: App) -> Transaction:

@@ -32,6 +32,8 @@ from nbreactive.errors import FunctionError, StorageError
 from nbreactive.functions.actions import DaemonPool
 from nbreactive.scheduler.crons import Crons, recover_crons
 from nbreactive.scheduler.jobs import (
+    HELD_UP,
+    MAX_WAITING_PASSED,
     due_jobs,
     next_due_ms,
     prune_finished,
@@ -218,6 +220,12 @@ class JobRunner:
             self._prune()
         for name in orphans - self._orphans:
             self._orphans.add(name)
+            if name == HELD_UP:
+                log.warning(
+                    "more than %d due jobs wait for functions not registered in this process "
+                    "(%s), and the jobs due after them wait too: register those functions, or "
+                    "cancel their jobs", MAX_WAITING_PASSED, ", ".join(sorted(orphans - {HELD_UP})))
+                continue
             log.warning(
                 "scheduled jobs wait for function %r, which is not registered in this process: "
                 "register it (they run then), or cancel them", name)
