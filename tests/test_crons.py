@@ -133,6 +133,43 @@ def test_registering_again_keeps_the_schedule_and_changes_restart_it(app: nr.App
         app.crons.remove("d")
 
 
+def test_a_definition_changed_while_an_action_run_is_under_way_keeps_its_own_schedule(
+        app: nr.App, clock: nr.ManualClock) -> None:
+    """The notebook cell defining a cron is re-run (with another function and schedule)
+    while a slow action run of the old definition is under way: that run's end must not
+    count as a run of the new definition (whose first run is due now)."""
+    import threading
+
+    started, go = threading.Event(), threading.Event()
+
+    @app.action(args={"tag": v.string()})
+    def slow(ctx, tag):
+        started.set()
+        assert go.wait(20)
+        ctx.run_mutation("tick", {"tag": tag})
+
+    app.crons.interval("job", slow, {"tag": "old"}, hours=1)
+    runner = threading.Thread(target=app.run_due_jobs)
+    runner.start()
+    assert started.wait(20)
+    clock.advance(60)
+    new = app.crons.interval("job", "tick", {"tag": "new"}, minutes=30)
+    assert new["nextRun"] == clock.now() * 1000  # an interval's first run: now
+    go.set()
+    runner.join(20)
+    assert not runner.is_alive()
+
+    # The runner went on with the new definition's first run, due now.
+    [job] = app.crons.list()
+    assert job["function"] == "tick" and job["state"] == {"kind": "scheduled"}
+    assert job["nextRun"] == new["nextRun"] + 30 * 60_000
+    assert job["lastRun"]["scheduledTime"] == new["nextRun"]
+    old_run, new_run = app.crons.history("job")[::-1]
+    assert old_run["function"] == "slow" and old_run["scheduledTime"] == at(2026, 1, 30, 12, 0) * 1000
+    assert new_run["function"] == "tick" and new_run["scheduledTime"] == new["nextRun"]
+    assert len(ticks(app)) == 2  # the old run's tick and the new one's
+
+
 def test_bad_cron_definitions_are_refused(app: nr.App) -> None:
     @app.query()
     def q(ctx):

@@ -64,6 +64,7 @@ class DueCron:
     fn: RegisteredFunction
     args: dict[str, Any]
     next_run: float
+    schedule: dict[str, Any]
 
 
 _DueCrons = list[DueCron]
@@ -207,7 +208,7 @@ class Crons:
                 fn = runnable(app, doc["function"], kinds)
                 if reg is None or fn is None or reg.path != doc["function"] or skip(doc["_id"]):
                     continue
-                out.append(DueCron(doc["_id"], doc["name"], fn, doc["args"][0], doc["nextRun"]))
+                out.append(DueCron(doc["_id"], doc["name"], fn, doc["args"][0], doc["nextRun"], doc["schedule"]))
                 if len(out) >= limit:
                     break
         return out
@@ -219,8 +220,14 @@ class Crons:
 
     def run_action(self, cron: DueCron) -> bool:
         """One run of an action job: marked in progress, run, completed."""
+        def complete(tx: Transaction, doc: Doc, state: Doc) -> None:
+            if _same_definition(doc, cron):
+                _complete(tx, doc, state)
+            else:
+                _complete_replaced(tx, doc, state, cron)
+
         return run_action_at_most_once(self._app, CRON_JOBS, cron.id, cron.fn, cron.args,
-                                       lambda doc: _still_due(doc, cron), _complete)
+                                       lambda doc: _still_due(doc, cron), complete)
 
 
 def recover_crons(tx: Transaction) -> int:
@@ -240,6 +247,32 @@ def _still_due(doc: Doc | None, cron: DueCron) -> bool:
             and doc["function"] == cron.fn.path)
 
 
+def _same_definition(doc: Doc, cron: DueCron) -> bool:
+    """Whether job ``doc`` is still the definition whose run ``cron`` is (registering it
+    anew while an action run is under way replaces it, keeping the run's state)."""
+    return (doc["nextRun"] == cron.next_run and doc["function"] == cron.fn.path
+            and encode_value(doc["args"][0]) == encode_value(cron.args)
+            and encode_value(doc["schedule"]) == encode_value(cron.schedule))
+
+
+def _complete_replaced(tx: Transaction, doc: Doc, state: Doc, cron: DueCron) -> None:
+    """Record the end of a run of a definition replaced while it ran: logged as the old
+    definition's run; the new definition keeps its own next run."""
+    now_ms = tx.now * 1000.0
+    run = {"scheduledTime": cron.next_run, "completedTime": now_ms, "state": state}
+    tx.patch(doc["_id"], {"state": {"kind": "scheduled"}, "lastRun": run}, CRON_JOBS, system=True)
+    tx.insert(CRON_JOB_LOGS, {"name": doc["name"], "function": cron.fn.path, **run}, system=True)
+    _trim_logs(tx, doc["name"])
+
+
+def _trim_logs(tx: Transaction, name: str) -> None:
+    logs = Query(tx, CRON_JOB_LOGS).with_index("by_name", lambda r: r.eq("name", name))
+    extra = logs.count() - MAX_LOGS_PER_JOB
+    if extra > 0:
+        for old in logs.take(min(extra, 4)):
+            tx.delete(old["_id"], CRON_JOB_LOGS, system=True)
+
+
 def _complete(tx: Transaction, doc: Doc, state: Doc) -> None:
     """Record a finished run: the job's next run (missed ones skipped) and its logs."""
     now_ms = tx.now * 1000.0
@@ -256,8 +289,4 @@ def _complete(tx: Transaction, doc: Doc, state: Doc) -> None:
         first_skipped = schedule.next_after(scheduled, scheduled)[0]
         tx.insert(CRON_JOB_LOGS, {**base, "scheduledTime": first_skipped,
                                   "state": {"kind": "skipped", "runs": int(skipped)}}, system=True)
-    logs = Query(tx, CRON_JOB_LOGS).with_index("by_name", lambda r: r.eq("name", doc["name"]))
-    extra = logs.count() - MAX_LOGS_PER_JOB
-    if extra > 0:
-        for old in logs.take(min(extra, 4)):
-            tx.delete(old["_id"], CRON_JOB_LOGS, system=True)
+    _trim_logs(tx, doc["name"])
