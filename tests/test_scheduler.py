@@ -64,6 +64,10 @@ def make_app(clock: Any = None, path: str | None = None, **kw: Any) -> nr.App:
     def scheduled(ctx):
         return [[j["name"], j["state"]["kind"]] for j in ctx.db.system.query(SF).collect()]
 
+    @app.query()
+    def all_jobs(ctx):
+        return ctx.db.system.query(SF).collect()
+
     return app
 
 
@@ -183,6 +187,26 @@ def test_run_at_takes_datetimes_and_epoch_seconds(app: nr.App, clock: nr.ManualC
     assert app.run_due_jobs() == 1
     clock.set(datetime.datetime.fromtimestamp(clock.now() + 30, tz=datetime.UTC))
     assert app.run_due_jobs() == 1 and len(notes(app)) == 2
+
+
+def test_times_and_delays_may_be_numpy_numbers(app: nr.App, clock: nr.ManualClock) -> None:
+    """A delay or a time read from a DataFrame is a NumPy scalar: a number like any other."""
+    np = pytest.importorskip("numpy")
+
+    @app.mutation()
+    def plan(ctx):
+        ctx.scheduler.run_after(np.int64(10), "note", {"text": "after"})
+        ctx.scheduler.run_at(np.int64(int(ctx.now.timestamp()) + 20), "note", {"text": "at"})
+        ctx.scheduler.run_after(np.float32(30.0), "note", {"text": "float32"})
+
+    plan()
+    assert [j["scheduledTime"] - j["_creationTime"] for j in app.run_query("all_jobs")] == \
+        pytest.approx([10_000, 20_000, 30_000], abs=1)
+    clock.advance(np.int64(30))
+    assert app.run_due_jobs() == 3
+    assert nr.ManualClock(np.int64(1_700_000_000)).now() == 1_700_000_000
+    with pytest.raises(nr.ValidationError, match="finite number of seconds >= 0"):
+        app.run_mutation("later", {"delay": -1, "text": "x"})
 
 
 def test_a_failing_job_is_marked_failed_and_its_writes_are_rolled_back(app: nr.App) -> None:

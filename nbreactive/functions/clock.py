@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import datetime
 import math
+import numbers
 import threading
 import time
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeGuard, runtime_checkable
 
 from nbreactive.errors import ValidationError
 
-__all__ = ["Clock", "ManualClock", "SystemClock", "to_epoch_seconds"]
+__all__ = ["Clock", "ManualClock", "SystemClock", "is_real", "to_epoch_seconds"]
 
 
 @runtime_checkable
@@ -72,8 +73,7 @@ class ManualClock:
 
     def advance(self, seconds: float) -> float:
         """Move the clock forward by ``seconds`` (≥ 0); returns the new time."""
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
-                or not math.isfinite(seconds) or seconds < 0:
+        if not is_real(seconds) or not math.isfinite(seconds) or seconds < 0:
             raise ValidationError(
                 f"clock.advance(seconds) expects a finite number of seconds >= 0, got {seconds!r} "
                 "(time only moves forward)"
@@ -107,7 +107,7 @@ def to_epoch_seconds(when: object, where: str) -> float:
                 "datetime.now(timezone.utc), or seconds since the epoch"
             )
         return when.timestamp()
-    if isinstance(when, bool) or not isinstance(when, (int, float)) or not math.isfinite(when):
+    if not is_real(when) or not math.isfinite(when):
         raise ValidationError(
             f"{where}: expected an aware datetime or seconds since the epoch, got {when!r}"
         )
@@ -117,6 +117,12 @@ def to_epoch_seconds(when: object, where: str) -> float:
             "seconds here (Convex uses milliseconds: divide by 1000)."
         )
     return float(when)
+
+
+def is_real(x: object) -> TypeGuard[float]:
+    """Whether ``x`` is a real number (a NumPy or pandas scalar too), not a bool: one
+    that ``float()`` converts."""
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
 _YEAR_3000 = 32_503_680_000.0

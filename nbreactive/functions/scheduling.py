@@ -29,7 +29,7 @@ from nbreactive.errors import (
     ValidationError,
 )
 from nbreactive.functions.actions import run_in_thread
-from nbreactive.functions.clock import to_epoch_seconds
+from nbreactive.functions.clock import is_real, to_epoch_seconds
 from nbreactive.schema.system import SCHEDULED_FUNCTIONS
 from nbreactive.values.model import MAX_NESTING, Id, normalize_value, plain_ids
 from nbreactive.values.sizes import document_size
@@ -119,8 +119,7 @@ def cancel_job(tx: Transaction, job_id: Any) -> None:
 
 
 def _delay_ms(delay_seconds: Any) -> float:
-    if isinstance(delay_seconds, bool) or not isinstance(delay_seconds, (int, float)) \
-            or not math.isfinite(delay_seconds) or delay_seconds < 0:
+    if not is_real(delay_seconds) or not math.isfinite(delay_seconds) or delay_seconds < 0:
         raise ValidationError(
             f"ctx.scheduler.run_after(delay_seconds, ...) expects a finite number of seconds "
             f">= 0, got {delay_seconds!r}"
