@@ -226,17 +226,19 @@ class App:
             )
 
     def _call(self, kind: str, ref: Any, args: Any, identity: dict[str, Any] | None,
-              commit_ts: list[int] | None = None, request: Request | None = None) -> Any:
+              commit_ts: list[int] | None = None, request: Request | None = None,
+              job: str | None = None) -> Any:
         """Run a function; ``commit_ts`` receives a mutation's commit timestamp; a
-        mutation with a ``request`` (sync protocol) runs once per request."""
+        mutation with a ``request`` (sync protocol) runs once per request; ``job``: the
+        scheduled action job calling it (see ``_run_action``)."""
         self._check_open()
         fn = self.resolve(ref, kind)
         validated = self._validate_args(fn, args)
         if kind == "query":
             return self._run_query(fn, validated, identity)
         if kind == "mutation":
-            return self._run_mutation(fn, validated, identity, commit_ts, request)
-        return self._run_action(fn, validated, identity)
+            return self._run_mutation(fn, validated, identity, commit_ts, request, job)
+        return self._run_action(fn, validated, identity, job)
 
     def _validate_args(self, fn: RegisteredFunction, args: Any) -> dict[str, Any]:
         if args is None:
@@ -297,7 +299,8 @@ class App:
         return tx
 
     def _run_mutation(self, fn: RegisteredFunction, args: dict[str, Any], identity: Any,
-                      commit_ts: list[int] | None = None, request: Request | None = None) -> Any:
+                      commit_ts: list[int] | None = None, request: Request | None = None,
+                      job: str | None = None) -> Any:
         outer = _current_tx.get()
         if outer is not None:
             if not outer.writable:
@@ -306,7 +309,8 @@ class App:
                 )
             sp = outer.savepoint()  # a nested mutation is a sub-transaction
             try:
-                return self._run_in_tx(fn, MutationCtx(outer, identity, self._scheduling), args, outer)
+                return self._run_in_tx(fn, MutationCtx(outer, identity, self._job_scheduling(outer.parent_job)),
+                                       args, outer)
             except BaseException:
                 outer.rollback_to(sp)
                 raise
@@ -317,7 +321,8 @@ class App:
                     ran, result = requests.find(tx, request)
                 if ran:
                     return result
-            result = self._run_in_tx(fn, MutationCtx(tx, identity, self._scheduling), args, tx)
+            tx.parent_job = job
+            result = self._run_in_tx(fn, MutationCtx(tx, identity, self._job_scheduling(job)), args, tx)
             if request is not None and tx.layer is not None and tx.layer.docs:
                 with tx.unmetered():
                     requests.record(tx, request, result)
@@ -366,8 +371,8 @@ class App:
                 return run_in_thread(self._run_action, fn, validated, identity, job)
             return self._run_action(fn, validated, identity, job)
         if is_async:
-            return run_in_thread(self._call, kind, ref, args, identity)
-        return self._call(kind, ref, args, identity)
+            return run_in_thread(self._call, kind, ref, args, identity, None, None, job)
+        return self._call(kind, ref, args, identity, job=job)
 
     async def _run_nested_action(self, fn: RegisteredFunction, args: dict[str, Any], identity: Any,
                                  job: str | None) -> Any:

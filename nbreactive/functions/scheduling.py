@@ -55,8 +55,9 @@ class Scheduling:
     resolve: Callable[[Any], RegisteredFunction]
     validate_args: Callable[[RegisteredFunction, Any], dict[str, Any]]
     run_system: Callable[[Callable[[Transaction], Any]], Any]
-    # The scheduled action job this scheduling happens in: once that job is cancelled,
-    # what it schedules is cancelled too (as in Convex).
+    # The scheduled action job this scheduling happens in (the action itself, or a
+    # mutation or action it calls): once that job is cancelled, what it schedules is
+    # cancelled too (as in Convex, which passes the parent job down the call tree).
     parent_job: str | None = None
 
 

@@ -99,6 +99,9 @@ class Transaction:
         # Stable page boundaries of a live paginated query (set by the reactivity engine).
         self.journal: PageJournal | None = None
         self.scheduled = 0  # jobs scheduled (ctx.scheduler), and the bytes of their arguments
+        # The scheduled action job this mutation runs for (called by it): once that job is
+        # cancelled, what the mutation schedules is cancelled too (as in Convex).
+        self.parent_job: str | None = None
         self.scheduled_bytes = 0
         self._iterators: list[weakref.ref[Any]] = []
         # Tables this transaction inserted into, whose names ``ensure_table`` accepted:
