@@ -194,6 +194,28 @@ def test_commits_from_a_background_thread_update_watchers_while_the_caller_waits
     assert threading.current_thread() is threading.main_thread()
 
 
+def test_a_thread_reads_its_own_writes_through_sub_value(app: nr.App) -> None:
+    """Right after a mutation returns, ``sub.value`` includes it (as Convex's clients
+    resolve a mutation only once their queries reflect it); the re-run still happens on
+    the reactivity thread, and callbacks there read the current round without waiting."""
+    f = bank(app)
+    balance = app.subscribe(f["balance"], {"name": "acct1"})
+    total = app.subscribe(f["total"], {})
+    seen_in_callback: list[int] = []
+    balance.on_change(lambda _value: seen_in_callback.append(total.value))
+    for k in range(1, 41):
+        f["transfer"](src="acct0", dst="acct1", amount=1)
+        assert balance.value == START + k
+        assert total.value == START * ACCOUNTS
+    # a commit from another thread, then a read here: at least as new as that commit
+    t = threading.Thread(target=f["transfer"], kwargs={"src": "acct1", "dst": "acct2", "amount": 5})
+    t.start()
+    t.join(timeout=30)
+    assert balance.value == START + 40 - 5
+    wait_until(lambda: len(seen_in_callback) >= 1, "a callback")
+    assert all(v == START * ACCOUNTS for v in seen_in_callback)
+
+
 def test_sql_and_index_reads_of_one_query_see_one_snapshot(app: nr.App) -> None:
     """A query mixing ctx.db.sql with index reads, live under concurrent inserts from
     several threads: every value it ever produced has both counts equal."""

@@ -257,6 +257,7 @@ class Reactor:
         self._to_dispatch: list[QueryEntry] = []
         self._fired: list[ReadWatcher] = []  # read watchers a commit touched
         self._stopping = False
+        self._waiting = 0  # callers in wait_fresh (under _cond)
         self._last_round = 0.0  # how long the last round (runs and callbacks) took
         self._recent_rounds: deque[tuple[float, float]] = deque(maxlen=4096)  # (start, end)
         #: The snapshot (commit ts) of the last round: every live result is valid there.
@@ -646,6 +647,27 @@ class Reactor:
         with self._db.base_lock:
             return self.round_ts if self._stale else max(self.round_ts, self._db.base_ts)
 
+    def wait_fresh(self, entry: QueryEntry, timeout: float) -> bool:
+        """Wait until ``entry`` holds its re-run after the commits that made it stale
+        (``Subscription.value``: a thread reads its own writes). Returns at once on the
+        engine thread, whose callbacks read the current round; False on timeout."""
+        if not entry.stale or self._on_reactor_thread():
+            return True
+        self._ensure_thread()
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._waiting += 1
+            self._cond.notify_all()  # cuts a rest short (see _pace)
+            try:
+                while entry.stale and entry.subs and not self._stopping:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return False
+                    self._cond.wait(left)
+            finally:
+                self._waiting -= 1
+        return True
+
     def call_soon(self, task: Callable[[], Any]) -> None:
         """Run ``task`` on the engine thread after the current round's callbacks (or
         at once when it is idle): there, every live result is at ``settled_ts()``."""
@@ -675,7 +697,7 @@ class Reactor:
             return
         deadline = time.monotonic() + min(busy, MAX_REST)
         with self._cond:
-            while not (self._requests or self._tasks or self._stopping):
+            while not (self._requests or self._tasks or self._stopping or self._waiting):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
@@ -709,6 +731,9 @@ class Reactor:
                         req.error = err
                         req.done.set()
                 changed = self._fail_stale(err)
+            if self._waiting:  # read without the lock: see wait_fresh, which checks under it
+                with self._cond:
+                    self._cond.notify_all()
             # Entries changed by runs outside a round (a subscription re-running a stale
             # entry from a callback) are delivered with this round's.
             changed.extend(self._to_dispatch)

@@ -19,6 +19,10 @@ log = logging.getLogger("nbreactive")
 
 Callback = Callable[[Any], Any]
 
+#: Longest ``Subscription.value`` waits for a pending re-run before it returns the
+#: previous result (with a warning).
+FRESH_WAIT = 10.0
+
 
 class Subscription:
     """A live query: its current result, and callbacks for every change.
@@ -57,11 +61,20 @@ class Subscription:
     def value(self) -> Any:
         """The query's current result (a copy you may change).
 
+        It reflects every commit acknowledged before the read: right after a
+        mutation returns, ``value`` waits for the query's re-run if that commit
+        touched it, so a thread always reads its own writes. Inside callbacks (the
+        reactivity thread) it is the current round's result, without waiting.
         Raises the query's error if its latest run failed (see ``error``). Results
         change between reads as commits arrive: to read several subscriptions at one
         snapshot, read them inside an ``on_change`` callback.
         """
         entry = self._entry
+        if entry.stale and self.active and not self._reactor.wait_fresh(entry, FRESH_WAIT):
+            log.warning(
+                "%s: the re-run after the latest commit took over %.0f s (a callback holding "
+                "the reactivity thread?); returning the previous result", self.function, FRESH_WAIT,
+            )
         error = entry.error
         if error is not None:
             raise error.with_traceback(entry.error_tb)
