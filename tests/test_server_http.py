@@ -68,6 +68,29 @@ def test_answers_and_value_encoding(app: nr.App, server: Server) -> None:
         200, {"status": "success", "value": "YO!"})
 
 
+def test_the_clean_json_format_of_the_http_api(app: nr.App, server: Server) -> None:
+    """``format: "json"`` (Convex's documented HTTP API format, alias ``convex_clean_json``)
+    answers in clean JSON: int64 as a base-10 string, bytes as base64, NaN/±Infinity as
+    strings, for the value and for errorData. ``/api/run`` uses it when no format is given."""
+    @app.query(name="kinds")
+    def kinds(ctx):
+        return {"i": 42, "neg": -7, "f": 1.5, "b": b"\x00\x10\x83", "nan": float("nan"),
+                "inf": float("inf"), "ninf": float("-inf"), "s": "x", "l": [1, None, True]}
+
+    clean = {"i": "42", "neg": "-7", "f": 1.5, "b": "ABCD", "nan": "NaN", "inf": "Infinity",
+             "ninf": "-Infinity", "s": "x", "l": ["1", None, True]}
+    for fmt in ("json", "convex_clean_json"):
+        assert post(server, "/api/query", {"path": "kinds", "format": fmt}) == (
+            200, {"status": "success", "value": clean})
+    assert post(server, "/api/run/kinds", {"args": {}}) == (200, {"status": "success", "value": clean})
+    # the encoded format stays the default of /api/query and can be asked of /api/run
+    assert post(server, "/api/query", {"path": "kinds"})[1]["value"]["i"] == {"$integer": "KgAAAAAAAAA="}
+    assert post(server, "/api/run/kinds", {"args": {}, "format": "convex_encoded_json"})[1]["value"]["i"] == {
+        "$integer": "KgAAAAAAAAA="}
+    status, out = post(server, "/api/mutation", {"path": "messages:refuse", "format": "json"})
+    assert status == 200 and out["errorData"] == {"code": "CLOSED", "retry": "3"}
+
+
 def test_function_errors_are_200_with_convex_messages(server: Server) -> None:
     cases = {
         ("mutation", "messages:refuse", None): ("Uncaught ConvexError: " + '{"code":"CLOSED","retry":3}',

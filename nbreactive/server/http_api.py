@@ -2,7 +2,8 @@
 
 ``POST /api/query``, ``/api/mutation``, ``/api/action`` with a JSON body
 ``{"path", "args", "format"?}`` — ``args`` an object or a list holding one object,
-values in Convex's JSON encoding. Answers:
+values in Convex's JSON encoding. Answers carry values in the encoded format, or with
+``"format": "json"`` in Convex's lossy clean JSON (int64 as a base-10 string):
 
 - ``200 {"status": "success", "value": ...}``;
 - ``200 {"status": "error", "errorMessage": ..., "errorData"?: ...}`` when the function
@@ -12,7 +13,8 @@ values in Convex's JSON encoding. Answers:
   JSON, a missing path, an unknown format, a body too large, an unknown route.
 
 ``OPTIONS`` answers CORS preflights from allowed origins. ``POST /api/run/<dir/mod/fn>``
-(the backend's ``{args, format}`` form) runs any kind of public function.
+(the backend's ``{args, format}`` form) runs any kind of public function and, as the
+backend does, answers in clean JSON unless the body asks for ``convex_encoded_json``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import orjson
 import tornado.web
 
 from nbreactive.server.calls import Outcome, RemoteError, call, find_function
+from nbreactive.values.wire import to_clean_json
 
 if TYPE_CHECKING:
     from nbreactive.app import App
@@ -35,7 +38,11 @@ __all__ = ["ApiHandler", "NotFoundHandler", "RunHandler", "StatusHandler"]
 
 log = logging.getLogger("nbreactive.server")
 
-_FORMATS = {None, "convex_encoded_json", "convex_json", "json"}
+#: The value formats of Convex's HTTP API: the encoded one (what the clients use) and the
+#: lossy "clean" one of its docs' examples (int64 as a string; ``to_clean_json``).
+_ENCODED_FORMATS = {"convex_encoded_json", "convex_json"}
+_CLEAN_FORMATS = {"json", "convex_clean_json"}
+_FORMATS = {None} | _ENCODED_FORMATS | _CLEAN_FORMATS
 
 
 class BaseHandler(tornado.web.RequestHandler):
@@ -101,11 +108,13 @@ class BaseHandler(tornado.web.RequestHandler):
         fmt = body.get("format")
         if fmt not in _FORMATS:
             self.fail(400, "BadFormat",
-                      f"unknown format {fmt!r}: use \"convex_encoded_json\" (the default) or \"json\"")
+                      f"unknown format {fmt!r}: use \"convex_encoded_json\" (int64 as {{\"$integer\": ...}}) "
+                      "or \"json\" (int64 as a string)")
             return None
         return body
 
-    async def run_call(self, kind: str, path: Any, args: Any) -> None:
+    async def run_call(self, kind: str, path: Any, args: Any, *, clean: bool = False) -> None:
+        """Run the call and answer; ``clean``: in the ``json`` format (else the encoded one)."""
         authorization = self.request.headers.get("Authorization")
         if authorization and authorization.startswith("Bearer "):
             # As a Convex deployment without auth providers: a user token cannot be verified.
@@ -118,13 +127,14 @@ class BaseHandler(tornado.web.RequestHandler):
         outcome: Outcome = await loop.run_in_executor(
             self.executor, lambda: call(self.app, kind, path, args, admin=admin)
         )
+        export = to_clean_json if clean else (lambda wire: wire)
         if outcome.error is None:
-            self.finish(orjson.dumps({"status": "success", "value": outcome.value}))
+            self.finish(orjson.dumps({"status": "success", "value": export(outcome.value)}))
             return
         err = outcome.error
         body: dict[str, Any] = {"status": "error", "errorMessage": err.message}
         if err.has_data:
-            body["errorData"] = err.data
+            body["errorData"] = export(err.data)
         self.finish(orjson.dumps(body))
 
 
@@ -138,11 +148,12 @@ class ApiHandler(BaseHandler):
         if "path" not in body:
             self.fail(400, "MissingPath", 'the request needs "path", the function to run, e.g. "messages:list"')
             return
-        await self.run_call(kind, body["path"], body.get("args"))
+        await self.run_call(kind, body["path"], body.get("args"), clean=body.get("format") in _CLEAN_FORMATS)
 
 
 class RunHandler(BaseHandler):
-    """``POST /api/run/<dir/mod/fn>``: the backend's form; the function's kind decides."""
+    """``POST /api/run/<dir/mod/fn>``: the backend's form; the function's kind decides,
+    and values are in the ``json`` format unless the body names another."""
 
     async def post(self, route: str) -> None:
         body = self.body_json()
@@ -159,7 +170,8 @@ class RunHandler(BaseHandler):
                 break
             except RemoteError:
                 continue
-        await self.run_call(kind, path, body.get("args"))
+        await self.run_call(kind, path, body.get("args"),
+                            clean=body.get("format") not in _ENCODED_FORMATS)
 
 
 class StatusHandler(BaseHandler):

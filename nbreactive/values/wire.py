@@ -28,7 +28,7 @@ from nbreactive.values.model import (
     short_repr,
 )
 
-__all__ = ["from_wire", "timestamp_from_wire", "timestamp_to_wire", "to_wire"]
+__all__ = ["from_wire", "timestamp_from_wire", "timestamp_to_wire", "to_clean_json", "to_wire"]
 
 _F64_LE = struct.Struct("<d")
 _U64_LE = struct.Struct("<Q")
@@ -197,3 +197,28 @@ def from_wire(obj: Any) -> Any:
         return _from(obj)
     except _Invalid as e:
         raise e.to_error() from None
+
+
+def to_clean_json(wire: Any) -> Any:
+    """Wire JSON (``to_wire``'s output) in Convex's lossy ``json`` format, the one its
+    HTTP API answers with ``format: "json"`` (``convex-backend:crates/value/src/export.rs``):
+    int64 as a base-10 string, bytes as base64, NaN and ±Infinity as ``"NaN"``,
+    ``"Infinity"``, ``"-Infinity"``; everything else as it is. O(size)."""
+    if type(wire) is list:
+        return [to_clean_json(x) for x in wire]
+    if type(wire) is not dict:
+        return wire
+    if len(wire) == 1:
+        ((key, payload),) = wire.items()
+        if key == "$integer":
+            return str(int.from_bytes(base64.b64decode(payload), "little", signed=True))
+        if key == "$bytes":
+            return payload
+        if key == "$float":
+            x = _F64_LE.unpack(base64.b64decode(payload))[0]
+            if math.isnan(x):
+                return "NaN"
+            if math.isinf(x):
+                return "Infinity" if x > 0 else "-Infinity"
+            return x
+    return {k: to_clean_json(x) for k, x in wire.items()}
