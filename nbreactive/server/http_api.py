@@ -34,9 +34,15 @@ if TYPE_CHECKING:
     from nbreactive.app import App
     from nbreactive.server.security import Policy
 
-__all__ = ["ApiHandler", "NotFoundHandler", "RunHandler", "StatusHandler"]
+__all__ = ["MAX_BODY_BYTES", "ApiHandler", "NotFoundHandler", "RunHandler", "StatusHandler"]
 
 log = logging.getLogger("nbreactive.server")
+
+#: Largest request body (and WebSocket message): Convex's 16 MiB for arguments, plus room.
+MAX_BODY_BYTES = 17 * 1024 * 1024
+#: A larger body is still read (and dropped) up to this size, so that its sender gets the
+#: 413 answer: a server that stops reading resets the connection, and the answer is lost.
+DISCARD_BODY_BYTES = 4 * MAX_BODY_BYTES
 
 #: The value formats of Convex's HTTP API: the encoded one (what the clients use) and the
 #: lossy "clean" one of its docs' examples (int64 as a string; ``to_clean_json``).
@@ -60,22 +66,27 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_header("Cache-Control", "no-store")
 
     def prepare(self) -> None:
+        self.check_request()
+
+    def check_request(self) -> bool:
+        """The Host and Origin checks: True, or False after answering 403."""
         if not self.policy.host_ok(self.request.headers.get("Host")):
             self.fail(403, "HostNotAllowed",
                       f"requests to this server must address it as 127.0.0.1:{self.policy.port} or "
                       f"localhost:{self.policy.port}, not {self.request.headers.get('Host')!r} "
                       "(a guard against DNS rebinding; see allowed_hosts=)")
-            return
+            return False
         origin = self.request.headers.get("Origin")
         if not self.policy.origin_ok(origin):
             self.fail(403, "OriginNotAllowed",
                       f"the origin {origin!r} may not call this server: add it to allowed_origins= "
                       "of app.serve()")
-            return
+            return False
         if origin is not None:
             self.set_header("Access-Control-Allow-Origin", origin)
             self.set_header("Access-Control-Allow-Credentials", "true")
             self.set_header("Vary", "Origin")
+        return True
 
     def fail(self, status: int, code: str, message: str) -> None:
         self.set_status(status)
@@ -138,7 +149,46 @@ class BaseHandler(tornado.web.RequestHandler):
         self.finish(orjson.dumps(body))
 
 
-class ApiHandler(BaseHandler):
+@tornado.web.stream_request_body
+class BodyHandler(BaseHandler):
+    """A handler that reads the request body itself: a body over ``MAX_BODY_BYTES`` is
+    read to its end and dropped, then answered with 413 (refused by the HTTP server
+    instead, it would only see its connection reset). The Host and Origin checks are
+    answered once the body is read, for the same reason."""
+
+    def prepare(self) -> None:
+        self._chunks: list[bytes] = []
+        self._size = 0
+        connection = self.request.connection
+        if connection is not None and hasattr(connection, "set_max_body_size"):
+            connection.set_max_body_size(DISCARD_BODY_BYTES)
+
+    def data_received(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size <= MAX_BODY_BYTES:
+            self._chunks.append(chunk)
+        else:
+            self._chunks.clear()
+
+    def options(self, *args: Any) -> None:
+        if self.check_request():
+            super().options(*args)
+
+    def body_json(self) -> dict[str, Any] | None:
+        if not self.check_request():
+            return None
+        if self._size > MAX_BODY_BYTES:
+            self.fail(413, "PayloadTooLarge",
+                      f"the request body is {self._size / 2**20:.1f} MiB, more than the "
+                      f"{MAX_BODY_BYTES // 2**20} MiB this server accepts (Convex's limit for a "
+                      "function's arguments is 16 MiB): store large data in file storage")
+            return None
+        self.request.body = b"".join(self._chunks)
+        self._chunks = []
+        return super().body_json()
+
+
+class ApiHandler(BodyHandler):
     """``POST /api/(query|mutation|action)``."""
 
     async def post(self, kind: str) -> None:
@@ -151,7 +201,7 @@ class ApiHandler(BaseHandler):
         await self.run_call(kind, body["path"], body.get("args"), clean=body.get("format") in _CLEAN_FORMATS)
 
 
-class RunHandler(BaseHandler):
+class RunHandler(BodyHandler):
     """``POST /api/run/<dir/mod/fn>``: the backend's form; the function's kind decides,
     and values are in the ``json`` format unless the body names another."""
 

@@ -18,7 +18,13 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-from nbreactive.server.http_api import ApiHandler, NotFoundHandler, RunHandler, StatusHandler
+from nbreactive.server.http_api import (
+    MAX_BODY_BYTES,
+    ApiHandler,
+    NotFoundHandler,
+    RunHandler,
+    StatusHandler,
+)
 from nbreactive.server.security import Policy, is_loopback
 from nbreactive.server.sync import SyncHandler, _Shared
 
@@ -29,8 +35,6 @@ __all__ = ["MAX_BODY_BYTES", "Server"]
 
 log = logging.getLogger("nbreactive.server")
 
-#: Largest request body (and WebSocket message): Convex's 16 MiB for arguments, plus room.
-MAX_BODY_BYTES = 17 * 1024 * 1024
 #: Worker threads running functions for remote clients.
 WORKERS = 8
 
