@@ -6,7 +6,8 @@ holds the GIL while it waits, so it deadlocks there; this one never blocks the s
 - ``query``, ``mutation``, ``action``: Convex's HTTP API (``POST /api/...``), one
   request each; ``aquery``, ``amutation``, ``aaction`` are the ``async`` forms. Once the
   client has live queries, ``mutation`` goes over their socket instead and returns only
-  when they reflect it (read your writes), as the official clients do.
+  when they reflect it (read your writes), as the official clients do (one over 16 MiB
+  still goes over HTTP, which can answer that it is too large).
 - ``subscribe(ref, args)``: a live query over Convex's sync protocol, on one WebSocket
   per client run by a background thread. The subscription has ``.value`` (raises the
   query's error), ``.error``, ``.on_change(callback, on_error)``, ``.unsubscribe()``,
@@ -42,6 +43,10 @@ __all__ = ["Client", "ClientError", "ClientSubscription"]
 log = logging.getLogger("nbreactive.client")
 
 _END = object()
+#: Larger mutations go over HTTP even with a socket open: the server's WebSocket closes
+#: on a message over its limit (17 MiB), where HTTP answers why (413). Convex's limit
+#: for a function's arguments is 16 MiB, so nothing valid is sent this way.
+_MAX_SOCKET_FRAME = 16 * 1024 * 1024
 
 
 class ClientError(NbReactiveError):
@@ -68,6 +73,7 @@ class _Pending:
 
     def __init__(self, frame: dict[str, Any]) -> None:
         self.frame = frame
+        self.text = json.dumps(frame)  # what is sent (and resent after a reconnect)
         self.answer: dict[str, Any] | None = None
         self.ts: int | None = None  # a mutation's commit ts, from its answer
         self.done = threading.Event()
@@ -247,6 +253,8 @@ class Client:
         frame = {"type": kind, "requestId": next(self._request_ids), "udfPath": _path(ref),
                  "args": [to_wire(dict(args or {}))]}
         pending = _Pending(frame)
+        if len(pending.text) > _MAX_SOCKET_FRAME:
+            return self._post(kind.lower(), ref, args)
         self._call_soon(self._send_request, pending)
         if not pending.done.wait(self.timeout):
             # forgotten, so a reconnect does not send it again after the caller gave up
@@ -263,7 +271,7 @@ class Client:
         server answers a resent mutation once)."""
         self._pending[pending.frame["requestId"]] = pending
         if self._ws is not None:
-            self._ws.write_message(json.dumps(pending.frame))
+            self._ws.write_message(pending.text)
 
     def _answered(self, msg: dict[str, Any]) -> None:
         pending = self._pending.get(msg.get("requestId", -1))
@@ -388,7 +396,7 @@ class Client:
             self._send_modify([self._add(s) for s in subs])
             for pending in list(self._pending.values()):
                 if pending.answer is None:
-                    ws.write_message(json.dumps(pending.frame))  # resent: answered once
+                    ws.write_message(pending.text)  # resent: answered once
             attempt += 1
             while not self._closed:
                 frame = await ws.read_message()

@@ -144,6 +144,19 @@ def test_mutations_read_your_writes_once_live_queries_are_open(app: nr.App) -> N
         assert app.run_query("notes:list", {"tag": "other"}) == ["cb"]
 
 
+def test_a_mutation_too_large_for_the_socket_is_refused_with_the_reason(app: nr.App) -> None:
+    """With live queries open, mutations go over the socket; one too large for a
+    WebSocket message is told why (as over HTTP), instead of the socket closing, the
+    client resending it on every reconnect, and the caller waiting for its timeout."""
+    with app.serve(quiet=True) as server, nr.Client(server.url, timeout=10) as client:
+        sub = client.subscribe("notes:list", {"tag": "big"})
+        assert sub.value == []
+        with pytest.raises(nr.ClientError, match=r"413 PayloadTooLarge: the request body is 18\.0 MiB"):
+            client.mutation("notes:add", {"tag": "big", "text": "x" * (18 * 1024 * 1024)})
+        client.mutation("notes:add", {"tag": "big", "text": "small"})
+        assert sub.value == ["small"]
+
+
 def test_reconnects_after_a_server_restart(tmp_path: Path) -> None:
     path = str(tmp_path / "notes.duckdb")
     app = make_app(path)
