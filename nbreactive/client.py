@@ -47,6 +47,10 @@ _END = object()
 #: on a message over its limit (17 MiB), where HTTP answers why (413). Convex's limit
 #: for a function's arguments is 16 MiB, so nothing valid is sent this way.
 _MAX_SOCKET_FRAME = 16 * 1024 * 1024
+#: The largest message taken from the server. One Transition carries every changed result
+#: (each up to Convex's 16 MiB); tornado's default of 10 MiB made the client close its
+#: own socket on a large result and reconnect to be sent it again, forever.
+_MAX_RECEIVED_MESSAGE = 1 << 30
 
 
 class ClientError(NbReactiveError):
@@ -375,7 +379,8 @@ class Client:
         delay, attempt = 0.1, 0
         while not self._closed:
             try:
-                ws = await tornado.websocket.websocket_connect(ws_url, connect_timeout=self.timeout)
+                ws = await tornado.websocket.websocket_connect(
+                    ws_url, connect_timeout=self.timeout, max_message_size=_MAX_RECEIVED_MESSAGE)
             except Exception as e:
                 log.debug("nr.Client: connecting to %s failed: %s", ws_url, e)
                 await asyncio.sleep(delay)

@@ -157,6 +157,22 @@ def test_a_mutation_too_large_for_the_socket_is_refused_with_the_reason(app: nr.
         assert sub.value == ["small"]
 
 
+def test_live_results_larger_than_tornados_default_message_limit(app: nr.App) -> None:
+    """A Transition over 10 MiB (tornado's default limit for a client's messages; Convex
+    allows 16 MiB per query result) reaches the subscription, instead of the client
+    closing its own socket, reconnecting and being sent it again, forever."""
+    @app.query(name="notes:big")
+    def big(ctx):
+        return "x" * (12 * 1024 * 1024)
+
+    with app.serve(quiet=True) as server, nr.Client(server.url, timeout=10) as client:
+        small = client.subscribe("notes:list", {"tag": "t"})
+        assert small.value == []
+        assert len(client.subscribe("notes:big").value) == 12 * 1024 * 1024
+        client.mutation("notes:add", {"tag": "t", "text": "after"})
+        assert small.value == ["after"]
+
+
 def test_reconnects_after_a_server_restart(tmp_path: Path) -> None:
     path = str(tmp_path / "notes.duckdb")
     app = make_app(path)
