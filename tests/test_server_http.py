@@ -171,7 +171,14 @@ def test_user_tokens_are_refused_as_by_a_deployment_without_auth_providers(serve
 
 def test_the_admin_key_reaches_internal_functions(server: Server) -> None:
     body = {"path": "messages:secret", "args": {}}
-    assert post(server, "/api/query", body, headers={"Authorization": "Convex wrong-key-0123456789"})[1]["status"] == "error"
+    assert post(server, "/api/query", body)[1]["errorMessage"] == "Could not find public function for 'messages:secret'."
+    # a wrong key (e.g. an earlier server's: the key is random per server) is refused as
+    # Convex refuses it, not taken for no key (which reads "Could not find public function")
+    for path, call in (("/api/query", body), ("/api/mutation", {"path": "messages:send", "args": {}}),
+                       ("/api/run/messages/secret", {"args": {}})):
+        status, out = post(server, path, call, headers={"Authorization": "Convex wrong-key-0123456789"})
+        assert status == 401 and out["code"] == "BadAdminKey", (path, out)
+        assert "admin key" in out["message"] and "server.admin_key" in out["message"]
     assert post(server, "/api/query", body, headers={"Authorization": f"Convex {server.admin_key}"})[1] == {
         "status": "success", "value": "the secret"}
 

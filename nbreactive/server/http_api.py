@@ -9,8 +9,9 @@ values in Convex's JSON encoding. Answers carry values in the encoded format, or
 - ``200 {"status": "error", "errorMessage": ..., "errorData"?: ...}`` when the function
   failed (``errorData`` for ``nr.AppError``) — 200, as Convex does, since the legacy
   Python client reads no body from other statuses;
-- ``4xx/5xx {"code", "message"}`` for everything else: a bad Host or Origin, malformed
-  JSON, a missing path, an unknown format, a body too large, an unknown route.
+- ``4xx/5xx {"code", "message"}`` for everything else: a bad Host or Origin, a wrong
+  admin key or a user token (401), malformed JSON, a missing path, an unknown format, a
+  body too large, an unknown route.
 
 ``OPTIONS`` answers CORS preflights from allowed origins. ``POST /api/run/<dir/mod/fn>``
 (the backend's ``{args, format}`` form) runs any kind of public function and, as the
@@ -124,16 +125,29 @@ class BaseHandler(tornado.web.RequestHandler):
             return None
         return body
 
-    async def run_call(self, kind: str, path: Any, args: Any, *, clean: bool = False) -> None:
-        """Run the call and answer; ``clean``: in the ``json`` format (else the encoded one)."""
+    def caller_is_admin(self) -> bool | None:
+        """Whether the ``Authorization`` header holds this server's admin key; None after
+        answering 401 for a credential that cannot be accepted (as Convex does)."""
         authorization = self.request.headers.get("Authorization")
         if authorization and authorization.startswith("Bearer "):
             # As a Convex deployment without auth providers: a user token cannot be verified.
             self.fail(401, "NoAuthProvider",
                       "No auth provider found matching the given token: this nbreactive server has "
                       "no user authentication configured (send no Authorization header)")
+            return None
+        if authorization and authorization.startswith("Convex ") and not self.policy.is_admin(authorization):
+            self.fail(401, "BadAdminKey",
+                      "The provided admin key was invalid for this instance: it is not this server's "
+                      "admin key (server.admin_key; a new random one each time the server starts "
+                      "unless given with admin_key= or --admin-key)")
+            return None
+        return self.policy.is_admin(authorization)
+
+    async def run_call(self, kind: str, path: Any, args: Any, *, clean: bool = False) -> None:
+        """Run the call and answer; ``clean``: in the ``json`` format (else the encoded one)."""
+        admin = self.caller_is_admin()
+        if admin is None:
             return
-        admin = self.policy.is_admin(authorization)
         loop = asyncio.get_running_loop()
         outcome: Outcome = await loop.run_in_executor(
             self.executor, lambda: call(self.app, kind, path, args, admin=admin)
@@ -211,7 +225,9 @@ class RunHandler(BodyHandler):
             return
         module, _, name = route.strip("/").rpartition("/")
         path = f"{module}:{name}" if module else name
-        admin = self.policy.is_admin(self.request.headers.get("Authorization"))
+        admin = self.caller_is_admin()
+        if admin is None:
+            return
         kind = "query"
         for k in ("query", "mutation", "action"):
             try:
