@@ -219,7 +219,12 @@ def test_allowed_origins_and_hosts_are_configurable(app: nr.App) -> None:
                    allowed_hosts=["notebook.internal"]) as s:
         assert post(s, "/api/query", {"path": "stats"}, headers={"Origin": "https://app.example.com",
                                                                "Host": "notebook.internal"})[0] == 200
-        assert post(s, "/api/query", {"path": "stats"})[0] == 403  # 127.0.0.1 is not in allowed_hosts
+        # allowed_hosts adds names: the server's own URL (127.0.0.1) still works
+        assert post(s, "/api/query", {"path": "stats"})[0] == 200
+        assert nr.Client(s.url).query("stats")["ratio"] == 1.0
+        status, out = post(s, "/api/query", {"path": "stats"}, headers={"Host": "rebound.example"})
+        assert status == 403 and out["code"] == "HostNotAllowed"
+        assert "notebook.internal" in out["message"] and "'rebound.example'" in out["message"]
     with pytest.raises(ValueError, match="allowed_origins are origins like"):
         app.serve(quiet=True, allowed_origins=["example.com"])
     with pytest.raises(ValueError, match="port must be an int"):

@@ -72,10 +72,7 @@ class BaseHandler(tornado.web.RequestHandler):
     def check_request(self) -> bool:
         """The Host and Origin checks: True, or False after answering 403."""
         if not self.policy.host_ok(self.request.headers.get("Host")):
-            self.fail(403, "HostNotAllowed",
-                      f"requests to this server must address it as 127.0.0.1:{self.policy.port} or "
-                      f"localhost:{self.policy.port}, not {self.request.headers.get('Host')!r} "
-                      "(a guard against DNS rebinding; see allowed_hosts=)")
+            self.fail(403, "HostNotAllowed", self.policy.host_refusal(self.request.headers.get("Host")))
             return False
         origin = self.request.headers.get("Origin")
         if not self.policy.origin_ok(origin):

@@ -3,8 +3,9 @@ admin key.
 
 - **Host** (DNS rebinding): a server bound to a loopback address answers only
   requests addressed to it by a loopback name (``127.0.0.1``, ``localhost``, ``[::1]``
-  with its port) or by the name it was started with. A server bound elsewhere accepts
-  the hosts given (``allowed_hosts``), or any host when none are given.
+  with its port), by the name it was started with, or by a name in ``allowed_hosts``
+  (e.g. a reverse proxy's). A server bound elsewhere accepts those same names when
+  ``allowed_hosts`` is given, or any host when it is not.
 - **Origin** (browsers): requests and WebSocket upgrades that carry an ``Origin`` are
   accepted only from allowed origins: pages served from a loopback address by default,
   plus ``allowed_origins`` (exact origins like ``"https://app.example.com"``, or ``"*"``).
@@ -60,8 +61,7 @@ class Policy:
         self.port = port
         self.loopback = is_loopback(host)
         names = {host.lower(), f"[{host.lower()}]"} if ":" in host else {host.lower()}
-        if self.loopback:
-            names.update(_LOOPBACK_NAMES)
+        names.update(_LOOPBACK_NAMES)  # never a rebinding attack's name
         self.host_names = names
         self.allowed_hosts = {h.lower() for h in allowed_hosts} if allowed_hosts is not None else None
         origins = set(allowed_origins or ())
@@ -80,11 +80,20 @@ class Policy:
         if not host_header:
             return False
         name, port = _split_host(host_header)
-        if self.allowed_hosts is not None:
-            return host_header.lower() in self.allowed_hosts or name in self.allowed_hosts
-        if not self.loopback:
+        if self.allowed_hosts is not None and (host_header.lower() in self.allowed_hosts
+                                               or name in self.allowed_hosts):
             return True
+        if not self.loopback and self.allowed_hosts is None:
+            return True
+        # the server's own names (its URL) always work
         return name in self.host_names and (port in ("", str(self.port)))
+
+    def host_refusal(self, host_header: str | None) -> str:
+        """Why ``host_header`` is refused, naming the hosts that are accepted."""
+        names = sorted(n for n in self.host_names if not (":" in n and not n.startswith("[")))
+        accepted = [f"{n}:{self.port}" for n in names] + sorted(self.allowed_hosts or ())
+        return (f"requests to this server must address it as {', '.join(accepted)}, not "
+                f"{host_header!r} (a guard against DNS rebinding; more names with allowed_hosts= or --allow-host)")
 
     def origin_ok(self, origin: str | None) -> bool:
         if origin is None:

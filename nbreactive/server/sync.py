@@ -266,7 +266,7 @@ class SyncHandler(tornado.websocket.WebSocketHandler):
         if not policy.host_ok(self.request.headers.get("Host")):
             self.set_status(403)
             self.finish(orjson.dumps({"code": "HostNotAllowed",
-                                      "message": "this server answers only to its own address (DNS rebinding guard)"}))
+                                      "message": policy.host_refusal(self.request.headers.get("Host"))}))
 
     def check_origin(self, origin: str) -> bool:
         return self.shared.policy.origin_ok(origin)
