@@ -211,6 +211,7 @@ class Client:
         self._pending: dict[int, _Pending] = {}  # (client thread)
         self._seen_ts = 0  # the ts of the last Transition (client thread)
         self._connected = threading.Event()
+        self._auth_error: str | None = None  # the server refused the admin key (this connection)
 
     # -- one-shot calls (HTTP) --------------------------------------------------------
 
@@ -268,7 +269,16 @@ class Client:
         assert answer is not None
         if answer.get("success"):
             return from_wire(answer.get("result"))
-        raise _function_error(str(answer.get("result")), answer.get("errorData"), "errorData" in answer)
+        raise self._socket_error(str(answer.get("result")), answer)
+
+    def _socket_error(self, message: str, msg: dict[str, Any]) -> Exception:
+        """A function's error from the socket; an internal function "not found" because
+        the server refused the admin key says so."""
+        refused = self._auth_error
+        if refused is not None and message.startswith("Could not find public function"):
+            message += (f" (the server refused this client's admin key: {refused}; internal "
+                        "functions need the server's current admin key, server.admin_key)")
+        return _function_error(message, msg.get("errorData"), "errorData" in msg)
 
     def _send_request(self, pending: _Pending) -> None:
         """(client thread) Send, or keep until connected: a reconnect resends it (the
@@ -387,6 +397,7 @@ class Client:
                 delay = min(delay * 2, 5.0)
                 continue
             self._query_set, version = 0, None
+            self._auth_error = None
             self._live_ids = set()
             ws.write_message(json.dumps({"type": "Connect", "sessionId": self._session, "connectionCount": attempt,
                                          "lastCloseReason": "InitialConnect" if attempt == 0 else "Reconnect",
@@ -421,6 +432,9 @@ class Client:
                     self._reached(timestamp_from_wire(version["ts"]))
                 elif kind in ("MutationResponse", "ActionResponse"):
                     self._answered(msg)
+                elif kind == "AuthError":
+                    self._auth_error = str(msg.get("error"))
+                    log.error("nr.Client: the server refused the admin key: %s", self._auth_error)
                 elif kind == "FatalError":
                     log.error("nr.Client: the server ended the connection: %s", msg.get("error"))
                     break
@@ -438,8 +452,7 @@ class Client:
         if mod["type"] == "QueryUpdated":
             sub._update(from_wire(mod.get("value")), None)
         elif mod["type"] == "QueryFailed":
-            sub._update(None, _function_error(str(mod.get("errorMessage")), mod.get("errorData"),
-                                              "errorData" in mod))
+            sub._update(None, self._socket_error(str(mod.get("errorMessage")), mod))
 
     # -- lifecycle ------------------------------------------------------------------------
 

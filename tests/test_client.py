@@ -173,6 +173,22 @@ def test_live_results_larger_than_tornados_default_message_limit(app: nr.App) ->
         assert small.value == ["after"]
 
 
+def test_a_wrong_admin_key_is_reported_over_http_and_over_the_socket(app: nr.App) -> None:
+    """The key is random per server, so a client holding an earlier server's key is
+    told its key was refused, not that the internal function does not exist."""
+    with app.serve(quiet=True) as server, nr.Client(server.url, admin_key="nbr-admin-not-this-servers",
+                                                   timeout=10) as client:
+        with pytest.raises(nr.ClientError, match="401 BadAdminKey"):
+            client.query("notes:secret")
+        sub = client.subscribe("notes:secret")
+        sub.wait()
+        with pytest.raises(nr.ClientError, match="refused this client's admin key"):
+            sub.value
+        assert client.subscribe("notes:list", {"tag": "t"}).value == []  # public ones still work
+    with app.serve(quiet=True) as server, nr.Client(server.url, admin_key=server.admin_key) as client:
+        assert client.subscribe("notes:secret").value == 42
+
+
 def test_reconnects_after_a_server_restart(tmp_path: Path) -> None:
     path = str(tmp_path / "notes.duckdb")
     app = make_app(path)
