@@ -123,7 +123,9 @@ class ClientSubscription:
     @property
     def value(self) -> Any:
         if not self.wait():
-            raise ClientError(f"no result for {self.function} within {self._client.timeout} s")
+            why = self._client._connect_error
+            raise ClientError(f"no result for {self.function} within {self._client.timeout} s"
+                              + (f": {why}" if why else ""))
         if self._error is not None:
             raise self._error
         return self._value
@@ -212,6 +214,7 @@ class Client:
         self._seen_ts = 0  # the ts of the last Transition (client thread)
         self._connected = threading.Event()
         self._auth_error: str | None = None  # the server refused the admin key (this connection)
+        self._connect_error: str | None = None  # why the last attempt to connect failed
 
     # -- one-shot calls (HTTP) --------------------------------------------------------
 
@@ -393,11 +396,12 @@ class Client:
                     ws_url, connect_timeout=self.timeout, max_message_size=_MAX_RECEIVED_MESSAGE)
             except Exception as e:
                 log.debug("nr.Client: connecting to %s failed: %s", ws_url, e)
+                self._connect_error = f"cannot connect to {ws_url} ({e}); retrying"
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
             self._query_set, version = 0, None
-            self._auth_error = None
+            self._auth_error = self._connect_error = None
             self._live_ids = set()
             ws.write_message(json.dumps({"type": "Connect", "sessionId": self._session, "connectionCount": attempt,
                                          "lastCloseReason": "InitialConnect" if attempt == 0 else "Reconnect",

@@ -75,6 +75,10 @@ def test_calls_in_the_servers_own_process(app: nr.App) -> None:
         assert run_async(client.aquery("notes:list", {"tag": "a"})) == ["hello"]
     with pytest.raises(nr.ClientError, match="cannot reach"):
         nr.Client(server.url, timeout=2).query("notes:list", {"tag": "a"})
+    # a live query says why it has no value
+    with nr.Client(server.url, timeout=2) as gone, pytest.raises(
+            nr.ClientError, match=r"no result for notes:list within 2 s: cannot connect to ws://"):
+        gone.subscribe("notes:list", {"tag": "a"}).value
     with pytest.raises(ValueError, match="needs the server's URL"):
         nr.Client("127.0.0.1:1")
 
