@@ -112,6 +112,12 @@ def test_function_errors_are_200_with_convex_messages(server: Server) -> None:
     assert out["errorMessage"].startswith("ArgumentValidationError: Expected to receive an object")
     _, out = post(server, "/api/query", {"path": "messages:double", "args": {"n": {"$nope": 1}}})
     assert out["errorMessage"].startswith("ArgumentValidationError: the arguments are not Convex values")
+    # an encoded value that is not an object ({"$integer": ...} as the whole arguments)
+    for args in ({"$integer": "AQAAAAAAAAA="}, [{"$bytes": "AA=="}]):
+        _, out = post(server, "/api/query", {"path": "messages:double", "args": args})
+        assert out["errorMessage"].startswith(
+            "ArgumentValidationError: Expected to receive an object as the function's argument. "
+            "Instead received: "), out
 
 
 def test_undeliverable_error_data_is_still_a_function_error(app: nr.App, server: Server) -> None:

@@ -102,7 +102,11 @@ def decode_args(raw: Any) -> dict[str, Any]:
         args = from_wire(raw)
     except (TypeError, ValueError, ValidationError) as e:
         raise RemoteError(f"ArgumentValidationError: the arguments are not Convex values: {e}") from None
-    assert isinstance(args, dict)
+    if not isinstance(args, dict):  # an encoded scalar, e.g. {"$integer": ...}
+        raise RemoteError(
+            "ArgumentValidationError: Expected to receive an object as the function's "
+            f"argument. Instead received: {short_repr(args)}"
+        )
     return args
 
 
