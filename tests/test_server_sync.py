@@ -385,7 +385,10 @@ def test_messages_beyond_the_size_limit_close_the_socket(server: Server) -> None
         await s.connect()
         try:
             await s.ws.write_message("x" * (18 * 1024 * 1024))
-            assert await s.recv() is None  # closed by the server (1009: message too big)
+            msg = await s.recv()
+            if msg is not None:
+                assert msg["type"] == "FatalError" and "18.0 MiB" in msg["error"]
+                assert await s.recv() is None
         except tornado.websocket.WebSocketClosedError:
             pass  # closed while we were still writing it
         s2 = await Socket.open(server)  # the server is fine
@@ -393,6 +396,37 @@ def test_messages_beyond_the_size_limit_close_the_socket(server: Server) -> None
         await s2.send(type="ModifyQuerySet", baseVersion=0, newVersion=1, modifications=[])
         assert (await s2.recv() or {})["type"] == "Transition"
         s2.close()
+
+    run(scenario())
+
+
+def test_a_mutation_too_large_is_answered_not_dropped(server: Server) -> None:
+    """A Mutation or Action over the size limit gets a failed response (and, for a
+    mutation, its Transition), as Convex answers arguments over its limit. Closing the
+    socket instead made the official clients resend it on every reconnect, forever."""
+    async def scenario() -> None:
+        s = await Socket.open(server)
+        await s.connect("big-session")
+        await s.send(type="ModifyQuerySet", baseVersion=0, newVersion=1,
+                     modifications=[add(1, "messages:count", {})])
+        t0 = await s.recv()
+        assert t0 is not None and t0["type"] == "Transition"
+        big = {"channel": "a", "body": "x" * (18 * 1024 * 1024)}
+        for kind, rid in (("Mutation", 7), ("Action", 8)):
+            await s.send(type=kind, requestId=rid, udfPath="messages:send", args=[big])
+            resp = await s.recv()
+            assert resp is not None and resp["type"] == f"{kind}Response" and resp["requestId"] == rid
+            assert resp["success"] is False and "18.0 MiB" in resp["result"] and "16 MiB" in resp["result"]
+            after = await s.recv()
+            assert after is not None and after["type"] == "Transition"
+        # the socket lives on
+        await s.send(type="Mutation", requestId=9, udfPath="messages:send", args=[{"channel": "a", "body": "ok"}])
+        for _ in range(3):  # the count's Transition may come first
+            msg = await s.recv() or {}
+            if msg.get("type") == "MutationResponse":
+                break
+        assert msg.get("requestId") == 9 and msg.get("success") is True
+        s.close()
 
     run(scenario())
 

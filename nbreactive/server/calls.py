@@ -28,9 +28,23 @@ if TYPE_CHECKING:
     from nbreactive.functions.registry import RegisteredFunction
     from nbreactive.functions.requests import Request
 
-__all__ = ["RemoteError", "call", "decode_args", "find_function", "wire_error"]
+__all__ = ["MAX_BODY_BYTES", "RemoteError", "call", "decode_args", "find_function", "too_large", "wire_error"]
 
 log = logging.getLogger("nbreactive.server")
+
+#: Largest request body (and WebSocket message): Convex's 16 MiB for arguments, plus room.
+MAX_BODY_BYTES = 17 * 1024 * 1024
+#: A larger body or message is still read (and dropped) up to this size, so that its
+#: sender is told why: an HTTP server that stops reading resets the connection (the answer
+#: is lost), and a socket closed for it is reopened by the clients, which send it again.
+DISCARD_BODY_BYTES = 4 * MAX_BODY_BYTES
+
+
+def too_large(what: str, size: int) -> str:
+    """Why ``what`` of ``size`` bytes is refused."""
+    return (f"{what} is {size / 2**20:.1f} MiB, more than the {MAX_BODY_BYTES // 2**20} MiB this "
+            "server accepts (Convex's limit for a function's arguments is 16 MiB): store large "
+            "data in file storage")
 
 _KIND_NAMES = {"query": "Query", "mutation": "Mutation", "action": "Action"}
 

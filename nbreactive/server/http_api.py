@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import tornado.web
 
-from nbreactive.server.calls import Outcome, RemoteError, call, find_function
+from nbreactive.server.calls import (
+    DISCARD_BODY_BYTES,
+    MAX_BODY_BYTES,
+    Outcome,
+    RemoteError,
+    call,
+    find_function,
+    too_large,
+)
 from nbreactive.values.wire import to_clean_json
 
 if TYPE_CHECKING:
@@ -38,12 +46,6 @@ if TYPE_CHECKING:
 __all__ = ["MAX_BODY_BYTES", "ApiHandler", "NotFoundHandler", "RunHandler", "StatusHandler"]
 
 log = logging.getLogger("nbreactive.server")
-
-#: Largest request body (and WebSocket message): Convex's 16 MiB for arguments, plus room.
-MAX_BODY_BYTES = 17 * 1024 * 1024
-#: A larger body is still read (and dropped) up to this size, so that its sender gets the
-#: 413 answer: a server that stops reading resets the connection, and the answer is lost.
-DISCARD_BODY_BYTES = 4 * MAX_BODY_BYTES
 
 #: The value formats of Convex's HTTP API: the encoded one (what the clients use) and the
 #: lossy "clean" one of its docs' examples (int64 as a string; ``to_clean_json``).
@@ -189,10 +191,7 @@ class BodyHandler(BaseHandler):
         if not self.check_request():
             return None
         if self._size > MAX_BODY_BYTES:
-            self.fail(413, "PayloadTooLarge",
-                      f"the request body is {self._size / 2**20:.1f} MiB, more than the "
-                      f"{MAX_BODY_BYTES // 2**20} MiB this server accepts (Convex's limit for a "
-                      "function's arguments is 16 MiB): store large data in file storage")
+            self.fail(413, "PayloadTooLarge", too_large("the request body", self._size))
             return None
         self.request.body = b"".join(self._chunks)
         self._chunks = []

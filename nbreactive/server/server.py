@@ -18,13 +18,8 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-from nbreactive.server.http_api import (
-    MAX_BODY_BYTES,
-    ApiHandler,
-    NotFoundHandler,
-    RunHandler,
-    StatusHandler,
-)
+from nbreactive.server.calls import DISCARD_BODY_BYTES, MAX_BODY_BYTES
+from nbreactive.server.http_api import ApiHandler, NotFoundHandler, RunHandler, StatusHandler
 from nbreactive.server.security import Policy, is_loopback
 from nbreactive.server.sync import SyncHandler, _Shared
 
@@ -104,7 +99,7 @@ class Server:
             ],
             default_handler_class=NotFoundHandler,
             default_handler_args=deps,
-            websocket_max_message_size=MAX_BODY_BYTES,
+            websocket_max_message_size=DISCARD_BODY_BYTES,  # sync.py answers those over MAX_BODY_BYTES
             log_function=_log_request,
         )
 

@@ -33,11 +33,13 @@ import tornado.websocket
 from nbreactive.errors import ValidationError
 from nbreactive.functions.requests import Request
 from nbreactive.server.calls import (
+    MAX_BODY_BYTES,
     Outcome,
     RemoteError,
     call,
     decode_args,
     find_function,
+    too_large,
     wire_error,
 )
 from nbreactive.values.wire import timestamp_to_wire, to_wire
@@ -326,6 +328,9 @@ class SyncHandler(tornado.websocket.WebSocketHandler):
         if conn is None:
             return
         try:
+            if len(message) > MAX_BODY_BYTES:
+                self._too_large(conn, message)
+                return
             msg = orjson.loads(message)
             if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
                 raise ProtocolError('every message is a JSON object with a "type"')
@@ -341,6 +346,23 @@ class SyncHandler(tornado.websocket.WebSocketHandler):
             self.fatal(f"a malformed {type(e).__name__} in a message: {e}")
         except RuntimeError:  # the app is closing: a plain close, so clients reconnect
             self.close(1012, "the app is closing")
+
+    def _too_large(self, conn: Connection, message: str | bytes) -> None:
+        """A message over the limit: a Mutation or Action is answered as failed (closing
+        the socket would make the clients resend it on every reconnect); anything else
+        is a protocol error."""
+        why = too_large("the message", len(message))
+        try:
+            msg = orjson.loads(message)
+        except orjson.JSONDecodeError:
+            msg = None
+        kind = msg.get("type") if isinstance(msg, dict) else None
+        request_id = msg.get("requestId") if isinstance(msg, dict) else None
+        if kind not in ("Mutation", "Action") or type(request_id) is not int or not 0 <= request_id < 2**63:
+            raise ProtocolError(why)
+        ts = self.shared.app._db.base_ts
+        answer = _response(kind.lower(), request_id, Outcome(error=RemoteError(f"ArgumentsTooLarge: {why}"), ts=ts))
+        self._on_engine(lambda: conn.answered(answer, ts if kind == "Mutation" else 0))
 
     # -- the messages -------------------------------------------------------------------
 
