@@ -12,8 +12,9 @@ holds the GIL while it waits, so it deadlocks there; this one never blocks the s
   per client run by a background thread. The subscription has ``.value`` (raises the
   query's error), ``.error``, ``.on_change(callback, on_error)``, ``.unsubscribe()``,
   and is iterable (``for value in sub``: the current value, then each new one) and
-  async-iterable. The socket reconnects by itself (backoff up to 5 s) and re-adds the
-  live queries.
+  async-iterable. As with ``app.subscribe``, callbacks run once every subscription an
+  update touched has its new value, so they never see two snapshots mixed. The socket
+  reconnects by itself (backoff up to 5 s) and re-adds the live queries.
 
 Values use nbreactive's Python mapping (``int`` is int64, ``float`` float64, ``bytes``
 bytes); a function's ``nr.AppError`` arrives as ``nr.AppError`` with its data, other
@@ -99,12 +100,18 @@ class ClientSubscription:
         self._queues: list[queue.SimpleQueue[Any]] = []
         self.active = True
 
-    def _update(self, value: Any, error: BaseException | None) -> None:
+    def _set(self, value: Any, error: BaseException | None) -> None:
+        """Take a new result; ``_notify`` tells the watchers (once every subscription
+        the same Transition touched has its new result: they see one snapshot)."""
         with self._lock:
             self._value, self._error = value, error
+        self._ready.set()
+
+    def _notify(self) -> None:
+        with self._lock:
+            value, error = self._value, self._error
             callbacks = list(self._callbacks)
             queues = list(self._queues)
-        self._ready.set()
         for q in queues:
             q.put((value, error))
         for cb, on_error in callbacks:
@@ -431,9 +438,14 @@ class Client:
                         break
                     version = msg["endVersion"]
                     delay = 0.1
+                    touched = {}  # all new results first, then the callbacks: one snapshot
                     for mod in msg.get("modifications", ()):
-                        self._apply(mod)
+                        sub = self._apply(mod)
+                        if sub is not None:
+                            touched[sub.query_id] = sub
                     self._reached(timestamp_from_wire(version["ts"]))
+                    for sub in touched.values():
+                        sub._notify()
                 elif kind in ("MutationResponse", "ActionResponse"):
                     self._answered(msg)
                 elif kind == "AuthError":
@@ -448,15 +460,19 @@ class Client:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    def _apply(self, mod: dict[str, Any]) -> None:
+    def _apply(self, mod: dict[str, Any]) -> ClientSubscription | None:
+        """Give one modification's result to its subscription (which is returned)."""
         with self._lock:
             sub = self._subs.get(mod.get("queryId", -1))
         if sub is None:
-            return
+            return None
         if mod["type"] == "QueryUpdated":
-            sub._update(from_wire(mod.get("value")), None)
+            sub._set(from_wire(mod.get("value")), None)
         elif mod["type"] == "QueryFailed":
-            sub._update(None, self._socket_error(str(mod.get("errorMessage")), mod))
+            sub._set(None, self._socket_error(str(mod.get("errorMessage")), mod))
+        else:
+            return None
+        return sub
 
     # -- lifecycle ------------------------------------------------------------------------
 

@@ -120,6 +120,27 @@ def test_subscriptions_follow_commits_from_anywhere(app: nr.App) -> None:
         assert len(list(it)) <= 1  # unsubscribing ends the iteration (after what was queued)
 
 
+def test_callbacks_see_one_snapshot_across_subscriptions(app: nr.App) -> None:
+    """As with app.subscribe: a callback runs once every subscription the Transition
+    touched has its new value, so reading another subscription never mixes snapshots."""
+    @app.query(name="notes:count")
+    def count(ctx):
+        return len(ctx.db.query("notes").collect())
+
+    with app.serve(quiet=True) as server, nr.Client(server.url) as client:
+        n = client.subscribe("notes:count")
+        texts = client.subscribe("notes:list", {"tag": "s"})
+        assert n.value == 0 and texts.value == []
+        seen: list[tuple[int, int]] = []
+        n.on_change(lambda value: seen.append((value, len(texts.value))))
+        texts.on_change(lambda value: seen.append((n.value, len(value))))
+        for i in range(3):
+            app.run_mutation("notes:add", {"tag": "s", "text": str(i)})
+            wait_until(lambda i=i: n.value == i + 1 and texts.value and len(texts.value) == i + 1,
+                       "the commit on both subscriptions")
+        assert seen and all(a == b for a, b in seen), seen
+
+
 def test_mutations_read_your_writes_once_live_queries_are_open(app: nr.App) -> None:
     with app.serve(quiet=True) as server, nr.Client(server.url) as client:
         sub = client.subscribe("notes:list", {"tag": "ryw"})
