@@ -202,6 +202,32 @@ def test_failed_queries_and_admin_authentication(server: Server) -> None:
     run(scenario())
 
 
+def test_a_query_of_a_function_defined_later_recovers(app: nr.App, server: Server) -> None:
+    """A page open before the notebook defines the function it watches: the query fails
+    ("Could not find public function"), then runs once the function is defined, as a
+    Convex deployment re-runs its queries when new functions are pushed."""
+    async def scenario() -> None:
+        s = await Socket.open(server)
+        await s.connect()
+        await s.send(type="ModifyQuerySet", baseVersion=0, newVersion=1, modifications=[
+            add(1, "later:count", {}), add(2, "messages:secret", {})])
+        t = await s.recv()
+        assert t is not None and [m["type"] for m in t["modifications"]] == ["QueryFailed", "QueryFailed"]
+
+        @app.query(name="later:count")
+        def later_count(ctx):
+            return "defined now"
+
+        t = await s.recv()
+        assert t is not None and t["type"] == "Transition" and t["startVersion"] == t["endVersion"] | {
+            "ts": t["startVersion"]["ts"]}
+        assert t["modifications"] == [{"type": "QueryUpdated", "queryId": 1, "value": "defined now",
+                                       "logLines": [], "journal": None}]
+        s.close()
+
+    run(scenario())
+
+
 @pytest.mark.parametrize("frame, error", [
     ("{not json", "not JSON"),
     ('{"type": "Dance"}', "unknown message type 'Dance'"),

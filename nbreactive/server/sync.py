@@ -14,7 +14,8 @@ Frames leave through the socket's event loop in the order they were made
 threads; a ``MutationResponse`` is always followed by a ``Transition`` that reaches
 its commit ts (the clients resolve a mutation only then). A resent mutation — same
 session, same request id, after a reconnect — gets its first answer again instead of
-running twice. A ``Ping`` goes out after 15 s of silence.
+running twice. A ``Ping`` goes out after 15 s of silence. A query of a function that
+does not exist yet runs once the notebook defines it (checked every second).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class _Query:
     sent: int = -1  # the entry version last sent
     mod: dict[str, Any] = field(default_factory=dict)  # its Add, to add again
     internal: bool = False  # reachable only with the admin key
+    missing: bool = False  # failed for want of its function: retried once it is defined
 
 
 @dataclass
@@ -115,6 +117,8 @@ class Connection:
         self.force = False  # send a Transition even with nothing in it
         self.closed = False
         self.held = False  # Transitions held back from a client that does not read
+        self.has_missing = False  # some query waits for its function (read by the IO thread)
+        self.functions_seen = 0  # how many functions the app had when they were looked for
         self.last_send = time.monotonic()
 
     # -- frames out (any thread) ---------------------------------------------------------
@@ -196,12 +200,37 @@ class Connection:
                 self.removed.append(qid)
         self.target.query_set = new_version
         self.force = True
+        self._note_missing()
         self.flush()
+
+    def _note_missing(self) -> None:
+        self.functions_seen = len(self.shared.app.functions)  # functions are only ever added
+        self.has_missing = any(q.missing for q in self.queries.values())
+
+    def retry_missing(self) -> None:
+        """Add again the queries whose function did not exist and now does (the notebook
+        defined it after the client subscribed), as a Convex deployment re-runs its
+        queries when functions are pushed; their results go out in the next Transition."""
+        if self.closed:
+            return
+        for qid, q in list(self.queries.items()):
+            if q.missing:
+                try:
+                    find_function(self.shared.app, q.mod.get("udfPath"), "query", admin=self.engine_admin)
+                except RemoteError:
+                    continue
+                self.queries[qid] = self._add(q.mod)
+                self.force = True  # its result (or its new error) goes out
+        self._note_missing()
+        self.after_round()
 
     def _add(self, mod: dict[str, Any]) -> _Query:
         app = self.shared.app
         try:
             fn = find_function(app, mod.get("udfPath"), "query", admin=self.engine_admin)
+        except RemoteError as e:
+            return _Query(str(mod.get("udfPath")), None, e, mod=mod, missing=True)
+        try:
             args = decode_args(mod.get("args"))
             journal = mod.get("journal")  # a reconnecting client's page end
             sub = app._reactor.subscribe(fn, app._validate_args(fn, args), None,
@@ -240,6 +269,7 @@ class Connection:
                 self.queries[qid] = self._add(q.mod)
         self.target.identity = identity_version
         self.force = True
+        self._note_missing()
         self.flush()
 
     def close(self) -> None:
@@ -287,6 +317,11 @@ class SyncHandler(tornado.websocket.WebSocketHandler):
         if conn.held and self.unsent_bytes() <= MAX_UNSENT_BYTES // 2:
             try:
                 self._on_engine(conn.after_round)  # it caught up: send what changed meanwhile
+            except RuntimeError:  # the app is closing
+                pass
+        if conn.has_missing and len(self.shared.app.functions) != conn.functions_seen:
+            try:
+                self._on_engine(conn.retry_missing)  # their functions may be defined by now
             except RuntimeError:  # the app is closing
                 pass
         if time.monotonic() - conn.last_send >= HEARTBEAT_SECONDS:
