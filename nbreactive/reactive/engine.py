@@ -37,12 +37,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from nbreactive.functions.context import QueryCtx
 from nbreactive.functions.transaction import SqlNeedsSync, Transaction
 from nbreactive.query.pagination import PageJournal
 from nbreactive.reactive.readset import DependencyIndex, KeyFn, ReadSet, by_id_key
+from nbreactive.reactive.results import error_fingerprint, fingerprint, identity_key, same_result
 from nbreactive.reactive.subscription import Subscription
 from nbreactive.reactive.tracking import record as record_reads
 from nbreactive.reactive.tracking import tracking
@@ -195,36 +194,6 @@ class _Request:
     cancelled: bool = False
 
 
-def identity_key(identity: dict[str, Any] | None) -> bytes:
-    return b"" if identity is None else encode_value(identity)
-
-
-def fingerprint(value: Any) -> bytes:
-    """Bytes that differ whenever two results differ (see ``same_result``)."""
-    return orjson.dumps(value, default=_fp_default)
-
-
-def _fp_default(x: Any) -> Any:
-    if isinstance(x, bytes):
-        return {"$bytes": x.hex()}
-    raise TypeError(f"not a value: {type(x).__name__}")
-
-
-def same_result(old: Any, old_fp: bytes | None, new: Any, new_fp: bytes) -> bool:
-    """Exact equality of two results given their fingerprints.
-
-    The JSON text tells int64 from float64 from boolean (``1``, ``1.0``, ``true``)
-    and keeps -0.0; it conflates only NaN with null and bytes with an object shaped
-    like ``{"$bytes": ...}``, which Python's ``==`` then tells apart. Python's
-    ``==`` alone would call ``1 == 1.0 == True`` equal.
-    """
-    if old_fp != new_fp:
-        return False
-    if old == new:
-        return True
-    return encode_value(old) == encode_value(new)  # NaN-bearing values: compare exactly
-
-
 class Reactor:
     """See the module docstring. One per app."""
 
@@ -347,7 +316,7 @@ class Reactor:
         entry.run_seconds = out.seconds
         entry.stale = False
         if out.error is not None:
-            fp = _error_fingerprint(out.error)
+            fp = error_fingerprint(out.error)
             changed = entry.error is None or fp != entry.fingerprint
             entry.value, entry.error, entry.error_tb = None, out.error, out.error.__traceback__
             entry.fingerprint = fp
@@ -798,11 +767,3 @@ class Reactor:
             except ValueError:
                 pass
 
-
-def _error_fingerprint(error: BaseException) -> bytes:
-    data = getattr(error, "data", None)
-    try:
-        data_fp = fingerprint(data)
-    except TypeError:
-        data_fp = repr(data).encode()
-    return b"error:" + type(error).__qualname__.encode() + b":" + str(error).encode() + b":" + data_fp
