@@ -379,6 +379,38 @@ def test_identical_subscriptions_share_one_execution_and_unsubscribe(app: nr.App
     assert app._reactor.stats["cache_hits"] == hits + 1
 
 
+def test_redefining_a_query_replaces_its_cached_and_live_results(app: nr.App) -> None:
+    """Re-running a notebook cell that defines a query replaces it: calls, new
+    subscriptions and the live ones run the new code at once, not a result of the old
+    one kept in the cache (also for a query calling it)."""
+    f = bank(app)
+
+    @app.query()
+    def richest(ctx):
+        return max(a["balance"] for a in ctx.db.query("accounts").collect())
+
+    @app.query()
+    def summary(ctx):
+        return {"richest": richest()}
+
+    assert app.run_query(richest, {}) == START  # cached now
+    live = app.subscribe(richest, {})
+    outer = app.subscribe(summary, {})
+    seen: list[Any] = []
+    live.on_change(seen.append)
+
+    @app.query()  # the cell re-run with a change: the poorest instead
+    def richest(ctx):
+        return -min(a["balance"] for a in ctx.db.query("accounts").collect())
+
+    assert app.run_query(richest, {}) == -START
+    assert app.subscribe(richest, {}).value == -START
+    wait_until(lambda: seen == [-START], "the live subscription to run the new definition")
+    wait_until(lambda: outer.value == {"richest": -START}, "the calling query to re-run")
+    f["transfer"](src="acct0", dst="acct1", amount=5)
+    wait_until(lambda: seen == [-START, -(START - 5)], "the next commit's result, from the new code")
+
+
 def test_schema_changes_and_imports_re_run_live_queries(app: nr.App) -> None:
     app.set_schema(nr.define_schema({"t": nr.define_table({"n": v.number()})}))
 

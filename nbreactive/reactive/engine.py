@@ -370,6 +370,26 @@ class Reactor:
                 return e
         return None
 
+    def function_replaced(self, fn: RegisteredFunction) -> None:
+        """``fn`` replaces a query of the same path (a notebook cell defining it ran
+        again): no result of the old code may be served. Its entries run ``fn`` from
+        now on; as any query may call it, every cached result is dropped and every live
+        query re-runs (one whose result stays the same notifies nobody)."""
+        woke = False
+        with self._db.base_lock:
+            self._sql_fns.discard(fn.path)
+            for e in list(self.entries.values()):
+                if e.fn.path == fn.path:
+                    e.fn = fn
+                if not e.subs:
+                    self._drop(e)
+                elif not e.stale:
+                    e.stale = woke = True
+                    self._stale.add(e)
+        if woke:
+            with self._cond:
+                self._cond.notify()
+
     # -- invalidation (committing thread, base lock held) ----------------------------------
 
     def _on_publish(self, records: list[CommitRecord]) -> None:
