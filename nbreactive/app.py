@@ -689,6 +689,7 @@ class App:
         """
         self._check_open()
         db = self._db
+        read_ts = db.base_ts  # the statement sees this commit or a later one
         # Durable apps acknowledge a mutation only once it is in DuckDB, so there is
         # nothing to wait for. In-memory apps flush in the background: wait for that,
         # except inside a function, which holds the locks the flush needs.
@@ -696,7 +697,7 @@ class App:
             db.drain()
         if tracking():  # inside a live cell: re-run it when a table this reads changes
             record_reads(self._reactor, ReadSet(tables=frozenset(
-                t.lower() for t in db.store.tables_read(sql))))
+                t.lower() for t in db.store.tables_read(sql))), read_ts)
         try:
             return db.store.sql(sql, params)
         except SqlError as e:

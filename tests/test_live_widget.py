@@ -320,3 +320,35 @@ def test_the_inspector_widget_follows_queries_and_commits(app: nr.App) -> None:
     wait_until(lambda: insp.subscriptions == [], "the unsubscribe to show")
     insp.close()
     assert not insp._thread.is_alive() or insp._thread.join(2) is None
+
+
+def test_a_live_cell_re_runs_for_a_commit_that_lands_while_it_runs(app: nr.App) -> None:
+    """A commit from another thread (a scheduled job, a remote client) that writes what
+    the block read, landing after the read but before the block ended, re-runs it: the
+    output must not stay on the older data."""
+    from nbreactive.widgets.live_cell import LiveCell
+
+    counts: list[int] = []
+
+    def block() -> int:
+        n = len(app.run_query("msgs", {"channel": "a"}))
+        counts.append(n)
+        if len(counts) == 1:  # the first run: someone else commits meanwhile
+            writer = threading.Thread(
+                target=app.run_mutation, args=("send", {"channel": "a", "body": "x", "n": 1})
+            )
+            writer.start()
+            writer.join()
+        return n
+
+    cell = LiveCell(block)
+    try:
+        wait_until(lambda: counts[-1:] == [1], "the block to re-run and read the new message")
+        # An unrelated commit meanwhile re-runs nothing.
+        runs = cell.runs
+        app.run_mutation("send", {"channel": "b", "body": "y", "n": 2})
+        app.run_mutation("send", {"channel": "a", "body": "z", "n": 3})
+        wait_until(lambda: counts[-1:] == [2], "the re-run for channel a")
+        assert cell.runs == runs + 1
+    finally:
+        cell.stop()

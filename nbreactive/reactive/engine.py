@@ -45,6 +45,7 @@ from nbreactive.reactive.results import error_fingerprint, fingerprint, identity
 from nbreactive.reactive.subscription import Subscription
 from nbreactive.reactive.tracking import record as record_reads
 from nbreactive.reactive.tracking import tracking
+from nbreactive.reactive.watcher import ReadWatcher
 from nbreactive.values.copies import copy_value, value_copier
 from nbreactive.values.keys import encode_value
 
@@ -119,36 +120,6 @@ class QueryEntry:
 
     def __repr__(self) -> str:
         return f"<QueryEntry #{self.id} {self.fn.path} subs={len(self.subs)} stale={self.stale}>"
-
-
-class ReadWatcher:
-    """An owner in the dependency index that is not a query: ``callback()`` runs on the
-    engine thread after a commit touches ``read_set`` (live cells use it)."""
-
-    __slots__ = ("_reactor", "active", "callback", "read_set")
-
-    def __init__(self, reactor: Reactor, callback: Callable[[], Any]) -> None:
-        self._reactor = reactor
-        self.callback = callback
-        self.read_set = ReadSet()
-        self.active = True
-
-    def update(self, read_set: ReadSet) -> None:
-        """Watch ``read_set`` from now on (the block read something else this time)."""
-        reactor = self._reactor
-        with reactor._db.base_lock:
-            if not self.active:
-                return
-            reactor.deps.remove(self, self.read_set)
-            reactor.deps.add(self, read_set)
-            self.read_set = read_set
-
-    def close(self) -> None:
-        reactor = self._reactor
-        with reactor._db.base_lock:
-            if self.active:
-                self.active = False
-                reactor.deps.remove(self, self.read_set)
 
 
 @dataclass
@@ -475,12 +446,12 @@ class Reactor:
                             if e.key in self._lru:
                                 self._lru.move_to_end(e.key)
                             if tracked:
-                                record_reads(self, e.read_set)
+                                record_reads(self, e.read_set, self._db.base_ts)
                             return e.copy(e.value)
                         self.stats["cache_misses"] += 1
                     out = self._run(fn, args, identity, sql)
                     if tracked:
-                        record_reads(self, out.read_set)
+                        record_reads(self, out.read_set, out.ts)
                     if out.error is not None:
                         raise out.error
                     if caching and not out.time_read and self.entries.get(key) is None:
@@ -493,12 +464,14 @@ class Reactor:
                 sql = True
         raise AssertionError("unreachable: SQL-synchronized runs never ask to synchronize")
 
-    def watch_reads(self, read_set: ReadSet, callback: Callable[[], Any]) -> ReadWatcher:
+    def watch_reads(self, read_set: ReadSet, callback: Callable[[], Any],
+                    since: int | None = None) -> ReadWatcher:
         """Call ``callback()`` (on the engine thread) after each commit touching
-        ``read_set``; ``.update(rs)`` changes what is watched, ``.close()`` stops."""
+        ``read_set`` (also one after ``since``, the ts the reads were made at);
+        ``.update(rs, since)`` changes what is watched, ``.close()`` stops."""
         self._ensure_thread()
         watcher = ReadWatcher(self, callback)
-        watcher.update(read_set)
+        watcher.update(read_set, since)
         return watcher
 
     # -- subscriptions ---------------------------------------------------------------------

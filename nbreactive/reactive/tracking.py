@@ -19,13 +19,19 @@ __all__ = ["ReadsCollector", "record", "track_reads", "tracking"]
 
 
 class ReadsCollector:
-    """Read sets gathered per reactivity engine (one per App)."""
+    """Read sets gathered per reactivity engine (one per App), and per engine the
+    earliest commit ts they were read at (``since``: commits after it may have
+    changed what was read before the block got to watch it)."""
 
     def __init__(self) -> None:
         self.by_reactor: dict[Any, list[ReadSet]] = {}
+        self.since: dict[Any, int] = {}
 
-    def add(self, reactor: Any, rs: ReadSet) -> None:
+    def add(self, reactor: Any, rs: ReadSet, ts: int) -> None:
         self.by_reactor.setdefault(reactor, []).append(rs)
+        known = self.since.get(reactor)
+        if known is None or ts < known:
+            self.since[reactor] = ts
 
     def merged(self) -> dict[Any, ReadSet]:
         out = {}
@@ -47,10 +53,11 @@ def tracking() -> bool:
     return _current.get() is not None
 
 
-def record(reactor: Any, rs: ReadSet) -> None:
+def record(reactor: Any, rs: ReadSet, ts: int) -> None:
+    """Add ``rs``, read at commit ts ``ts`` (or later), to the block being tracked."""
     collector = _current.get()
     if collector is not None:
-        collector.add(reactor, rs)
+        collector.add(reactor, rs, ts)
 
 
 @contextlib.contextmanager

@@ -80,11 +80,14 @@ class LiveCell:
             if self._stopped:
                 return
             for reactor, rs in merged.items():
+                # ``since``: a commit that landed after the block read, before this
+                # watch, re-runs it too.
+                since = reads.since.get(reactor)
                 watcher = self._watchers.get(reactor)
                 if watcher is None:
-                    self._watchers[reactor] = reactor.watch_reads(rs, self._invalidated)
+                    self._watchers[reactor] = reactor.watch_reads(rs, self._invalidated, since)
                 else:
-                    watcher.update(rs)
+                    watcher.update(rs, since)
             for reactor in [r for r in self._watchers if r not in merged]:
                 self._watchers.pop(reactor).close()
         self.output.outputs = tuple(outputs)
