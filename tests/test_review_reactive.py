@@ -333,3 +333,35 @@ def test_a_watch_whose_callback_raises_leaves_no_live_query(app) -> None:
             pass  # raising is fine, as long as nothing stays subscribed
     subscribers = sum(s["subscribers"] for s in app.inspect().subscriptions)
     assert subscribers == len(handles), f"{subscribers - len(handles)} subscriptions nobody holds"
+
+
+def test_changing_an_inspection_changes_nothing_in_the_app(app: nr.App) -> None:
+    """``app.inspect()`` is a plain-data snapshot: editing it (a notebook user exploring
+    it) must neither change the arguments a live query re-runs with nor the stored
+    documents its write set shows."""
+    app.set_schema(nr.define_schema({
+        "t": nr.define_table({"meta": v.object({"a": v.int64()}), "n": v.int64()}).index("by_meta", ["meta"]),
+    }))
+
+    @app.mutation(args={"a": v.int64(), "n": v.int64()})
+    def add(ctx, a, n):
+        return ctx.db.insert("t", {"meta": {"a": a}, "n": n})
+
+    @app.query(args={"at_least": v.object({"n": v.int64()})})
+    def big(ctx, at_least):
+        return sorted(d["n"] for d in ctx.db.query("t").collect() if d["n"] >= at_least["n"])
+
+    @app.query()
+    def all_docs(ctx):
+        return ctx.db.query("t").collect()
+
+    add(a=1, n=1)
+    sub = app.subscribe(big, {"at_least": {"n": 5}})
+    insp = app.inspect()
+    insp.subscriptions[0]["args"]["at_least"]["n"] = 0
+    (write,) = insp.commits[-1]["write_set"]
+    write["keys"]["by_meta"]["new"][0]["a"] = 666
+    add(a=2, n=7)
+    assert wait_until(lambda: sub.value == [7])
+    assert sub.args == {"at_least": {"n": 5}}
+    assert [d["meta"]["a"] for d in app.run_query(all_docs, {})] == [1, 2]

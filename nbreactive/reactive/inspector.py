@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from nbreactive.values.copies import copy_value
 from nbreactive.values.model import get_path, short_repr
 
 if TYPE_CHECKING:
@@ -59,10 +60,11 @@ def _write_keys(db: Database, table: str, doc_id: str, op: str, old: Any, new: A
     keys: dict[str, dict[str, Any]] = {}
     for spec in db.index_specs(table):
         fields = spec.fields
+        # Copies: ``old`` and ``new`` are the stored documents themselves.
         keys[spec.name] = {
             "fields": list(fields),
-            "old": None if old is None else [get_path(old, f) for f in fields],
-            "new": None if new is None else [get_path(new, f) for f in fields],
+            "old": None if old is None else [copy_value(get_path(old, f)) for f in fields],
+            "new": None if new is None else [copy_value(get_path(new, f)) for f in fields],
         }
     return {"table": table, "id": doc_id, "op": op, "keys": keys}
 
@@ -77,7 +79,7 @@ def inspect(reactor: Reactor, db: Database) -> Inspection:
             {
                 "id": e.id,
                 "function": e.fn.path,
-                "args": e.args,
+                "args": copy_value(e.args),  # the live query's own: a copy to keep
                 "subscribers": len(e.subs),
                 "reads": e.read_set.describe(index_fields),
                 "read_set": e.read_set,
