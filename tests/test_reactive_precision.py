@@ -1310,3 +1310,38 @@ def test_failing_query_iterating_in_a_for_loop_recovers(app: nr.App) -> None:
     assert len(app.inspect().commits[-1]["invalidated"]) == 1
     wait_until(lambda: sub.error is None, "the recovery")
     assert sub.value == 0
+
+
+def test_the_inspector_describes_open_and_exclusive_bounds_as_they_are() -> None:
+    """A descending ``first()`` reads from its top key to the end of the index, and
+    ``gt`` starts after its value: the inspector must not call the end "start" nor show
+    an exclusive bound as an inclusive one."""
+    with nr.App() as app:
+        app.set_schema(nr.define_schema({"t": nr.define_table({"k": v.int64()}).index("by_k", ["k"])}))
+
+        @app.mutation(args={"k": v.int64()})
+        def add(ctx, k):
+            ctx.db.insert("t", {"k": k})
+
+        @app.query()
+        def latest(ctx):
+            return ctx.db.query("t").with_index("by_k").order("desc").first()
+
+        @app.query()
+        def above_one(ctx):
+            return ctx.db.query("t").with_index("by_k", lambda q: q.gt("k", 1).lt("k", 4)).collect()
+
+        @app.query()
+        def up_to_three(ctx):
+            return ctx.db.query("t").with_index("by_k", lambda q: q.lte("k", 3)).collect()
+
+        for k in range(5):
+            add(k=k)
+        subs = [app.subscribe(q, {}) for q in (latest, above_one, up_to_three)]
+        reads = [s["reads"] for s in app.inspect().subscriptions]
+        (top,), (between,), (upto,) = reads
+        assert top.startswith("t.by_k: [(k=4, _creationTime=") and top.endswith(" .. end)"), top
+        assert between == "t.by_k: [after (k=1) .. (k=4))"
+        assert upto == "t.by_k: [start .. (k=3)…)"
+        for s in subs:
+            s.unsubscribe()

@@ -118,15 +118,19 @@ def describe_interval(fields: tuple[str, ...], lo: bytes, hi: bytes) -> str:
     """A readable form of ``[lo, hi)`` over an index with key ``fields``."""
     if lo == b"" and hi in (b"\xff", b"\xff\xff"):
         return "all"
-    lo_vals, _ = _decode_bound(lo)
+    lo_vals, lo_open = _decode_bound(lo)
     hi_vals, hi_open = _decode_bound(hi)
     # A range over one prefix: [P, P + 0xFF) reads "every key starting with P".
-    if hi_open and lo_vals == hi_vals:
+    if hi_open and not lo_open and lo_vals == hi_vals:
         parts = [
             f"{fields[n] if n < len(fields) else f'#{n}'} == {v!r}" for n, v in enumerate(lo_vals)
         ]
         return ", ".join(parts) if parts else "all"
-    return f"[{_tuple(fields, lo_vals)} .. {_tuple(fields, hi_vals)}{'…' if hi_open else ''})"
+    # An open lower bound (``gt``, a page's or a ``take``'s last key) starts after its
+    # key; an open upper one takes every key extending its own, up to the index's end.
+    start = "start" if not lo_vals else ("after " if lo_open else "") + _tuple(fields, lo_vals)
+    end = "end" if not hi_vals else _tuple(fields, hi_vals) + ("…" if hi_open else "")
+    return f"[{start} .. {end})"
 
 
 def _tuple(fields: tuple[str, ...], values: list[Any]) -> str:
