@@ -365,3 +365,28 @@ def test_changing_an_inspection_changes_nothing_in_the_app(app: nr.App) -> None:
     assert wait_until(lambda: sub.value == [7])
     assert sub.args == {"at_least": {"n": 5}}
     assert [d["meta"]["a"] for d in app.run_query(all_docs, {})] == [1, 2]
+
+
+def test_a_small_live_result_costs_little_memory(app: nr.App) -> None:
+    """Each live query (and cached result) keeps its result's fingerprint. orjson
+    returns its text in a 4 KiB buffer however short it is; kept as is, that made a
+    live query of one number cost ~6 KB, and a server with many small subscriptions
+    pay for it many times over."""
+    import gc
+    import tracemalloc
+
+    f = counter(app)
+    f["setn"](n=1)
+    warm = [app.subscribe(f["plus"], {"k": -k - 1}) for k in range(50)]
+    count = 400
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        subs = [app.subscribe(f["plus"], {"k": k}) for k in range(count)]
+        gc.collect()
+        per_subscription = (tracemalloc.get_traced_memory()[0] - before) / count
+    finally:
+        tracemalloc.stop()
+    assert subs[7].value == 8 and warm[0].value == 0
+    assert per_subscription < 3000, f"{per_subscription:.0f} bytes per live query of one number"

@@ -41,7 +41,13 @@ from nbreactive.functions.context import QueryCtx
 from nbreactive.functions.transaction import SqlNeedsSync, Transaction
 from nbreactive.query.pagination import PageJournal
 from nbreactive.reactive.readset import DependencyIndex, KeyFn, ReadSet, by_id_key
-from nbreactive.reactive.results import error_fingerprint, fingerprint, identity_key, same_result
+from nbreactive.reactive.results import (
+    error_fingerprint,
+    fingerprint,
+    identity_key,
+    kept_fingerprint,
+    same_result,
+)
 from nbreactive.reactive.subscription import Subscription
 from nbreactive.reactive.tracking import record as record_reads
 from nbreactive.reactive.tracking import tracking
@@ -298,7 +304,7 @@ class Reactor:
             )
             if changed:
                 entry.value, entry.error, entry.error_tb = out.value, None, None
-                entry.fingerprint = fp
+                entry.fingerprint = kept_fingerprint(fp)
         if changed:
             entry.version += 1
         return changed

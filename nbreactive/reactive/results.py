@@ -9,7 +9,7 @@ import orjson
 
 from nbreactive.values.keys import encode_value
 
-__all__ = ["error_fingerprint", "fingerprint", "identity_key", "same_result"]
+__all__ = ["error_fingerprint", "fingerprint", "identity_key", "kept_fingerprint", "same_result"]
 
 
 def identity_key(identity: dict[str, Any] | None) -> bytes:
@@ -19,6 +19,13 @@ def identity_key(identity: dict[str, Any] | None) -> bytes:
 def fingerprint(value: Any) -> bytes:
     """Bytes that differ whenever two results differ (see ``same_result``)."""
     return orjson.dumps(value, default=_fp_default)
+
+
+def kept_fingerprint(fp: bytes) -> bytes:
+    """``fp`` to keep beside a result: orjson hands its text back in a buffer of at
+    least 4 KiB however short the text, which a kept fingerprint would hold for as
+    long as its result lives (per live query and cached result). A copy is exact."""
+    return bytes(memoryview(fp))
 
 
 def _fp_default(x: Any) -> Any:
