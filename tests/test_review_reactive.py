@@ -390,3 +390,43 @@ def test_a_small_live_result_costs_little_memory(app: nr.App) -> None:
         tracemalloc.stop()
     assert subs[7].value == 8 and warm[0].value == 0
     assert per_subscription < 3000, f"{per_subscription:.0f} bytes per live query of one number"
+
+
+def test_the_inspector_log_does_not_keep_deleted_documents_alive(app: nr.App) -> None:
+    """The commit log (the last 200 commits) keeps what the inspector shows of each
+    write — its index keys — not the whole documents: large documents, deleted, and
+    the app closed ("the documents held in memory are released at once"), must not
+    stay in memory, held by the inspector's history (which stays readable)."""
+    import gc
+    import tracemalloc
+
+    app.set_schema(nr.define_schema({
+        "blobs": nr.define_table({"tag": v.string(), "data": v.bytes()}).index("by_tag", ["tag"]),
+    }))
+
+    @app.mutation(args={"n": v.int64()})
+    def put(ctx, n):
+        for _ in range(n):
+            ctx.db.insert("blobs", {"tag": "big", "data": bytes(100_000)})
+
+    @app.mutation()
+    def clear(ctx):
+        for d in ctx.db.query("blobs").take(40):
+            ctx.db.delete(d["_id"])
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(8):
+            put(n=40)  # 32 MB in all
+        while app.count("blobs"):
+            clear()
+        app.close()
+        gc.collect()
+        retained = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert retained < 8_000_000, f"{retained / 1e6:.1f} MB still held after deleting and closing"
+    (write, *_) = app.inspect().commits[-1]["write_set"]
+    assert write["op"] == "delete" and write["keys"] == {"by_tag": {"fields": ["tag"], "old": ["big"], "new": None}}

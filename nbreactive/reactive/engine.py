@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from nbreactive.functions.context import QueryCtx
 from nbreactive.functions.transaction import SqlNeedsSync, Transaction
 from nbreactive.query.pagination import PageJournal
+from nbreactive.reactive.inspector import LoggedWrites
 from nbreactive.reactive.readset import DependencyIndex, KeyFn, ReadSet, by_id_key
 from nbreactive.reactive.results import (
     error_fingerprint,
@@ -153,8 +154,8 @@ class CommitInfo:
     whole_tables: frozenset[str]
     invalidated: tuple[int, ...]  # ids of the live queries it invalidated
     cache_dropped: int
-    # (old, new) documents of the logged writes, aligned with ``writes``: the stored
-    # objects (never mutated), from which the inspector shows each write's index keys.
+    # (old, new) documents of the logged writes, aligned with ``writes``, cut down to
+    # their indexed fields (``LoggedWrites``): the inspector shows their index keys.
     docs: tuple[tuple[dict[str, Any] | None, dict[str, Any] | None], ...] = ()
 
 
@@ -196,6 +197,7 @@ class Reactor:
         # (ts, source, first writes, number of writes, whole tables, wall time,
         #  invalidated live-query ids, cache entries dropped)
         self.log: deque[tuple[Any, ...]] = deque(maxlen=log_size)
+        self._logged_writes = LoggedWrites(db)
         self._sql_fns: set[str] = set()
         # Work for the engine thread:
         self._cond = threading.Condition()
@@ -376,10 +378,11 @@ class Reactor:
         now = time.time()
         for rec in records:
             writes = rec.writes
-            # The log keeps the first writes themselves (their documents are immutable
-            # stored objects, bounded per commit); the inspector formats them on demand,
-            # off the commit path.
-            logged = writes if len(writes) <= MAX_LOGGED_WRITES else writes[:MAX_LOGGED_WRITES]
+            # The log keeps the first writes, each document cut down to its indexed
+            # fields (``LoggedWrites``); the inspector formats them on demand, off the
+            # commit path.
+            logged = self._logged_writes(writes if len(writes) <= MAX_LOGGED_WRITES
+                                         else writes[:MAX_LOGGED_WRITES])
             if not len(deps):  # nothing live or cached: only the log
                 log_append((rec.ts, rec.source, logged, len(writes), rec.whole_tables, now, (), 0))
                 continue

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from nbreactive.reactive.engine import Reactor
     from nbreactive.storage.database import Database
 
-__all__ = ["Inspection", "inspect"]
+__all__ = ["Inspection", "LoggedWrites", "inspect"]
 
 
 @dataclass(frozen=True)
@@ -54,13 +54,53 @@ class Inspection:
         return "\n".join(lines)
 
 
+class LoggedWrites:
+    """What the commit log keeps of each write: the document cut down to ``_id``,
+    ``_creationTime`` and the top-level fields its table's indexes use — all the
+    inspector shows of it, and all a read watcher's catch-up needs to compute its index
+    keys — not the whole document, which may be large and may be deleted: the log
+    holds hundreds of commits, and must not keep their documents alive. Called on the
+    committing thread (base lock held): a dict of a few fields per logged write."""
+
+    __slots__ = ("_db", "_fields", "_schema")
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._schema: Any = None
+        self._fields: dict[str, tuple[str, ...]] = {}  # per table, under ``_schema``
+
+    def __call__(self, writes: Any) -> list[tuple[str, str, Any, Any]]:
+        db = self._db
+        if db.schema is not self._schema:
+            self._schema, self._fields = db.schema, {}
+        known = self._fields
+        out = []
+        for t, i, old, new in writes:
+            top = known.get(t)
+            if top is None:
+                top = self._fields_of(t)
+            out.append((t, i, None if old is None else {f: old[f] for f in top if f in old},
+                        None if new is None else {f: new[f] for f in top if f in new}))
+        return out
+
+    def _fields_of(self, table: str) -> tuple[str, ...]:
+        db = self._db
+        mt = db.base.tables.get(table)
+        specs = [*db.index_specs(table), *(() if mt is None else (i.spec for i in mt.indexes.values()))]
+        fields = tuple(dict.fromkeys(
+            ["_id", "_creationTime", *(f.split(".", 1)[0] for spec in specs for f in spec.fields)]))
+        if mt is not None:  # a table not made yet may get its indexes with it
+            self._fields[table] = fields
+        return fields
+
+
 def _write_keys(db: Database, table: str, doc_id: str, op: str, old: Any, new: Any) -> dict[str, Any]:
     """One write of the write set: the document and its old and new key in each index
     of its table, as field values (``nr.UNDEFINED`` where a field is missing)."""
     keys: dict[str, dict[str, Any]] = {}
     for spec in db.index_specs(table):
         fields = spec.fields
-        # Copies: ``old`` and ``new`` are the stored documents themselves.
+        # Copies: ``old`` and ``new`` hold the stored documents' own field values.
         keys[spec.name] = {
             "fields": list(fields),
             "old": None if old is None else [copy_value(get_path(old, f)) for f in fields],
