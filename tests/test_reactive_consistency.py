@@ -411,6 +411,26 @@ def test_redefining_a_query_replaces_its_cached_and_live_results(app: nr.App) ->
     wait_until(lambda: seen == [-START, -(START - 5)], "the next commit's result, from the new code")
 
 
+def test_no_callback_starts_after_unsubscribe_returned(app: nr.App) -> None:
+    """``unsubscribe()`` stops the changes: a callback of the subscription that had not
+    started when it returned is not called (here: the second of two callbacks, while
+    the first is still running on the engine thread)."""
+    f = bank(app)
+    sub = app.subscribe(f["balance"], {"name": "acct0"})
+    entered, release = threading.Event(), threading.Event()
+    late: list[Any] = []
+    sub.on_change(lambda _value: (entered.set(), release.wait(WAIT_SECONDS)))
+    sub.on_change(late.append)
+    f["transfer"](src="acct0", dst="acct1", amount=5)
+    assert entered.wait(WAIT_SECONDS), "the first callback never ran"
+    sub.unsubscribe()
+    release.set()
+    delivered = threading.Event()
+    app._reactor.call_soon(delivered.set)  # after the round's callbacks
+    assert delivered.wait(WAIT_SECONDS)
+    assert late == []
+
+
 def test_schema_changes_and_imports_re_run_live_queries(app: nr.App) -> None:
     app.set_schema(nr.define_schema({"t": nr.define_table({"n": v.number()})}))
 

@@ -131,12 +131,13 @@ class Subscription:
             self._run(cb)  # a change delivered while it was not registered yet
 
     def _run(self, cb: _Callback) -> None:
-        """Call ``cb`` with the entry's current outcome unless it has seen it (under
-        ``_calls``)."""
+        """Call ``cb`` with the entry's current outcome unless it has seen it or the
+        subscription ended meanwhile (an earlier callback was running when
+        ``unsubscribe()`` returned) (under ``_calls``)."""
         entry = self._entry
         with self._lock:
             version, error, value = entry.version, entry.error, entry.value
-        if version <= cb.seen:
+        if version <= cb.seen or not self.active:
             return
         cb.seen = version
         if error is None:
