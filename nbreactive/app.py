@@ -658,7 +658,11 @@ class App:
     def count(self, table: str) -> int:
         """The number of documents in ``table`` (from the working set; no scan)."""
         self._check_open()
-        mt = self._db.base.tables.get(table)
+        db = self._db
+        if tracking():  # inside a live cell: re-run it when a document comes or goes
+            record_reads(self._reactor, ReadSet.build([(table, "by_creation_time", b"", b"\xff")]),
+                         db.base_ts)
+        mt = db.base.tables.get(table)
         return 0 if mt is None else len(mt.docs)
 
     def sql(self, sql: str, params: SqlParams = None) -> pa.Table:

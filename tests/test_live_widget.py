@@ -352,3 +352,25 @@ def test_a_live_cell_re_runs_for_a_commit_that_lands_while_it_runs(app: nr.App) 
         assert cell.runs == runs + 1
     finally:
         cell.stop()
+
+
+def test_a_live_cell_counting_a_table_follows_its_inserts_and_deletes(app: nr.App) -> None:
+    """``app.count(table)`` in a live cell is a read like a query's: the cell re-runs when
+    documents come and go (here from another thread), not only when it runs queries."""
+    from nbreactive.widgets.live_cell import LiveCell
+
+    counts: list[int] = []
+    cell = LiveCell(lambda: counts.append(app.count("m")))
+    try:
+        assert counts == [0]
+        writer = threading.Thread(
+            target=app.run_mutation, args=("send", {"channel": "a", "body": "x", "n": 1})
+        )
+        writer.start()
+        writer.join()
+        wait_until(lambda: counts[-1:] == [1], "the cell to count the new message")
+        (doc,) = app.run_query("msgs", {"channel": "a"})
+        app.run_mutation("remove", {"id": doc["_id"]})
+        wait_until(lambda: counts[-1:] == [0], "the cell to count the deletion")
+    finally:
+        cell.stop()

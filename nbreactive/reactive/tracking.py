@@ -1,7 +1,7 @@
 """Collecting what a block of ordinary code read, for live cells.
 
 Inside ``with track_reads() as reads:``, every query run through an App (served
-from the cache or executed) and every ``app.sql`` statement adds its read set to
+from the cache or executed), every ``app.sql`` statement and ``app.count`` add their read sets to
 ``reads``; the block can then be re-run when a commit touches any of them
 (``Reactor.watch_reads``). Context-local, so other threads are not tracked.
 """

@@ -9,7 +9,7 @@
 
 and ``nr.live_cell`` is the same for a function (``@nr.live_cell`` displays it at
 once). While the block runs, every query it runs (through any App, cached or not)
-and every ``app.sql`` statement add their read sets to the block's; a commit that
+and every ``app.sql`` statement and ``app.count`` add their read sets to the block's; a commit that
 touches them schedules a re-run on the kernel's own event loop, so the block runs
 on the kernel's main thread between cells, exactly like a cell (printing,
 ``display``, DataFrames, matplotlib figures), and its output widget is replaced.
