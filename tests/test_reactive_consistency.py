@@ -323,6 +323,23 @@ def test_a_failing_query_reports_its_error_and_recovers(app: nr.App) -> None:
     assert sub.error is None and sub.value is True
 
 
+def test_watching_a_query_that_fails_now_without_on_error_says_so(
+    app: nr.App, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``app.watch(ref, args, print)`` of a query failing from the start calls nothing;
+    without ``on_error`` its failure is logged, as a later one is, not silently kept."""
+
+    @app.query()
+    def broken(ctx):
+        return 1 // len(ctx.db.query("nothing_here").collect())
+
+    with caplog.at_level("WARNING", logger="nbreactive"):
+        sub = app.watch(broken, {}, lambda _value: None)
+    assert isinstance(sub.error, ZeroDivisionError)
+    assert any("broken" in r.getMessage() and "ZeroDivisionError" in r.getMessage()
+               for r in caplog.records), caplog.text
+
+
 def test_subscribing_while_results_are_stale_and_from_callbacks(app: nr.App) -> None:
     f = bank(app)
     subs: list[nr.Subscription] = []

@@ -129,6 +129,9 @@ class Subscription:
             with self._lock:
                 self._callbacks.append(cb)
             self._run(cb)  # a change delivered while it was not registered yet
+        error = self._entry.error
+        if error is not None and on_error is None:  # failing from the start: say so
+            log.warning("live query %s failed: %s: %s", self.function, type(error).__name__, error)
 
     def _run(self, cb: _Callback) -> None:
         """Call ``cb`` with the entry's current outcome unless it has seen it or the
