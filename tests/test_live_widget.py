@@ -322,6 +322,16 @@ def test_the_inspector_widget_follows_queries_and_commits(app: nr.App) -> None:
     assert not insp._thread.is_alive() or insp._thread.join(2) is None
 
 
+@pytest.fixture
+def plain_live_cells(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Live cells as in a plain script (re-runs on the engine thread), whatever event
+    loop earlier tests left marked as running on this thread (Playwright's sync API)."""
+    from nbreactive.widgets import live_cell
+
+    monkeypatch.setattr(live_cell, "_kernel_loop", lambda: None)
+
+
+@pytest.mark.usefixtures("plain_live_cells")
 def test_a_live_cell_re_runs_for_a_commit_that_lands_while_it_runs(app: nr.App) -> None:
     """A commit from another thread (a scheduled job, a remote client) that writes what
     the block read, landing after the read but before the block ended, re-runs it: the
@@ -354,6 +364,7 @@ def test_a_live_cell_re_runs_for_a_commit_that_lands_while_it_runs(app: nr.App) 
         cell.stop()
 
 
+@pytest.mark.usefixtures("plain_live_cells")
 def test_a_live_cell_counting_a_table_follows_its_inserts_and_deletes(app: nr.App) -> None:
     """``app.count(table)`` in a live cell is a read like a query's: the cell re-runs when
     documents come and go (here from another thread), not only when it runs queries."""
@@ -374,3 +385,4 @@ def test_a_live_cell_counting_a_table_follows_its_inserts_and_deletes(app: nr.Ap
         wait_until(lambda: counts[-1:] == [0], "the cell to count the deletion")
     finally:
         cell.stop()
+
