@@ -386,3 +386,48 @@ def test_a_live_cell_counting_a_table_follows_its_inserts_and_deletes(app: nr.Ap
     finally:
         cell.stop()
 
+
+
+@pytest.mark.usefixtures("plain_live_cells")
+def test_a_live_cell_is_not_re_run_by_busy_unrelated_tables(app: nr.App) -> None:
+    """Commits to other tables while the block runs — more than the commit log holds,
+    and one too large to list — do not re-run it: under steady unrelated load that
+    would re-run a slow cell forever."""
+    from nbreactive.widgets.live_cell import LiveCell
+
+    app.set_schema(nr.define_schema({
+        "m": nr.define_table({"channel": v.string(), "body": v.string(), "n": v.int64()}).index(
+            "by_channel_n", ["channel", "n"]),
+        "other": nr.define_table({"n": v.int64()}),
+    }))
+
+    @app.mutation(args={"count": v.int64()})
+    def fill(ctx, count):
+        for n in range(count):
+            ctx.db.insert("other", {"n": n})
+
+    def busy() -> None:
+        fill(count=120)  # more writes than a commit's log entry lists
+        for _ in range(app._reactor.log.maxlen or 0):  # and more commits than the log holds
+            fill(count=1)
+
+    counts: list[int] = []
+
+    def block() -> None:
+        counts.append(len(app.run_query("msgs", {"channel": "a"})))
+        if len(counts) == 1:
+            writer = threading.Thread(target=busy)
+            writer.start()
+            writer.join()
+
+    cell = LiveCell(block)
+    try:
+        for _ in range(2):  # the engine has handled all it was told by then
+            settled = threading.Event()
+            app._reactor.call_soon(settled.set)
+            assert settled.wait(10)
+        assert cell.runs == 1
+        app.run_mutation("send", {"channel": "a", "body": "x", "n": 1})
+        wait_until(lambda: counts[-1:] == [1], "the re-run for channel a")
+    finally:
+        cell.stop()

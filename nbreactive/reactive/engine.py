@@ -52,7 +52,7 @@ from nbreactive.reactive.results import (
 from nbreactive.reactive.subscription import Subscription
 from nbreactive.reactive.tracking import record as record_reads
 from nbreactive.reactive.tracking import tracking
-from nbreactive.reactive.watcher import ReadWatcher
+from nbreactive.reactive.watcher import ReadWatcher, note_tables_written
 from nbreactive.values.copies import copy_value, value_copier
 from nbreactive.values.keys import encode_value
 
@@ -195,8 +195,11 @@ class Reactor:
         self._lru: OrderedDict[tuple[Any, ...], QueryEntry] = OrderedDict()
         self._stale: set[QueryEntry] = set()
         # (ts, source, first writes, number of writes, whole tables, wall time,
-        #  invalidated live-query ids, cache entries dropped)
+        #  invalidated live-query ids, cache entries dropped, tables written when the
+        #  writes are more than the first ones listed, else None)
         self.log: deque[tuple[Any, ...]] = deque(maxlen=log_size)
+        #: Per table (lower-cased), the ts of the last commit that wrote it and left the log.
+        self.unlogged_writes: dict[str, int] = {}
         self._logged_writes = LoggedWrites(db)
         self._sql_fns: set[str] = set()
         # Work for the engine thread:
@@ -374,17 +377,21 @@ class Reactor:
     def _on_publish(self, records: list[CommitRecord]) -> None:
         deps = self.deps
         woke = False
-        log_append = self.log.append
+        log_append = self._log_commit
         now = time.time()
         for rec in records:
             writes = rec.writes
             # The log keeps the first writes, each document cut down to its indexed
-            # fields (``LoggedWrites``); the inspector formats them on demand, off the
-            # commit path.
-            logged = self._logged_writes(writes if len(writes) <= MAX_LOGGED_WRITES
-                                         else writes[:MAX_LOGGED_WRITES])
+            # fields (``LoggedWrites``), and the tables of the others; the inspector
+            # formats them on demand, off the commit path.
+            if len(writes) <= MAX_LOGGED_WRITES:
+                logged, tables = self._logged_writes(writes), None
+            else:
+                logged = self._logged_writes(writes[:MAX_LOGGED_WRITES])
+                tables = frozenset(t for t, *_ in writes)
             if not len(deps):  # nothing live or cached: only the log
-                log_append((rec.ts, rec.source, logged, len(writes), rec.whole_tables, now, (), 0))
+                log_append((rec.ts, rec.source, logged, len(writes), rec.whole_tables, now, (), 0,
+                            tables))
                 continue
             hits: set[Any] = set()
             for t in rec.whole_tables:
@@ -408,15 +415,21 @@ class Reactor:
                     self._drop(e)
                     dropped += 1
             log_append((rec.ts, rec.source, logged, len(writes), rec.whole_tables, now,
-                        tuple(sorted(invalidated)), dropped))
+                        tuple(sorted(invalidated)), dropped, tables))
         if woke:
             with self._cond:
                 self._cond.notify()
 
+    def _log_commit(self, entry: tuple[Any, ...]) -> None:
+        log = self.log
+        if len(log) == log.maxlen:  # the oldest commit leaves the log (or this one, if it is 0)
+            note_tables_written(self.unlogged_writes, log[0] if log else entry)
+        log.append(entry)
+
     def commit_log(self) -> list[CommitInfo]:
         """The recent commits, oldest first (caller holds the base lock)."""
         out = []
-        for ts, source, head, n, whole, when, invalidated, dropped in self.log:
+        for ts, source, head, n, whole, when, invalidated, dropped, _tables in self.log:
             writes = tuple(
                 (t, i, "insert" if old is None else "delete" if new is None else "update")
                 for t, i, old, new in head

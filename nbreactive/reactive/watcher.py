@@ -18,7 +18,7 @@ from nbreactive.reactive.readset import DependencyIndex, ReadSet
 if TYPE_CHECKING:
     from nbreactive.reactive.engine import Reactor
 
-__all__ = ["ReadWatcher"]
+__all__ = ["ReadWatcher", "note_tables_written"]
 
 
 class ReadWatcher:
@@ -60,24 +60,40 @@ class ReadWatcher:
                 reactor.deps.remove(self, self.read_set)
 
 
+def note_tables_written(unlogged: dict[str, int], entry: tuple[Any, ...]) -> None:
+    """Remember, per table, that the commit of this log entry wrote it: the entry is
+    leaving the engine's commit log (caller holds the base lock)."""
+    ts, _source, logged, _n, whole_tables, _when, _invalidated, _dropped, tables = entry
+    for t in whole_tables:
+        unlogged[t.lower()] = ts
+    for t in tables if tables is not None else {w[0] for w in logged}:
+        unlogged[t.lower()] = ts
+
+
 def _touched_since(reactor: Reactor, read_set: ReadSet, since: int) -> bool:
     """Whether a commit after ``since`` wrote something ``read_set`` covers (caller
-    holds the base lock). True when the log cannot tell: commits it no longer holds, or
-    more writes than it lists."""
-    log = reactor.log
-    if len(log) == log.maxlen and (not log or log[0][0] > since):
-        return True  # the oldest commits after ``since`` may have been dropped
+    holds the base lock). Exact for the commits in the log; for commits that left it
+    and for writes beyond the ones a log entry lists, whether they wrote a table
+    ``read_set`` reads."""
+    read = {t.lower() for t in read_set.tables_read()}
+
+    def may_touch(tables: Any) -> bool:
+        return "*" in read or any(t == "*" or t.lower() in read for t in tables)
+
+    if any(ts > since and may_touch((t,)) for t, ts in reactor.unlogged_writes.items()):
+        return True
     probe = DependencyIndex()
-    token = object()
-    probe.add(token, read_set)
+    probe.add(object(), read_set)
     hits: set[Any] = set()
-    for ts, _source, logged, num_writes, whole_tables, *_ in reversed(log):
+    for ts, _source, logged, _n, whole_tables, _when, _inv, _dropped, tables in reversed(reactor.log):
         if ts <= since:
             break
-        if num_writes > len(logged):
+        if may_touch(whole_tables):
             return True
-        if any(probe.owners_of_table(t) for t in whole_tables):
-            return True
+        if tables is not None:  # more writes than listed: the tables they wrote
+            if may_touch(tables):
+                return True
+            continue
         for t, i, old, new in logged:
             probe.hit_by_write(t, i, old, new, reactor._key_fn, hits)
             if hits:
