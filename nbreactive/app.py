@@ -193,7 +193,9 @@ class App:
         if isinstance(ref, RegisteredFunction):
             if ref.app is not self:
                 raise FunctionError(f"{ref.path} is registered on another App")
-            fn = ref
+            # The code registered under its path now: ``ref`` may be from before a
+            # notebook cell defined the function again (as Convex runs what is deployed).
+            fn = self.functions.get(ref.path, ref)
         elif isinstance(ref, str):
             found = self.functions.get(canonical_path(ref))
             if found is None:

@@ -428,6 +428,29 @@ def test_redefining_a_query_replaces_its_cached_and_live_results(app: nr.App) ->
     wait_until(lambda: seen == [-START, -(START - 5)], "the next commit's result, from the new code")
 
 
+def test_a_query_object_kept_from_before_its_redefinition_runs_the_current_code(app: nr.App) -> None:
+    """A widget, a variable or a closure may still hold the query object of before the
+    cell was re-run. Called or subscribed through it, the query runs the code now
+    registered under its path, as Convex runs what is deployed: otherwise the old code
+    runs again, and its results, cached under the path, reach the new code's callers."""
+    bank(app)
+
+    @app.query()
+    def richest(ctx):
+        return max(a["balance"] for a in ctx.db.query("accounts").collect())
+
+    old = richest
+
+    @app.query()
+    def richest(ctx):
+        return -min(a["balance"] for a in ctx.db.query("accounts").collect())
+
+    assert app.run_query(old, {}) == -START
+    assert app.run_query(richest, {}) == -START
+    assert app.subscribe(old, {}).value == -START
+    assert old() == -START
+
+
 def test_no_callback_starts_after_unsubscribe_returned(app: nr.App) -> None:
     """``unsubscribe()`` stops the changes: a callback of the subscription that had not
     started when it returned is not called (here: the second of two callbacks, while
