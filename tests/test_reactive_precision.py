@@ -1345,3 +1345,19 @@ def test_the_inspector_describes_open_and_exclusive_bounds_as_they_are() -> None
         assert upto == "t.by_k: [start .. (k=3)…)"
         for s in subs:
             s.unsubscribe()
+
+
+def test_the_inspector_says_when_sql_may_read_any_table() -> None:
+    """SQL through a table function (``query_table('t')``) may read any table, and is
+    live on all of them: the inspector says so instead of naming a table "*"."""
+    with nr.App() as app:
+        app.set_schema(nr.define_schema({"t": nr.define_table({"k": v.int64()})}))
+
+        @app.query()
+        def through_a_function(ctx):
+            return ctx.db.sql("SELECT count(*) AS n FROM query_table('t')")
+
+        sub = app.subscribe(through_a_function, {})
+        (live,) = app.inspect().subscriptions
+        assert live["reads"] == ["any table (SQL through a table function)"]
+        sub.unsubscribe()

@@ -96,7 +96,10 @@ class ReadSet:
                     fields = ()
             lines.append(f"{t}.{i}: {describe_interval(fields, lo, hi)}")
         lines += [f"{t}: get({i!r})" for t, i in sorted(self.points)]
-        lines += [f"{t}: whole table (SQL)" for t in sorted(self.tables)]
+        lines += [
+            "any table (SQL through a table function)" if t == "*" else f"{t}: whole table (SQL)"
+            for t in sorted(self.tables)
+        ]
         return lines
 
 
