@@ -193,9 +193,13 @@ class App:
         if isinstance(ref, RegisteredFunction):
             if ref.app is not self:
                 raise FunctionError(f"{ref.path} is registered on another App")
-            # The code registered under its path now: ``ref`` may be from before a
-            # notebook cell defined the function again (as Convex runs what is deployed).
-            fn = self.functions.get(ref.path, ref)
+            fn = ref
+            if ref.kind == "query":
+                # The query registered under its path now: ``ref`` may be from before a
+                # notebook cell defined it again, and results are cached by path.
+                now = self.functions.get(ref.path)
+                if now is not None and now.kind == "query":
+                    fn = now
         elif isinstance(ref, str):
             found = self.functions.get(canonical_path(ref))
             if found is None:
