@@ -300,7 +300,10 @@ class Reactor:
         if out.error is not None:
             fp = error_fingerprint(out.error)
             changed = entry.error is None or fp != entry.fingerprint
-            entry.value, entry.error, entry.error_tb = None, out.error, out.error.__traceback__
+            # The last good value stays: a reader on another thread that found no error
+            # a moment ago reads that value, never a None the query did not return.
+            entry.error_tb = out.error.__traceback__
+            entry.error = out.error
             entry.fingerprint = fp
         else:
             fp = fingerprint(out.value)
