@@ -165,7 +165,7 @@ def _import_documents(db: Database, table: str, rows: Any, progress: bool | None
             with db.rewriting():
                 # Never below the bound reserved ahead of every timestamp (Database._flush).
                 meta = {"tables": db.table_numbers, "last_ts": max(ts, db.reserved_ts)}
-                db.store.bulk_insert(layout, arrow, meta)
+                db.store.bulk_insert(layout, arrow, meta, exact=layout.exact_rows(docs))
                 with db.base_lock:
                     mt.bulk_load(docs)
                     db.last_creation_time = max(db.last_creation_time, ct)

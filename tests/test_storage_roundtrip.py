@@ -1562,7 +1562,7 @@ def test_turning_schema_validation_on_again_restores_typed_columns(tmp_path):
         app.set_schema(nr.define_schema({"a": nr.define_table(fields)}, schema_validation=False))
         assert _columns(app, "a") == ["_id", "_creationTime", "_doc"]
         app.set_schema(nr.define_schema({"a": nr.define_table(fields)}))
-        assert _columns(app, "a") == ["_id", "_creationTime", "x", "s", "_nr_exact"]
+        assert _columns(app, "a") == ["_id", "_creationTime", "x", "s"]
         assert app.sql("SELECT x FROM a ORDER BY x").column("x").to_pylist() == [1.5, 5.0]
     with nr.App(path) as again:
         _register(again)

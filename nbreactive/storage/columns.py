@@ -23,14 +23,20 @@ with validation on checks every document and brings the typed columns back.
 Every column round-trips its values exactly, so these columns are the
 truth, not a lossy copy. One exception needs help: DuckDB keeps -0.0 and NaN
 payloads in DOUBLE, but its checkpoint compression may turn a NaN with a sign
-or payload into the canonical NaN. Such values are therefore also written to
-the trailing ``_nr_exact`` JSON column (NULL for every ordinary row), which
-wins on load.
+or payload (an "odd NaN") into the canonical NaN. Such values are therefore also
+written to the internal side table ``_nr_exact`` (``EXACT_TABLE``: the table's
+name, the ``_id``, and a JSON object of field -> exact value, one row per
+document holding an odd NaN in a DOUBLE column; ``DuckDBStore`` keeps it in step
+with the rows), whose values win on load. User tables hold no column of their
+own for it. (Files of earlier versions kept these values in a trailing
+``_nr_exact`` JSON column of each typed table: ``TableLayout(...,
+legacy_exact=True)`` reads such a table, and opening the file moves them.)
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +51,7 @@ if TYPE_CHECKING:
     from nbreactive.values.validator_base import ResolveId
     from nbreactive.values.validators import Validator
 
-__all__ = ["ColumnSpec", "TableLayout", "quote"]
+__all__ = ["EXACT_TABLE", "ColumnSpec", "ExactRow", "TableLayout", "quote"]
 
 Doc = dict[str, Any]
 
@@ -61,7 +67,12 @@ _NATIVE_SQL = {
 
 _CANONICAL_NAN = struct.pack("<d", float("nan"))
 _MISSING = object()
+# The internal side table of exact odd-NaN values (module docstring), and the name of
+# the trailing JSON column earlier versions kept them in (``legacy_exact``).
+EXACT_TABLE = "_nr_exact"
 EXACT = "_nr_exact"
+# (_id, JSON object of field -> exact value) of one document with odd NaNs.
+ExactRow = tuple[str, str]
 
 
 def _odd_nan(x: float) -> bool:
@@ -91,8 +102,13 @@ class ColumnSpec:
 class TableLayout:
     """The column layout of one table (see the module docstring)."""
 
-    def __init__(self, table: str, fields: dict[str, Validator] | None) -> None:
+    def __init__(
+        self, table: str, fields: dict[str, Validator] | None, *, legacy_exact: bool = False
+    ) -> None:
+        """``legacy_exact``: the layout of earlier versions, whose typed tables ended in
+        an ``_nr_exact`` JSON column of odd NaNs (read only, to migrate such files)."""
         self.table = table
+        self.legacy_exact = legacy_exact and fields is not None
         self.schemaless = fields is None
         cols: list[ColumnSpec] = []
         if fields is None:
@@ -106,7 +122,7 @@ class TableLayout:
                 else:
                     reval = validator if _contains_id(validator) else None
                     cols.append(ColumnSpec(name, "JSON", False, None, reval))
-        if fields is not None:
+        if fields is not None and legacy_exact:
             cols.append(ColumnSpec(EXACT, "JSON", native=False))
         self.columns = tuple(cols)
         self.column_names = ("_id", "_creationTime", *(c.field for c in cols))
@@ -128,25 +144,49 @@ class TableLayout:
             f'("_id" VARCHAR PRIMARY KEY, "_creationTime" DOUBLE, {cols})'
         )
 
-    def row(self, doc: Doc) -> tuple[Any, ...]:
-        """The column values of ``doc``, in order, as DuckDB parameters."""
+    def rows(self, docs: Iterable[Doc]) -> tuple[list[tuple[Any, ...]], list[ExactRow]]:
+        """The column values of each of ``docs``, in order, as DuckDB parameters, and
+        the side-table rows (``ExactRow``) of those holding an odd NaN in a DOUBLE
+        column (usually none). Every layout ``DuckDBStore`` writes has no legacy column."""
+        if self.legacy_exact:
+            raise ValueError("a legacy layout (legacy_exact=True) is for reading only")
+        out: list[tuple[Any, ...]] = []
+        exact: list[ExactRow] = []
         if self.schemaless:
-            rest = {k: v for k, v in doc.items() if k != "_id" and k != "_creationTime"}
-            return (str(doc["_id"]), doc["_creationTime"], stored.dumps(rest))
-        out: list[Any] = [str(doc["_id"]), doc["_creationTime"]]
-        for c in self.columns:
-            if c.field == EXACT:
-                odd = {f: doc[f] for f in self._float_fields if f in doc and _odd_nan(doc[f])}
-                out.append(stored.dumps(odd) if odd else None)
-                continue
-            val = doc.get(c.field)
-            if val is None and c.field not in doc:
-                out.append(None)
-            elif c.native:
-                out.append(str(val) if c.id_table is not None else val)
-            else:
-                out.append(stored.dumps(val))
-        return tuple(out)
+            for doc in docs:
+                rest = {k: v for k, v in doc.items() if k != "_id" and k != "_creationTime"}
+                out.append((str(doc["_id"]), doc["_creationTime"], stored.dumps(rest)))
+            return out, exact
+        columns = self.columns
+        floats = self._float_fields
+        for doc in docs:
+            row: list[Any] = [str(doc["_id"]), doc["_creationTime"]]
+            for c in columns:
+                val = doc.get(c.field)
+                if val is None and c.field not in doc:
+                    row.append(None)
+                elif c.native:
+                    row.append(str(val) if c.id_table is not None else val)
+                else:
+                    row.append(stored.dumps(val))
+            if floats:
+                odd = {f: doc[f] for f in floats if f in doc and _odd_nan(doc[f])}
+                if odd:
+                    exact.append((row[0], stored.dumps(odd)))
+            out.append(tuple(row))
+        return out, exact
+
+    def exact_rows(self, docs: list[Doc]) -> list[ExactRow]:
+        """The side-table rows of ``docs`` (see ``rows``), for the bulk paths."""
+        exact: list[ExactRow] = []
+        floats = self._float_fields
+        if self.schemaless or not floats:
+            return exact
+        for d in docs:
+            odd = {g: d[g] for g in floats if g in d and _odd_nan(d[g])}
+            if odd:
+                exact.append((str(d["_id"]), stored.dumps(odd)))
+        return exact
 
     def arrow(self, docs: list[Doc]) -> pa.Table:
         """The documents as an Arrow table with this layout's columns (bulk paths).
@@ -169,12 +209,7 @@ class TableLayout:
                     for d in docs
                 ]
             elif f == EXACT:
-                values = [None] * len(docs)
-                if self._float_fields:
-                    for n, d in enumerate(docs):
-                        odd = {g: d[g] for g in self._float_fields if g in d and _odd_nan(d[g])}
-                        if odd:
-                            values[n] = dumps(odd)
+                raise ValueError("a legacy layout (legacy_exact=True) is for reading only")
             elif spec.native:
                 # Native fields never hold null (their validator excludes it): None is
                 # "missing", which is SQL NULL.
@@ -187,7 +222,11 @@ class TableLayout:
         return pa.table(arrays, names=list(self.column_names))
 
     def docs_from_arrow(
-        self, table: pa.Table, resolve_id: ResolveId | None = None, checked: bool = False
+        self,
+        table: pa.Table,
+        resolve_id: ResolveId | None = None,
+        checked: bool = False,
+        exact: Iterable[ExactRow] = (),
     ) -> list[Doc]:
         """Rebuild documents from an Arrow table read back from DuckDB.
 
@@ -200,7 +239,8 @@ class TableLayout:
         written (``schema_validation`` on), so ``resolve_id`` (a decode, microseconds
         per id) is only needed where a union could choose otherwise without it
         (``ids_need_resolving``). A value that does not fit (stored with
-        ``schema_validation=False``) is loaded as stored.
+        ``schema_validation=False``) is loaded as stored. ``exact``: the table's rows
+        of the side table (``ExactRow``); their values replace the columns' ones.
         """
         ids = table.column("_id").to_pylist()
         times = table.column("_creationTime").to_pylist()
@@ -244,6 +284,13 @@ class TableLayout:
                             except ValidationError:
                                 pass  # schema_validation=False: documents are as they were
                         d[f] = val
+        exact = list(exact)
+        if exact:
+            where = {i: n for n, i in enumerate(ids)}
+            for doc_id, raw in exact:
+                n = where.get(doc_id)
+                if n is not None:  # a row of another document: never the case, and harmless
+                    docs[n].update(stored.loads(raw))
         return docs
 
 

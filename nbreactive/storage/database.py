@@ -234,6 +234,8 @@ class Database:
         """The layout table ``name`` was stored with by an earlier version, whose columns
         are ``found`` (not those of ``layout``, the current one), to read it with.
 
+        Earlier versions kept the exact values of odd NaNs in a trailing ``_nr_exact``
+        JSON column of every typed table (``legacy_exact``), not in the side table.
         Before schema_validation=False tables were stored as one JSON column, they had
         the typed columns of a validated schema (a schema's fields, validation or not).
 
@@ -242,9 +244,11 @@ class Database:
         """
         tdef = self.table_definition(name)
         fields = getattr(tdef.document_validator, "fields", None) if tdef is not None else None
-        typed = TableLayout(name, None if fields is None else dict(fields))
-        if found == typed.stored_columns():
-            return typed
+        if fields is not None:
+            for legacy_exact in (True, False):
+                earlier = TableLayout(name, dict(fields), legacy_exact=legacy_exact)
+                if found == earlier.stored_columns():
+                    return earlier
 
         def show(cols: tuple[tuple[str, str], ...]) -> str:
             return ", ".join(f"{c} {t}" for c, t in cols)
