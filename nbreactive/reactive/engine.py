@@ -198,8 +198,8 @@ class Reactor:
         #  invalidated live-query ids, cache entries dropped, tables written when the
         #  writes are more than the first ones listed, else None)
         self.log: deque[tuple[Any, ...]] = deque(maxlen=log_size)
-        #: Per table (lower-cased), the ts of the last commit that wrote it and left the log.
-        self.unlogged_writes: dict[str, int] = {}
+        #: Per table, the ts of the latest commit that wrote it (``watcher``).
+        self.last_write: dict[str, int] = {}
         self._logged_writes = LoggedWrites(db)
         self._sql_fns: set[str] = set()
         # Work for the engine thread:
@@ -380,10 +380,12 @@ class Reactor:
     def _on_publish(self, records: list[CommitRecord]) -> None:
         deps = self.deps
         woke = False
-        log_append = self._log_commit
+        log_append = self.log.append
+        last_write = self.last_write
         now = time.time()
         for rec in records:
             writes = rec.writes
+            note_tables_written(last_write, rec.ts, writes, rec.whole_tables)
             # The log keeps the first writes, each document cut down to its indexed
             # fields (``LoggedWrites``), and the tables of the others; the inspector
             # formats them on demand, off the commit path.
@@ -423,16 +425,11 @@ class Reactor:
             with self._cond:
                 self._cond.notify()
 
-    def _log_commit(self, entry: tuple[Any, ...]) -> None:
-        log = self.log
-        if len(log) == log.maxlen:  # the oldest commit leaves the log (or this one, if it is 0)
-            note_tables_written(self.unlogged_writes, log[0] if log else entry)
-        log.append(entry)
-
     def commit_log(self) -> list[CommitInfo]:
         """The recent commits, oldest first (caller holds the base lock)."""
         out = []
-        for ts, source, head, n, whole, when, invalidated, dropped, _tables in self.log:
+        for ts, source, logged, n, whole, when, invalidated, dropped, _tables in self.log:
+            head = list(LoggedWrites.expand(logged))
             writes = tuple(
                 (t, i, "insert" if old is None else "delete" if new is None else "update")
                 for t, i, old, new in head

@@ -9,7 +9,9 @@ and ``.commits`` are lists of dicts (``pandas.DataFrame(insp.commits)`` works).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from nbreactive.values.copies import copy_value
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from nbreactive.storage.database import Database
 
 __all__ = ["Inspection", "LoggedWrites", "inspect"]
+
+Doc = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -55,43 +59,75 @@ class Inspection:
 
 
 class LoggedWrites:
-    """What the commit log keeps of each write: the document cut down to ``_id``,
+    """What the commit log keeps of each write: the values of ``_id``,
     ``_creationTime`` and the top-level fields its table's indexes use — all the
     inspector shows of it, and all a read watcher's catch-up needs to compute its index
     keys — not the whole document, which may be large and may be deleted: the log
-    holds hundreds of commits, and must not keep their documents alive. Called on the
-    committing thread (base lock held): a dict of a few fields per logged write."""
+    holds hundreds of commits, and must not keep their documents alive.
+
+    Called on the committing thread (base lock held), so it is kept cheap: each logged
+    write is ``(table, id, fields, old values, new values)``, the values a tuple taken
+    with one ``itemgetter`` call (``MISSING`` where a field is absent); ``expand``
+    turns them back into documents when the log is read."""
 
     __slots__ = ("_db", "_fields", "_schema")
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self._schema: Any = None
-        self._fields: dict[str, tuple[str, ...]] = {}  # per table, under ``_schema``
+        # per table, under ``_schema``: (the fields, an itemgetter of them)
+        self._fields: dict[str, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]] = {}
 
-    def __call__(self, writes: Any) -> list[tuple[str, str, Any, Any]]:
+    def __call__(self, writes: Any) -> list[tuple[Any, ...]]:
         db = self._db
         if db.schema is not self._schema:
             self._schema, self._fields = db.schema, {}
         known = self._fields
         out = []
         for t, i, old, new in writes:
-            top = known.get(t)
-            if top is None:
-                top = self._fields_of(t)
-            out.append((t, i, None if old is None else {f: old[f] for f in top if f in old},
-                        None if new is None else {f: new[f] for f in top if f in new}))
+            got = known.get(t)
+            if got is None:
+                got = self._fields_of(t)
+            top, get = got
+            if old is not None:
+                try:
+                    old = get(old)
+                except KeyError:
+                    old = tuple(old.get(f, MISSING) for f in top)
+            if new is not None:
+                try:
+                    new = get(new)
+                except KeyError:
+                    new = tuple(new.get(f, MISSING) for f in top)
+            out.append((t, i, top, old, new))
         return out
 
-    def _fields_of(self, table: str) -> tuple[str, ...]:
+    @staticmethod
+    def expand(logged: Any) -> Iterator[tuple[str, str, Doc | None, Doc | None]]:
+        """The logged writes as ``(table, id, old, new)``, the documents cut down to
+        the logged fields."""
+        for t, i, top, old, new in logged:
+            yield (
+                t,
+                i,
+                None if old is None else {f: x for f, x in zip(top, old) if x is not MISSING},
+                None if new is None else {f: x for f, x in zip(top, new) if x is not MISSING},
+            )
+
+    def _fields_of(self, table: str) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
         db = self._db
         mt = db.base.tables.get(table)
         specs = [*db.index_specs(table), *(() if mt is None else (i.spec for i in mt.indexes.values()))]
         fields = tuple(dict.fromkeys(
             ["_id", "_creationTime", *(f.split(".", 1)[0] for spec in specs for f in spec.fields)]))
+        got = (fields, itemgetter(*fields))  # at least two fields: always a tuple
         if mt is not None:  # a table not made yet may get its indexes with it
-            self._fields[table] = fields
-        return fields
+            self._fields[table] = got
+        return got
+
+
+#: A field the logged document did not have.
+MISSING: Any = object()
 
 
 def _write_keys(db: Database, table: str, doc_id: str, op: str, old: Any, new: Any) -> dict[str, Any]:

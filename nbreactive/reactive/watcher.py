@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from nbreactive.reactive.inspector import LoggedWrites
 from nbreactive.reactive.readset import DependencyIndex, ReadSet
 
 if TYPE_CHECKING:
@@ -60,27 +61,33 @@ class ReadWatcher:
                 reactor.deps.remove(self, self.read_set)
 
 
-def note_tables_written(unlogged: dict[str, int], entry: tuple[Any, ...]) -> None:
-    """Remember, per table, that the commit of this log entry wrote it: the entry is
-    leaving the engine's commit log (caller holds the base lock)."""
-    ts, _source, logged, _n, whole_tables, _when, _invalidated, _dropped, tables = entry
+def note_tables_written(last_write: dict[str, int], ts: int, writes: Any,
+                        whole_tables: Any) -> None:
+    """Remember, per table, the ts of the latest commit that wrote it (committing
+    thread, base lock held): for commits that have left the log by the time a
+    watcher asks. A dict assignment per write, nothing more on the commit path."""
+    for w in writes:
+        last_write[w[0]] = ts
     for t in whole_tables:
-        unlogged[t.lower()] = ts
-    for t in tables if tables is not None else {w[0] for w in logged}:
-        unlogged[t.lower()] = ts
+        last_write[t] = ts
 
 
 def _touched_since(reactor: Reactor, read_set: ReadSet, since: int) -> bool:
     """Whether a commit after ``since`` wrote something ``read_set`` covers (caller
-    holds the base lock). Exact for the commits in the log; for commits that left it
-    and for writes beyond the ones a log entry lists, whether they wrote a table
-    ``read_set`` reads."""
+    holds the base lock). Exact for the commits in the log; for writes beyond the ones
+    a log entry lists, whether they wrote a table ``read_set`` reads; when commits
+    after ``since`` have left the log, whether any commit after ``since`` wrote such
+    a table."""
     read = {t.lower() for t in read_set.tables_read()}
 
     def may_touch(tables: Any) -> bool:
         return "*" in read or any(t == "*" or t.lower() in read for t in tables)
 
-    if any(ts > since and may_touch((t,)) for t, ts in reactor.unlogged_writes.items()):
+    log = reactor.log
+    # Commits after ``since`` may have left the log: for them, whether the latest
+    # commit that wrote a table ``read_set`` reads came after ``since``.
+    if (len(log) == log.maxlen and (not log or since < log[0][0])
+            and any(ts > since and may_touch((t,)) for t, ts in reactor.last_write.items())):
         return True
     probe = DependencyIndex()
     probe.add(object(), read_set)
@@ -94,7 +101,7 @@ def _touched_since(reactor: Reactor, read_set: ReadSet, since: int) -> bool:
             if may_touch(tables):
                 return True
             continue
-        for t, i, old, new in logged:
+        for t, i, old, new in LoggedWrites.expand(logged):
             probe.hit_by_write(t, i, old, new, reactor._key_fn, hits)
             if hits:
                 return True
