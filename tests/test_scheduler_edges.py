@@ -359,6 +359,41 @@ def test_run_at_refuses_milliseconds() -> None:
     app.close()
 
 
+def test_run_after_refuses_delays_past_the_year_3000_as_run_at_does() -> None:
+    """A delay in milliseconds by mistake (or an absurd one) used to be stored as a job
+    due in the year 10^295; run_at refuses such times, and so does run_after now, in a
+    mutation and in an action. Nothing is scheduled."""
+    app = nr.App(clock=nr.ManualClock())
+
+    @app.mutation()
+    def noop(ctx):
+        pass
+
+    @app.mutation(args={"delay": v.float64()})
+    def plan(ctx, delay):
+        ctx.scheduler.run_after(delay, noop, {})
+
+    @app.action(args={"delay": v.float64()})
+    def plan_later(ctx, delay):
+        ctx.scheduler.run_after(delay, noop, {})
+
+    for fn in (plan, plan_later):
+        with pytest.raises(nr.ValidationError, match=r"beyond the year 3000.*divide by 1000"):
+            fn(delay=1e300)
+    plan(delay=3600.0 * 24 * 365 * 900)  # 900 years: allowed
+    assert app.count("_scheduled_functions") == 1
+    app.close()
+
+
+def test_cron_history_refuses_a_negative_limit() -> None:
+    app = nr.App(clock=nr.ManualClock())
+    assert app.crons.history(limit=0) == []
+    for bad in (-1, 1.5, True, "3"):
+        with pytest.raises(ValueError, match="history"):
+            app.crons.history(limit=bad)
+    app.close()
+
+
 # -- found by the second review ------------------------------------------------------------
 
 

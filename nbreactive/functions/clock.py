@@ -19,7 +19,7 @@ from typing import Protocol, TypeGuard, runtime_checkable
 
 from nbreactive.errors import ValidationError
 
-__all__ = ["Clock", "ManualClock", "SystemClock", "is_real", "to_epoch_seconds"]
+__all__ = ["YEAR_3000", "Clock", "ManualClock", "SystemClock", "is_real", "to_epoch_seconds"]
 
 
 @runtime_checkable
@@ -111,7 +111,7 @@ def to_epoch_seconds(when: object, where: str) -> float:
         raise ValidationError(
             f"{where}: expected an aware datetime or seconds since the epoch, got {when!r}"
         )
-    if abs(when) > _YEAR_3000:
+    if abs(when) > YEAR_3000:
         raise ValidationError(
             f"{where}: {when!r} seconds since the epoch is beyond the year 3000. Times are in "
             "seconds here (Convex uses milliseconds: divide by 1000)."
@@ -125,4 +125,5 @@ def is_real(x: object) -> TypeGuard[float]:
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
-_YEAR_3000 = 32_503_680_000.0
+#: 3000-01-01T00:00:00Z in seconds since the epoch: the latest time a job may be due.
+YEAR_3000 = 32_503_680_000.0

@@ -29,7 +29,7 @@ from nbreactive.errors import (
     ValidationError,
 )
 from nbreactive.functions.actions import run_in_thread
-from nbreactive.functions.clock import is_real, to_epoch_seconds
+from nbreactive.functions.clock import YEAR_3000, is_real, to_epoch_seconds
 from nbreactive.schema.system import SCHEDULED_FUNCTIONS
 from nbreactive.values.model import MAX_NESTING, Id, normalize_value, plain_ids
 from nbreactive.values.sizes import document_size
@@ -128,6 +128,18 @@ def _delay_ms(delay_seconds: Any) -> float:
     return float(delay_seconds) * 1000.0
 
 
+def _due_ms(now_seconds: float, delay_ms: float) -> float:
+    """When a job ``delay_ms`` from ``now_seconds`` is due; refused past the year 3000,
+    as ``run_at`` refuses such times."""
+    if now_seconds + delay_ms / 1000.0 > YEAR_3000:
+        raise ValidationError(
+            f"ctx.scheduler.run_after(delay_seconds, ...): a delay of {delay_ms / 1000.0!r} "
+            "seconds ends beyond the year 3000. Delays are in seconds here (Convex uses "
+            "milliseconds: divide by 1000)."
+        )
+    return now_seconds * 1000.0 + delay_ms
+
+
 class TxScheduler:
     """``ctx.scheduler`` in a mutation: jobs commit with the mutation (or not at all)."""
 
@@ -140,7 +152,7 @@ class TxScheduler:
     def run_after(self, delay_seconds: float, ref: Any, args: dict[str, Any] | None = None) -> Id:
         """Run mutation or action ``ref`` with ``args`` ``delay_seconds`` after this
         mutation's start; returns the job's id (an ``Id`` of ``_scheduled_functions``)."""
-        return schedule_job(self._tx, self._scheduling, self._tx.now * 1000.0 + _delay_ms(delay_seconds),
+        return schedule_job(self._tx, self._scheduling, _due_ms(self._tx.now, _delay_ms(delay_seconds)),
                             ref, args)
 
     def run_at(self, when: Any, ref: Any, args: dict[str, Any] | None = None) -> Id:
@@ -172,7 +184,7 @@ class ImmediateScheduler:
     def run_after(self, delay_seconds: float, ref: Any, args: dict[str, Any] | None = None) -> Any:
         """Run ``ref`` with ``args`` in ``delay_seconds``; returns the job's id."""
         delay = _delay_ms(delay_seconds)
-        return self._run(lambda tx: schedule_job(tx, self._scheduling, tx.now * 1000.0 + delay, ref, args))
+        return self._run(lambda tx: schedule_job(tx, self._scheduling, _due_ms(tx.now, delay), ref, args))
 
     def run_at(self, when: Any, ref: Any, args: dict[str, Any] | None = None) -> Any:
         """Run ``ref`` with ``args`` at ``when`` (aware datetime or epoch seconds)."""

@@ -179,6 +179,8 @@ class Crons:
         """The latest runs (of job ``name``, or of all), newest first: ``scheduledTime``,
         ``completedTime`` (ms) and ``state`` (success / failed with ``error`` / skipped
         with ``runs``)."""
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+            raise ValueError(f"crons.history(limit=...) expects an int >= 0, got {limit!r}")
         return self._read(CRON_JOB_LOGS, name)[::-1][:limit]
 
     def _read(self, table: str, name: str | None) -> Docs:
