@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import logging
 import threading
 import time
 from typing import Any
@@ -441,6 +442,32 @@ def test_jobs_of_functions_not_registered_yet_wait_for_them(tmp_path: Any) -> No
 
     wait_until(lambda: jobs(bare)[0]["state"] == {"kind": "success"}, "the waiting job")
     bare.close()
+
+
+def test_jobs_of_a_name_that_is_a_query_now_say_so(caplog: pytest.LogCaptureFixture) -> None:
+    """A notebook cell redefined a scheduled mutation as a query: its jobs wait (as for
+    a missing function), and the warning says why, not "not registered"."""
+    app = nr.App(clock=nr.ManualClock())
+
+    @app.mutation()
+    def step(ctx):
+        pass
+
+    @app.mutation()
+    def plan(ctx):
+        ctx.scheduler.run_after(0, step, {})
+
+    plan()
+
+    @app.query(name="step")
+    def step_query(ctx):
+        return 1
+
+    with caplog.at_level(logging.WARNING, logger="nbreactive"):
+        assert app.run_due_jobs() == 0
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "'step', which is a query now" in said and "not registered" not in said
+    app.close()
 
 
 def test_many_waiting_jobs_of_an_unregistered_function_do_not_block_the_others(tmp_path: Any) -> None:

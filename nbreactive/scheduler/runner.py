@@ -226,6 +226,13 @@ class JobRunner:
                     "(%s), and the jobs due after them wait too: register those functions, or "
                     "cancel their jobs", MAX_WAITING_PASSED, ", ".join(sorted(orphans - {HELD_UP})))
                 continue
+            fn = self.app.functions.get(name)
+            if fn is not None:  # a query (or an HTTP route) now goes by that name
+                log.warning(
+                    "scheduled jobs wait for function %r, which is a %s now: jobs run mutations "
+                    "and actions. Register a mutation or action under that name (they run "
+                    "then), or cancel them", name, fn.kind)
+                continue
             log.warning(
                 "scheduled jobs wait for function %r, which is not registered in this process: "
                 "register it (they run then), or cancel them", name)
