@@ -721,7 +721,10 @@ class App:
             raise
 
     def import_documents(self, table: str, rows: Any, *, progress: bool | None = None) -> int:
-        """Insert many documents at once (list of dicts, ``pyarrow.Table`` or DataFrame).
+        """Insert many documents at once: a list (or iterable) of dicts, a ``pyarrow.Table``,
+        ``RecordBatch`` or ``RecordBatchReader``, a pandas DataFrame, or any object offering an
+        Arrow stream (polars, DuckDB results). Null cells of a table are missing fields;
+        a DataFrame's object columns are imported as the Python values they hold.
 
         Every row is validated first; if any is invalid, ``BulkImportError`` lists
         the first offending rows and nothing is written. Returns the number of

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -44,34 +45,143 @@ def _progress(total: int, desc: str, enabled: bool | None) -> Any:
     return tqdm(total=total, desc=desc, unit="doc", unit_scale=True, leave=False)
 
 
+_ACCEPTED = "a list of dicts, a pyarrow.Table or a pandas DataFrame"
+_BATCH = 65536
+
+
+def _not_rows(rows: Any, hint: str = "") -> BulkImportError:
+    if rows is None:
+        what = "got None"
+    else:
+        name = type(rows).__name__
+        mod = type(rows).__module__.split(".")[0]
+        what = f"got a {mod} {name}" if mod not in ("builtins", "__main__") else (
+            f"got an {name}" if name[:1] in "aeiou" else f"got a {name}")
+    return BulkImportError(f"import_documents expects many rows ({_ACCEPTED}), {what}{hint}")
+
+
 def _rows(rows: Any) -> tuple[Iterable[Doc], int]:
-    """Rows as dicts, whatever the input: list of dicts, pyarrow.Table, pandas DataFrame.
+    """Rows as dicts, whatever the input: list (or iterable) of dicts, pyarrow.Table,
+    RecordBatch or RecordBatchReader, pandas DataFrame, or any object offering an Arrow
+    stream (``__arrow_c_stream__``: polars, DuckDB results).
 
     Null cells of Arrow/pandas input mean "field missing" (Convex has no column
     nulls; a document that should hold ``null`` must come as a dict).
     """
     mod = type(rows).__module__
     if mod.startswith("pandas"):
-        import pyarrow as pa
-
-        rows = pa.Table.from_pandas(rows, preserve_index=False)
-        mod = "pyarrow"
-    if mod.startswith("pyarrow"):
-        table = rows
-        names = table.column_names
-
-        def gen() -> Iterator[Doc]:
-            for batch in table.to_batches(max_chunksize=65536):
-                cols = [c.to_pylist() for c in batch.columns]
-                for values in zip(*cols, strict=True):
-                    yield {k: val for k, val in zip(names, values, strict=True) if val is not None}
-
-        return gen(), table.num_rows
+        return _frame_rows(rows)
+    if mod.startswith("pyarrow") or hasattr(type(rows), "__arrow_c_stream__"):
+        return _arrow_rows(rows)
     if isinstance(rows, dict):
         raise BulkImportError("import_documents expects many rows (a list of dicts), got one dict")
+    if isinstance(rows, str):
+        raise _not_rows(rows, "; to import a file, read it first, e.g. with "
+                        "pyarrow.parquet.read_table(path) or pandas.read_csv(path)")
+    if isinstance(rows, (bytes, bytearray)) or not isinstance(rows, Iterable):
+        raise _not_rows(rows)
     if not isinstance(rows, list):
         rows = list(rows)
     return rows, len(rows)
+
+
+def _arrow_rows(rows: Any) -> tuple[Iterable[Doc], int]:
+    import pyarrow as pa
+
+    if isinstance(rows, pa.RecordBatch):
+        table = pa.Table.from_batches([rows])
+    elif isinstance(rows, pa.RecordBatchReader):
+        table = rows.read_all()
+    elif isinstance(rows, pa.Table):
+        table = rows
+    elif hasattr(type(rows), "__arrow_c_stream__"):
+        try:
+            table = pa.table(rows)
+        except (TypeError, ValueError, pa.ArrowException):
+            raise _not_rows(rows) from None
+    else:
+        raise _not_rows(rows)
+    names = table.column_names
+    _check_unique(names)
+
+    def gen() -> Iterator[Doc]:
+        for batch in table.to_batches(max_chunksize=_BATCH):
+            cols = [c.to_pylist() for c in batch.columns]
+            for values in zip(*cols, strict=True):
+                yield {k: val for k, val in zip(names, values, strict=True) if val is not None}
+
+    return gen(), table.num_rows
+
+
+def _check_unique(names: list[str]) -> None:
+    dups = sorted(n for n, count in Counter(names).items() if count > 1)
+    if dups:
+        raise BulkImportError(
+            f"import_documents got duplicate column names {', '.join(map(repr, dups))}: each "
+            "column is a field of the documents; rename or drop the duplicates first"
+        )
+
+
+def _frame_rows(frame: Any) -> tuple[Iterable[Doc], int]:
+    """A pandas DataFrame's rows. Typed columns go through Arrow; object columns hold
+    Python values and are taken as they are (Arrow would type them: a column of dicts
+    became a struct column, every dict getting the others' keys as nulls, and a column
+    mixing types failed), with numpy values made Python values and None, NaN, pd.NA and
+    NaT as missing fields."""
+    import pandas as pd  # type: ignore[import-untyped]
+    import pyarrow as pa
+
+    if not isinstance(frame, pd.DataFrame):
+        hint = "; pass series.to_frame()" if isinstance(frame, pd.Series) else ""
+        raise _not_rows(frame, hint)
+    names = [str(c) for c in frame.columns]
+    _check_unique(names)
+    typed = [n for n, dtype in enumerate(frame.dtypes) if not pd.api.types.is_object_dtype(dtype)]
+    arrow = pa.Table.from_pandas(frame.iloc[:, typed], preserve_index=False) if typed else None
+    columns: list[Any] = [None] * len(names)
+    for k, n in enumerate(typed):
+        assert arrow is not None
+        columns[n] = arrow.column(k)
+    for n in range(len(names)):
+        if columns[n] is None:
+            columns[n] = frame.iloc[:, n].to_numpy(dtype=object, copy=False)
+    total = len(frame)
+    na, nat = pd.NA, pd.NaT
+
+    def cells(column: Any, start: int) -> list[Any]:
+        if isinstance(column, pa.ChunkedArray):
+            return column.slice(start, _BATCH).to_pylist()
+        out: list[Any] = []
+        for x in column[start : start + _BATCH]:
+            t = type(x)
+            if t is str or t is int or t is bool:
+                out.append(x)
+            elif x is None or x is na or x is nat or (isinstance(x, float) and x != x):
+                out.append(None)
+            else:
+                x = _python_value(x)
+                out.append(None if isinstance(x, float) and x != x else x)  # numpy NaN
+        return out
+
+    def gen() -> Iterator[Doc]:
+        for start in range(0, total, _BATCH):
+            cols = [cells(c, start) for c in columns]
+            for values in zip(*cols, strict=True):
+                yield {k: val for k, val in zip(names, values, strict=True) if val is not None}
+
+    return gen(), total
+
+
+def _python_value(x: Any) -> Any:
+    """``x`` with numpy scalars and arrays (at any depth) made Python values."""
+    t = type(x)
+    if t is dict:
+        return {k: _python_value(y) for k, y in x.items()}
+    if t is list or t is tuple:
+        return [_python_value(y) for y in x]
+    if t.__module__ == "numpy" and hasattr(x, "tolist"):
+        return _python_value(x.tolist())
+    return x
 
 
 def import_documents(db: Database, table: str, rows: Any, *, progress: bool | None = None) -> int:

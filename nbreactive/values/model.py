@@ -28,6 +28,7 @@ path bookkeeping, which matters because ``normalize_value`` runs on every insert
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from typing import Any, NoReturn
 
@@ -385,13 +386,14 @@ def _refuse(value: Any) -> NoReturn:
         hint = "use a list, e.g. sorted(value)"
     elif module.startswith("numpy"):
         hint = "convert it with .item() (scalars) or .tolist() (arrays)"
-    elif module.startswith("pandas"):
-        hint = "convert it to plain Python values first (e.g. .to_dict() / .tolist())"
-    elif module == "datetime":
+    elif module == "datetime" or isinstance(value, (_dt.date, _dt.time, _dt.timedelta)):
+        # (before pandas: a pandas Timestamp is a datetime)
         hint = (
             "store a number (e.g. ms since the epoch: value.timestamp() * 1000) "
             "or an ISO string (value.isoformat())"
         )
+    elif module.startswith("pandas"):
+        hint = "convert it to plain Python values first (e.g. .to_dict() / .tolist())"
     elif name == "Decimal":
         hint = "use float(value) or str(value)"
     elif name == "UUID":
