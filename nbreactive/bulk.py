@@ -329,16 +329,10 @@ def _check_sizes(table: str, arrow: Any, docs: list[Doc]) -> None:
 
 def export_parquet(db: Database, table: str, path: str) -> int:
     """See ``App.export_parquet``."""
-    from nbreactive.storage.columns import quote
-
     db.drain()
     if table not in db.store.tables:
         raise BulkImportError(f"table {table!r} has no stored documents to export")
-    cur = db.store.cursor()
-    target = path.replace("'", "''")
-    cur.execute(f"COPY (SELECT * FROM {quote(table)}) TO '{target}' (FORMAT parquet)")
-    row = cur.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()
-    return int(row[0]) if row is not None else 0
+    return db.store.export_parquet(table, path)
 
 
 def _escape_line_breaks(line: bytes) -> bytes:

@@ -210,6 +210,35 @@ class DuckDBStore:
         row = self.con.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()
         return int(row[0]) if row is not None else 0
 
+    def export_parquet(self, table: str, path: str) -> int:
+        """Write ``table``'s committed rows to a Parquet file at ``path`` (replacing it);
+        the number of rows written (one statement: one snapshot).
+
+        Raises:
+            OSError: the file cannot be written (``FileNotFoundError`` for a missing
+                directory, ``IsADirectoryError`` for a directory), with the reason.
+        """
+        import errno
+        import os
+
+        import duckdb
+
+        if os.path.isdir(path):
+            raise IsADirectoryError(errno.EISDIR, "cannot export to a directory; give a file path", path)
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            raise FileNotFoundError(
+                errno.ENOENT, f"cannot export: the directory {parent} does not exist (create it "
+                "first, e.g. with os.makedirs)", path)
+        target = path.replace("'", "''")
+        try:
+            row = self.cursor().execute(
+                f"COPY (SELECT * FROM {quote(table)}) TO '{target}' (FORMAT parquet)"
+            ).fetchone()
+        except duckdb.IOException as e:
+            raise OSError(f"cannot export {table!r} to {path}: {e}") from None
+        return int(row[0]) if row is not None else 0
+
     # -- writing (the committer) ----------------------------------------------
 
     def apply_batch(self, changes: Iterable[TableChanges], meta: dict[str, Any] | None) -> None:

@@ -1,5 +1,6 @@
-"""``app.import_documents`` with the inputs users hand it: pandas frames of every kind of
-column, Arrow record batches and streams, and things that are not rows at all.
+"""Bulk paths beyond the storage round trip: ``app.import_documents`` with the inputs
+users hand it (pandas frames of every kind of column, Arrow record batches and streams,
+things that are not rows at all) and exports to paths that cannot be written.
 
 (Import validation, atomicity and the typed round trip are in ``test_storage_roundtrip.py``.)
 """
@@ -165,3 +166,42 @@ def test_pandas_timestamps_in_an_object_column_are_refused_with_the_datetime_hin
         app.import_documents("t", pd.DataFrame({"at": stamps}))
     assert "Timestamp is not a Convex value" in str(info.value)
     assert "value.timestamp() * 1000" in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# exports to paths that cannot be written
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("export", ["export_parquet", "export_jsonl"])
+def test_exports_into_a_missing_directory_raise_file_not_found(tmp_path, export):
+    # export_parquet raised DuckDB's IOException, which is not an OSError.
+    target = tmp_path / "no" / "such" / "dir" / "out"
+    with nr.App() as app:
+        app.import_documents("t", [{"a": 1}])
+        with pytest.raises(FileNotFoundError) as info:
+            getattr(app, export)("t", target)
+        assert str(target.parent) in str(info.value)
+        assert not target.parent.exists()
+
+
+@pytest.mark.parametrize("export", ["export_parquet", "export_jsonl"])
+def test_exports_onto_a_directory_raise_an_os_error(tmp_path, export):
+    with nr.App() as app:
+        app.import_documents("t", [{"a": 1}])
+        with pytest.raises(IsADirectoryError):
+            getattr(app, export)("t", tmp_path)
+
+
+@pytest.mark.parametrize("export", ["export_parquet", "export_jsonl"])
+def test_exports_replace_an_existing_file(tmp_path, export):
+    target = tmp_path / "out"
+    target.write_bytes(b"old contents " * 1000)
+    with nr.App() as app:
+        app.import_documents("t", [{"a": 1}, {"a": 2}])
+        assert getattr(app, export)("t", target) == 2
+    if export == "export_parquet":
+        import pyarrow.parquet as pq
+
+        assert pq.read_table(target).num_rows == 2
+    assert b"old contents" not in target.read_bytes()
