@@ -16,6 +16,7 @@ import runpy
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ def _load_app(path: str) -> Any:
     except SystemExit:
         raise
     except BaseException as e:
+        if isinstance(e, Exception):
+            _print_app_traceback(e, file)
         raise SystemExit(f"nbreactive serve: running {path} failed: {type(e).__name__}: {e}") from e
     app = namespace.get("app")
     if not isinstance(app, App):
@@ -42,6 +45,20 @@ def _load_app(path: str) -> Any:
         hint = f" (it defines {', '.join(found)}: name one of them `app`)" if found else ""
         raise SystemExit(f"nbreactive serve: {path} has no module-level `app = nr.App(...)`{hint}")
     return app
+
+
+def _print_app_traceback(error: Exception, file: Path) -> None:
+    """Print where running the app file failed: the traceback from the file's own first
+    frame on (runpy's and ours left out); for a syntax error, the line and its caret."""
+    resolved = file.resolve()
+    tb = error.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if not name.startswith("<") and Path(name).resolve() == resolved:
+            break
+        tb = tb.tb_next
+    sys.stderr.write("".join(traceback.format_exception(type(error), error, tb)))
+    sys.stderr.flush()
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -287,3 +287,26 @@ def test_from_another_process_and_nbreactive_serve(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "nbreactive.cli", "serve", str(tmp_path / "none.py")],
                          capture_output=True, text=True, timeout=60, env=env)
     assert bad.returncode != 0 and "is not a file" in bad.stderr
+
+
+def test_nbreactive_serve_shows_where_an_app_file_failed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # It printed only "NameError: name 'undefined_name' is not defined": no file, no line.
+    from nbreactive.cli import main
+
+    app_file = tmp_path / "broken_app.py"
+    app_file.write_text("import nbreactive as nr\n\n\ndef helper():\n    return undefined_name\n\n\nhelper()\n")
+    with pytest.raises(SystemExit) as info:
+        main(["serve", str(app_file)])
+    assert "running" in str(info.value) and "NameError" in str(info.value)
+    err = capsys.readouterr().err
+    assert f'File "{app_file}", line 5, in helper' in err
+    assert f'File "{app_file}", line 8' in err
+    assert "return undefined_name" in err
+    assert "runpy" not in err and "cli.py" not in err  # only the app's own frames
+    app_file.write_text("import nbreactive as nr\napp = nr.App(\n")
+    with pytest.raises(SystemExit) as info:
+        main(["serve", str(app_file)])
+    assert "SyntaxError" in str(info.value)
+    err = capsys.readouterr().err
+    assert f'File "{app_file}", line 2' in err and "app = nr.App(" in err
+
