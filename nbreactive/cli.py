@@ -62,6 +62,8 @@ def _print_app_traceback(error: Exception, file: Path) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from nbreactive.server.security import is_loopback
+
     app = _load_app(args.app)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -75,7 +77,8 @@ def _serve(args: argparse.Namespace) -> int:
         app.close()
         raise SystemExit(f"nbreactive serve: cannot serve on {args.host}:{args.port}: {e}") from e
     functions = ", ".join(sorted(app.functions)) or "none"
-    print(f"nbreactive serving {args.app} at {server.url}", flush=True)
+    where = "" if is_loopback(args.host) else " (reachable from other machines)"
+    print(f"nbreactive serving {args.app} at {server.url}{where}", flush=True)
     print(f"  functions: {functions}", flush=True)
     print(f"  admin key: {server.admin_key}", flush=True)
     print("  Ctrl-C to stop", flush=True)

@@ -310,3 +310,24 @@ def test_nbreactive_serve_shows_where_an_app_file_failed(tmp_path: Path, capsys:
     err = capsys.readouterr().err
     assert f'File "{app_file}", line 2' in err and "app = nr.App(" in err
 
+
+def test_nbreactive_serve_says_when_it_is_reachable_from_other_machines(tmp_path: Path) -> None:
+    app_file = tmp_path / "open_app.py"
+    app_file.write_text("import nbreactive as nr\napp = nr.App()\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "nbreactive.cli", "serve", str(app_file), "--port", "0",
+                             "--host", "0.0.0.0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    assert first.startswith(f"nbreactive serving {app_file} at http://0.0.0.0:"), first
+    assert "reachable from other machines" in first
+    assert proc.returncode == 0
