@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -250,7 +251,8 @@ def _import_documents(db: Database, table: str, rows: Any, progress: bool | None
         lines = "\n".join(f"  row {n}: {msg}" for n, msg in problems)
         more = " (showing the first ones)" if len(problems) >= MAX_REPORTED_PROBLEMS else ""
         raise BulkImportError(
-            f"import into {table!r} refused: invalid rows{more}; nothing was written.\n{lines}",
+            f"import into {table!r} refused: invalid rows{more}; nothing was written.\n{lines}"
+            + _float_column_hints(rows, problems),
             problems,
         )
     if not bodies:
@@ -289,6 +291,29 @@ def _import_documents(db: Database, table: str, rows: Any, progress: bool | None
         record.done.set()
     db._notify_listeners([record])
     return len(docs)
+
+
+_INT_GOT_FLOAT = re.compile(r"^\.([A-Za-z][A-Za-z0-9_]*): expected .*int64.*\(float64\)$")
+
+
+def _float_column_hints(rows: Any, problems: list[tuple[int, str]]) -> str:
+    """For a refused DataFrame: the int64 fields given a float64 column (pandas makes an
+    int column with missing values float64), with the way to keep them ints."""
+    if not type(rows).__module__.startswith("pandas"):
+        return ""
+    columns = {str(c): dtype for c, dtype in zip(rows.columns, rows.dtypes, strict=True)}
+    hinted: list[str] = []
+    for _, message in problems:
+        m = _INT_GOT_FLOAT.match(message)
+        name = m.group(1) if m is not None else None
+        if name is not None and name not in hinted and getattr(columns.get(name), "kind", "") == "f":
+            hinted.append(name)
+    return "".join(
+        f"\n  column {name!r} is float64 (pandas stores an int column with missing values as "
+        f"floats): convert it with frame.astype({{{name!r}: 'Int64'}}), whose missing values are "
+        "missing fields"
+        for name in hinted
+    )
 
 
 def _check_sizes(table: str, arrow: Any, docs: list[Doc]) -> None:
