@@ -584,3 +584,27 @@ def test_the_form_in_a_browser(app: nr.App, render_widgets: Any, theme: str | No
         "[0]: expected v.int64(), got 'x' (string)"
     )
     expect(view.locator(".nbr-error")).to_contain_text("ArgumentValidationError")
+
+
+
+def test_value_is_cleared_with_result_when_a_submission_fails(app: nr.App) -> None:
+    # value kept the previous run's return value after a failed run, while result and
+    # error said the last run failed: form.value after form.submit(...) was stale.
+    @app.mutation(args={"n": v.int64(), "ok": v.boolean()})
+    def checked(ctx, n, ok):
+        if not ok:
+            raise nr.AppError("not ok")
+        return n
+
+    w = FormWidget(app, checked)
+    try:
+        submit(w, {"n": "1", "ok": True})
+        assert w.value == 1 and w.result == "1"
+        submit(w, {"n": "x", "ok": True})  # refused by the form: nothing ran
+        assert w.field_errors and w.result is None and w.value is None
+        submit(w, {"n": "2", "ok": True})
+        assert w.value == 2
+        submit(w, {"n": "3", "ok": False})  # ran and failed
+        assert w.error is not None and w.result is None and w.value is None
+    finally:
+        w.close()

@@ -48,7 +48,7 @@ worker thread through ``app.run_mutation`` (validation included); then ``result`
 traceback}``) is set, an argument validation error whose path starts with a field
 (``.tags[2]``) is attached to that field in ``field_errors``, ``runs`` counts the
 finished submissions and ``busy`` turns off. ``value`` (Python only) holds the last
-return value.
+run's return value (None after a failed or refused submission, as ``result``).
 """
 
 from __future__ import annotations
@@ -559,12 +559,11 @@ class FormWidget(anywidget.AnyWidget):  # type: ignore[misc]
                 return None
             args, errors = self.convert(values if isinstance(values, dict) else {})
             self.field_errors = errors
-            if errors:
-                self.error = None
-                self.result = None
-                return None
             self.error = None
             self.result = None
+            self.value = None  # with result: the last run's (none while a call runs)
+            if errors:
+                return None
             self.busy = True
             thread = threading.Thread(
                 target=self._run, args=(args,), name="nbreactive-form", daemon=True
