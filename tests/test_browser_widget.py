@@ -211,6 +211,19 @@ def test_index_ranges_filter_and_invalid_ones_show_convex_errors(browser: Browse
     assert [d["n"] for d in w.documents] == [1, 3, 5, 7, 9]
 
 
+
+@pytest.mark.parametrize("bad", [5, True, 1.5])
+def test_a_query_message_whose_range_is_not_a_list_shows_an_error(browser: BrowserWidget, bad: Any) -> None:
+    # The TypeError ended in a future nobody looked at: no error shown, nothing logged.
+    w = browser
+    fe = FrontEnd(w)
+    fe.send(type="query", index="by_channel_n", range=bad)
+    wait_until(lambda: w.range_error is not None, "the range error")
+    error = range_error(w)
+    assert error["type"] == "InvalidInput"
+    assert "a list of [op, field, json]" in error["message"]
+    assert w.index == "by_creation_time" and w.row_count == 10  # the view shown stays
+
 def test_rows_stay_live_after_commits_from_another_thread(app: nr.App, browser: BrowserWidget) -> None:
     w = browser
     w.select("m", "by_channel_n", [("eq", "channel", "b"), ("gte", "n", 4)])

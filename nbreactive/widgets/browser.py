@@ -162,6 +162,16 @@ def _template(validator: Validator | None) -> Any:
     return None
 
 
+class _BrowserClosed(RuntimeError):
+    """A request that was still queued when the browser stopped."""
+
+
+def _log_failure(future: Future[Any]) -> None:
+    error = None if future.cancelled() else future.exception()
+    if error is not None and not isinstance(error, _BrowserClosed | NbReactiveError):
+        log.error("the data browser could not answer its front end", exc_info=error)
+
+
 class BrowserWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
     """The widget returned by ``app.browser()`` (see the module docstring).
 
@@ -288,6 +298,11 @@ class BrowserWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
         self._wake.set()
         return future
 
+    def _submit_for_front_end(self, fn: Callable[[], Any]) -> None:
+        """Run a front end's request on the browser's thread; nobody waits for it, so a
+        failure is logged rather than left in the future."""
+        self._submit(fn).add_done_callback(_log_failure)
+
     # -- the browser's thread ------------------------------------------------------------
 
     def _reads_changed(self) -> None:  # engine thread: a commit touched the rows' range
@@ -328,7 +343,7 @@ class BrowserWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
             except queue.Empty:
                 return
             if future.set_running_or_notify_cancel():
-                future.set_exception(RuntimeError("the data browser was closed"))
+                future.set_exception(_BrowserClosed("the data browser was closed"))
 
     # -- tables, counts, schema ------------------------------------------------------------
 
@@ -574,7 +589,10 @@ class BrowserWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
         try:
             texts = []
             ops = []
-            for item in content.get("range") or []:
+            items = content.get("range") or []
+            if not isinstance(items, list):
+                raise InvalidInput(f"the range is a list of [op, field, json], got {items!r}")
+            for item in items:
                 if not (isinstance(item, list) and len(item) == 3 and all(isinstance(x, str) for x in item)):
                     raise InvalidInput(f"a range expression is [op, field, json], got {item!r}")
                 op, field, text = item
@@ -605,17 +623,17 @@ class BrowserWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
             if kind == "select":
                 table = content.get("table")
                 if isinstance(table, str) and table:
-                    self._submit(lambda: self._show(_View(table)))
+                    self._submit_for_front_end(lambda: self._show(_View(table)))
             elif kind == "query":
-                self._submit(lambda: self._front_end_query(content))
+                self._submit_for_front_end(lambda: self._front_end_query(content))
             elif kind == "open":
                 doc_id = content.get("id")
                 if isinstance(doc_id, str):
-                    self._submit(lambda: self._open(doc_id))
+                    self._submit_for_front_end(lambda: self._open(doc_id))
             elif kind == "close_doc":
-                self._submit(self._close_doc)
+                self._submit_for_front_end(self._close_doc)
             elif kind in ("insert", "save", "delete"):
-                self._submit(lambda: self._front_end_write(content))
+                self._submit_for_front_end(lambda: self._front_end_write(content))
         except Exception:
             log.exception("the data browser could not answer its front end: %r", content)
 
