@@ -268,6 +268,20 @@ def test_sorting_happens_in_the_kernel(browser: BrowserWidget) -> None:
     assert w.sort == []
 
 
+
+@pytest.mark.parametrize(("start", "end"), [(None, 5), ("x", 5), (0, None), (0, [5]), (float("nan"), 5)])
+def test_a_window_request_with_bad_numbers_is_still_answered(browser: BrowserWidget, start: Any, end: Any) -> None:
+    # int(None) raised inside the handler: the request was never answered, and the
+    # front end, which has one window request in flight at a time, waited for good.
+    fe = FrontEnd(browser)
+    fe.send(type="window", start=start, end=end, request=7)
+    answer = fe.messages[-1]
+    assert answer["type"] == "rows" and answer["request"] == 7
+    assert answer["row_count"] == 10 and answer["start"] == 0
+    fe.send(type="view", start=start, end=end)  # no answer expected, and no failure
+    fe.ask(0, 3)
+    assert len(fe.shown()) >= 3
+
 def test_insert_edit_delete_with_inline_errors(app: nr.App, browser: BrowserWidget) -> None:
     w = browser
     fe = FrontEnd(w)

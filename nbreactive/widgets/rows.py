@@ -28,6 +28,7 @@ same list when unsorted), ``_keys`` the sort keys of ``_rows`` when sorted.
 
 from __future__ import annotations
 
+import math
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
@@ -52,6 +53,17 @@ MAX_MOVES = 256
 Doc = dict[str, Any]
 Op = tuple[int, int, list[Doc]]  # (at, removed, inserted rows), in the order shown
 SortKey = tuple[bytes, Any, str]
+
+
+def _index(content: dict[str, Any], key: str) -> int:
+    """A row index of a front end's message: a finite number, else 0 (a malformed
+    request is still answered: the front end waits for one answer at a time)."""
+    x = content.get(key, 0)
+    if type(x) is int:
+        return x
+    if type(x) is float and math.isfinite(x):
+        return int(x)
+    return 0
 
 
 class _Backwards(Sequence[SortKey]):
@@ -242,10 +254,9 @@ class RowsProtocol:
         ``content`` was one."""
         kind = content.get("type")
         if kind == "window":
-            self._send_window(int(content.get("start", 0)), int(content.get("end", 0)),
-                              content.get("request"))
+            self._send_window(_index(content, "start"), _index(content, "end"), content.get("request"))
         elif kind == "view":
-            self._note_view(int(content.get("start", 0)), int(content.get("end", 0)))
+            self._note_view(_index(content, "start"), _index(content, "end"))
         elif kind == "sort":
             self._resort(content.get("column"), content.get("dir"))
         else:
