@@ -356,8 +356,16 @@ def export_parquet(db: Database, table: str, path: str) -> int:
     """See ``App.export_parquet``."""
     db.drain()
     if table not in db.store.tables:
-        raise BulkImportError(f"table {table!r} has no stored documents to export")
+        raise _unknown_table(db, table)
     return db.store.export_parquet(table, path)
+
+
+def _unknown_table(db: Database, table: str) -> BulkImportError:
+    known = sorted(db.base.tables)
+    return BulkImportError(
+        f"no table {table!r} to export: it is not in the schema and no document was ever "
+        f"written to it (tables: {', '.join(map(repr, known)) or 'none'})"
+    )
 
 
 def _escape_line_breaks(line: bytes) -> bytes:
@@ -374,7 +382,9 @@ def export_jsonl(db: Database, table: str, path: str, *, progress: bool | None =
     """See ``App.export_jsonl``."""
     with db.base_lock:
         mt = db.base.tables.get(table)
-        docs = list(mt.docs.values()) if mt is not None else []
+        if mt is None:
+            raise _unknown_table(db, table)
+        docs = list(mt.docs.values())
     docs.sort(key=lambda d: (d["_creationTime"], d["_id"]))
     bar = _progress(len(docs), f"exporting {table}", progress)
     with open(path, "wb") as f:

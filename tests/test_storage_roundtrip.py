@@ -1881,11 +1881,17 @@ def test_export_jsonl_round_trip(typed_file, tmp_path):
 
 
 def test_export_of_an_empty_or_unknown_table(tmp_path):
+    """A table of the schema with no documents exports as an empty file, in both
+    formats; a name that is no table (a typo) is refused by both, naming the tables."""
     with nr.App() as app:
-        assert app.export_jsonl("nothing", tmp_path / "n.jsonl") == 0
-        assert (tmp_path / "n.jsonl").read_text() == ""
-        with pytest.raises(nr.NbReactiveError):
-            app.export_parquet("nothing", tmp_path / "n.parquet")
+        app.set_schema(nr.define_schema({"empty": nr.define_table({"x": v.int64()})}))
+        assert app.export_jsonl("empty", tmp_path / "e.jsonl") == 0
+        assert (tmp_path / "e.jsonl").read_text() == ""
+        assert app.export_parquet("empty", tmp_path / "e.parquet") == 0
+        for export, suffix in ((app.export_jsonl, "jsonl"), (app.export_parquet, "parquet")):
+            with pytest.raises(nr.BulkImportError, match=r"no table 'nothing'.*'empty'"):
+                export("nothing", tmp_path / f"n.{suffix}")
+            assert not (tmp_path / f"n.{suffix}").exists()
 
 
 def test_sql_on_a_schemaless_table_hints_at_the_json_column():
