@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Any
 
@@ -404,6 +405,29 @@ def test_refuses(validator: Validator, value: Any, message: str) -> None:
         validator.validate(value)
     assert str(info.value) == message
     assert not validator.accepts(value)
+
+
+def test_refuses_numpy_and_datetime_values_saying_they_are_not_convex_values() -> None:
+    # np.float64(1.0) against v.float64() used to read "expected v.float64(), got
+    # np.float64(1.0) (float64)": it named the type it expected as the one it got.
+    np = pytest.importorskip("numpy")
+    cases = [
+        (v.float64(), np.float64(1.0), "got np.float64(1.0) (numpy.float64, not a Convex value; "
+         "convert it with .item() (scalars) or .tolist() (arrays))"),
+        (v.int64(), np.int64(3), "got np.int64(3) (numpy.int64, not a Convex value; convert it "
+         "with .item()"),
+        (v.union(v.int64(), v.string()), np.int64(3), "(numpy.int64, not a Convex value;"),
+        (v.boolean(), np.bool_(True), "(numpy.bool, not a Convex value;"),
+        (v.number(), datetime.datetime(2020, 1, 1), "(datetime, not a Convex value; "
+         "store a number (e.g. ms since the epoch"),
+    ]
+    for validator, value, fragment in cases:
+        with pytest.raises(ValidationError) as info:
+            validator.validate(value)
+        assert fragment in str(info.value), str(info.value)
+    with pytest.raises(ValidationError) as info:
+        v.any().validate({"a": np.int64(3)})
+    assert str(info.value).startswith(".a: numpy.int64 is not a Convex value; convert it with")
 
 
 def test_error_attributes() -> None:

@@ -181,11 +181,57 @@ def type_name(value: Any) -> str:
 
     Returns one of ``"null" "boolean" "int64" "float64" "string" "bytes" "array"
     "object"`` (``Id`` is a ``"string"``, ``UNDEFINED`` is ``"undefined"``), else the
-    Python type name (``"tuple"``, ``"set"``, ...). Exact type dispatch: ``bool`` is
+    Python type name (``"tuple"``, ``"set"``, ``"numpy.int64"``, ...). Exact type dispatch: ``bool`` is
     never ``"int64"``. O(1).
     """
     name = _TYPE_NAMES.get(type(value))
-    return name if name is not None else type(value).__name__
+    return name if name is not None else _foreign_type_name(type(value))
+
+
+def _foreign_type_name(t: type) -> str:
+    """The name of a type that is not a Convex type: ``tuple``, ``set``, or qualified
+    by its package (``numpy.int64``, ``pandas.Timestamp``) where the bare name could
+    pass for a Convex type name (``int64``, ``float64``) or is ambiguous."""
+    module = (getattr(t, "__module__", "") or "").split(".")[0]
+    if module in ("numpy", "pandas", "polars", "pyarrow"):
+        return f"{module}.{t.__name__}"
+    return t.__name__
+
+
+def not_a_value_hint(value: Any) -> str:
+    """What to do with ``value``, which is not a Convex value (for error messages)."""
+    t = type(value)
+    name = t.__name__
+    module = getattr(t, "__module__", "") or ""
+    if isinstance(value, (set, frozenset)):
+        return "use a list, e.g. sorted(value)"
+    if module.startswith("numpy"):
+        return "convert it with .item() (scalars) or .tolist() (arrays)"
+    if module == "datetime" or isinstance(value, (_dt.date, _dt.time, _dt.timedelta)):
+        # (before pandas: a pandas Timestamp is a datetime)
+        return (
+            "store a number (e.g. ms since the epoch: value.timestamp() * 1000) "
+            "or an ISO string (value.isoformat())"
+        )
+    if module.startswith("pandas"):
+        return "convert it to plain Python values first (e.g. .to_dict() / .tolist())"
+    if name == "Decimal":
+        return "use float(value) or str(value)"
+    if name == "UUID":
+        return "use str(value)"
+    if isinstance(value, bool):  # pragma: no cover - bool cannot be subclassed
+        return "use bool(value)"
+    if isinstance(value, int):
+        return "use int(value)"
+    if isinstance(value, float):
+        return "use float(value)"
+    if isinstance(value, str):
+        return "use str(value)"
+    if isinstance(value, dict):
+        return "use dict(value)"
+    if isinstance(value, (list, tuple)):
+        return "use list(value)"
+    return "convert it to dict, list, str, int, float, bool, bytes or None"
 
 
 def short_repr(value: Any, limit: int = 60) -> str:
@@ -376,43 +422,11 @@ def _int_out_of_range(n: int) -> NoReturn:
 
 
 def _refuse(value: Any) -> NoReturn:
-    t = type(value)
-    name = t.__name__
-    module = getattr(t, "__module__", "") or ""
-    hint: str
     if value is UNDEFINED:
         raise _Invalid("nr.UNDEFINED is not a value (it means 'missing'); use None for null", value)
-    if isinstance(value, (set, frozenset)):
-        hint = "use a list, e.g. sorted(value)"
-    elif module.startswith("numpy"):
-        hint = "convert it with .item() (scalars) or .tolist() (arrays)"
-    elif module == "datetime" or isinstance(value, (_dt.date, _dt.time, _dt.timedelta)):
-        # (before pandas: a pandas Timestamp is a datetime)
-        hint = (
-            "store a number (e.g. ms since the epoch: value.timestamp() * 1000) "
-            "or an ISO string (value.isoformat())"
-        )
-    elif module.startswith("pandas"):
-        hint = "convert it to plain Python values first (e.g. .to_dict() / .tolist())"
-    elif name == "Decimal":
-        hint = "use float(value) or str(value)"
-    elif name == "UUID":
-        hint = "use str(value)"
-    elif isinstance(value, bool):  # pragma: no cover - bool cannot be subclassed
-        hint = "use bool(value)"
-    elif isinstance(value, int):
-        hint = "use int(value)"
-    elif isinstance(value, float):
-        hint = "use float(value)"
-    elif isinstance(value, str):
-        hint = "use str(value)"
-    elif isinstance(value, dict):
-        hint = "use dict(value)"
-    elif isinstance(value, (list, tuple)):
-        hint = "use list(value)"
-    else:
-        hint = "convert it to dict, list, str, int, float, bool, bytes or None"
-    raise _Invalid(f"{name} is not a Convex value; {hint}", value)
+    raise _Invalid(
+        f"{_foreign_type_name(type(value))} is not a Convex value; {not_a_value_hint(value)}", value
+    )
 
 
 def _norm(value: Any, depth: int, plain: bool = False) -> Any:

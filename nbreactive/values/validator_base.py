@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, NoReturn
 
-from nbreactive.values.model import _Invalid, short_repr, type_name
+from nbreactive.values.model import _TYPE_NAMES, _Invalid, not_a_value_hint, short_repr, type_name
 
 __all__ = ["ResolveId", "Validator"]
 
@@ -91,6 +91,9 @@ class Validator:
         if type(value) is int and not _INT64_MIN <= value <= _INT64_MAX:
             # type_name says "int64" for every int: not for one that does not fit.
             what = ", an int that does not fit in int64 (-2**63 .. 2**63-1)"
+        elif type(value) not in _TYPE_NAMES and not isinstance(value, (list, tuple, dict)):
+            # e.g. np.float64(1.0): "(float64)" alone would name the very type expected
+            what = f" ({type_name(value)}, not a Convex value; {not_a_value_hint(value)})"
         else:
             what = f" ({type_name(value)})"
         raise _Invalid(f"expected {expected}, got {short_repr(value)}{what}", value, expected)
