@@ -130,7 +130,12 @@ class App:
 
     def __repr__(self) -> str:
         where = self.path or "in memory"
-        return f"<nbreactive.App {where}: {len(self.tables())} tables, {len(self.functions)} functions>"
+        n = len(self.functions)
+        functions = f"{n} function{'' if n == 1 else 's'}"
+        if self._db._closed:  # a notebook may still show it after closing or a re-run
+            return f"<nbreactive.App {where}: closed, {functions}>"
+        t = len(self.tables())
+        return f"<nbreactive.App {where}: {t} table{'' if t == 1 else 's'}, {functions}>"
 
     # -- registration -------------------------------------------------------------
 

@@ -58,6 +58,28 @@ def test_every_call_on_a_closed_app_raises_a_clear_error(call, tmp_path, monkeyp
 
 
 @pytest.mark.parametrize("durable", [True, False], ids=["file", "memory"])
+def test_a_closed_app_still_has_a_repr(durable, tmp_path):
+    # A notebook shows `app` after a re-run closed it: its repr used to raise StorageError.
+    path = str(tmp_path / "c.duckdb") if durable else None
+    app, _ = _closed_app(path)
+    where = path if durable else "in memory"
+    assert repr(app) == f"<nbreactive.App {where}: closed, 2 functions>"
+
+
+def test_an_open_app_repr_counts_its_tables_and_functions():
+    app = nr.App()
+    assert repr(app) == "<nbreactive.App in memory: 0 tables, 0 functions>"
+
+    @app.mutation()
+    def add(ctx):
+        return ctx.db.insert("t", {})
+
+    add()
+    assert repr(app) == "<nbreactive.App in memory: 1 table, 1 function>"
+    app.close()
+
+
+@pytest.mark.parametrize("durable", [True, False], ids=["file", "memory"])
 def test_closing_releases_the_documents_without_a_garbage_collection(durable, tmp_path):
     gc.disable()  # what is released must be released by reference counting alone
     try:
