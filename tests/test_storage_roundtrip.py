@@ -947,6 +947,17 @@ def test_ctx_db_sql_takes_params_like_app_sql(sql_app):
         things(params="s1")
 
 
+def test_sql_params_may_be_numpy_scalars(sql_app):
+    """Values taken from a DataFrame (``df.i.max()``) are NumPy scalars: DuckDB refused
+    them with "Unable to transform python value of type <class 'numpy.int64'>"."""
+    np = pytest.importorskip("numpy")
+    sql = "SELECT s FROM things WHERE i >= ? AND s <> ? ORDER BY i"
+    rows = sql_app.sql(sql, [np.int64(2), np.str_("s3")]).to_pylist()
+    assert [r["s"] for r in rows] == ["s2", "s4"]
+    rows = sql_app.sql("SELECT s FROM things WHERE f = $f AND b = $b", {"f": np.float64(1.5), "b": np.bool_(False)})
+    assert len(rows) == 5
+
+
 REFUSED_SQL = [
     ("INSERT", "INSERT INTO things (\"_id\", i) VALUES ('x', 1)"),
     ("UPDATE", "UPDATE things SET i = 99"),
