@@ -958,6 +958,26 @@ def test_sql_params_may_be_numpy_scalars(sql_app):
     assert len(rows) == 5
 
 
+def test_sql_comparing_a_json_column_with_text_says_how(tmp_path):
+    """A union of literals (``role``) is a JSON column: ``role = 'admin'`` failed with
+    DuckDB's bare "Malformed JSON ... Input: "admin"", which names neither the column's
+    type nor what to write instead."""
+    with nr.App() as app:
+        app.set_schema(nr.define_schema({"users": nr.define_table(
+            {"role": v.union(v.literal("admin"), v.literal("user"))})}))
+        app.import_documents("users", [{"role": "admin"}, {"role": "user"}], progress=False)
+        for params, sql in [(None, "SELECT count(*) AS c FROM users WHERE role = 'admin'"),
+                            (["admin"], "SELECT count(*) AS c FROM users WHERE role = ?")]:
+            with pytest.raises(nr.SqlError) as info:
+                app.sql(sql, params)
+            assert "Malformed JSON" in str(info.value)  # DuckDB's own message stays
+            assert "stored as JSON" in str(info.value)
+            assert "e.g. field->>'$' = 'admin'" in str(info.value)
+        # ... and what the message suggests works:
+        rows = app.sql("SELECT count(*) AS c FROM users WHERE role->>'$' = 'admin'").to_pylist()
+        assert rows == [{"c": 1}]
+
+
 REFUSED_SQL = [
     ("INSERT", "INSERT INTO things (\"_id\", i) VALUES ('x', 1)"),
     ("UPDATE", "UPDATE things SET i = 99"),

@@ -20,6 +20,7 @@ ours nor foreign (never listed, claimed or dropped); ``app.sql`` may read them.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
@@ -492,7 +493,7 @@ class DuckDBStore:
                 ) from e
             raise SqlError(f"{type(e).__name__}: {e}") from e
         except duckdb.Error as e:
-            raise SqlError(f"{type(e).__name__}: {e}") from e
+            raise SqlError(f"{type(e).__name__}: {e}{_json_hint(str(e))}") from e
 
     def _end_read_only(self, cur: Any) -> None:
         """Roll back the READ ONLY transaction of ``sql``. Should that fail, the cursor
@@ -571,6 +572,25 @@ def _plain(value: Any) -> Any:
     if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
         return value.item()
     return value
+
+
+_MALFORMED_JSON = re.compile(r'Malformed JSON.*?Input: "(.*?)"', re.S)
+
+
+def _json_hint(message: str) -> str:
+    """For DuckDB's "Malformed JSON ... Input: "admin"" (text compared with a JSON
+    column): which columns are JSON, and what to write instead."""
+    m = _MALFORMED_JSON.search(message)
+    if m is None:
+        return ""
+    text = m.group(1).replace("'", "''")
+    return (
+        "\n(a field stored as JSON was compared with text that is not JSON. Fields whose "
+        "validator is a union, literal, array, object or v.any(), and the _doc column of "
+        "tables without a schema, are stored as JSON: compare the value inside with "
+        f"->>'$', e.g. field->>'$' = '{text}', or write JSON text, e.g. field = "
+        f"'{orjson.dumps(m.group(1)).decode()}')"
+    )
 
 
 # Iterable, but not a list of values for ``?`` placeholders.
