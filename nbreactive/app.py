@@ -62,7 +62,7 @@ _current_tx: contextvars.ContextVar[Transaction | None] = contextvars.ContextVar
 
 
 class App:
-    """A reactive backend: tables, functions, and (later) live queries.
+    """A reactive backend: tables of documents, functions, live queries, scheduled jobs.
 
     Args:
         path: a DuckDB file (created if missing) for a durable app; None for an
