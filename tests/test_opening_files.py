@@ -185,6 +185,19 @@ def test_opening_a_path_in_a_missing_directory_raises_storage_error(tmp_path):
         nr.App(tmp_path / "nowhere" / "x.duckdb")
 
 
+def test_opening_a_directory_says_it_is_a_directory(tmp_path):
+    """A directory was reported as a file that "may be damaged (truncated by a full
+    disk or a crash ...)": it is a directory, and a file inside it would do."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    with pytest.raises(nr.StorageError) as info:
+        nr.App(folder)
+    assert "is a directory" in str(info.value)
+    assert f"nr.App('{folder / 'app.duckdb'}')" in str(info.value)
+    assert "damaged" not in str(info.value)
+    assert list(folder.iterdir()) == []
+
+
 def test_opening_a_file_another_process_holds_raises_storage_error(tmp_path):
     path = tmp_path / "held.duckdb"
     holder = subprocess.Popen(

@@ -20,6 +20,7 @@ ours nor foreign (never listed, claimed or dropped); ``app.sql`` may read them.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -608,6 +609,11 @@ def open_failure(path: str | None, error: BaseException) -> StorageError:
         )
     elif "No such file or directory" in text:
         hint = "Create the directory first, or choose another path."
+    elif path and os.path.isdir(path):
+        hint = (
+            f"{path} is a directory: give the path of a file, e.g. "
+            f"nr.App({os.path.join(path, 'app.duckdb')!r})."
+        )
     else:
         hint = (
             "The file may be damaged (truncated by a full disk or a crash, or copied while "
