@@ -111,7 +111,7 @@ class App:
         if action_timeout is not None and (isinstance(action_timeout, bool) or not isinstance(
                 action_timeout, (int, float)) or not action_timeout > 0):
             raise TypeError(f"action_timeout= expects a number of seconds > 0 or None, got {action_timeout!r}")
-        self.path = None if path is None else os.fspath(path)
+        self.path = None if path is None else os.fsdecode(path)  # bytes too, as DuckDB wants str
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.limits = limits or TransactionLimits()
         self.redact_errors = redact_errors

@@ -198,6 +198,17 @@ def test_opening_a_directory_says_it_is_a_directory(tmp_path):
     assert list(folder.iterdir()) == []
 
 
+def test_a_bytes_path_opens_like_a_str_path(tmp_path):
+    """os.fspath keeps bytes, which DuckDB refuses: the error blamed a damaged file."""
+    path = tmp_path / "b.duckdb"
+    with nr.App(bytes(path)) as app:
+        assert app.path == str(path)
+        _register(app)
+        app.run_mutation("put", {"table": "t", "doc": {"k": 1}})
+    with nr.App(path) as again:
+        assert again.count("t") == 1
+
+
 def test_opening_a_file_another_process_holds_raises_storage_error(tmp_path):
     path = tmp_path / "held.duckdb"
     holder = subprocess.Popen(
