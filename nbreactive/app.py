@@ -65,8 +65,8 @@ class App:
     """A reactive backend: tables of documents, functions, live queries, scheduled jobs.
 
     Args:
-        path: a DuckDB file (created if missing) for a durable app; None for an
-            in-memory one.
+        path: a DuckDB file (created if missing) for a durable app; None (or
+            DuckDB's ``":memory:"``) for an in-memory one.
         limits: per-transaction limits (Convex's defaults when omitted).
         redact_errors: hide the messages of unexpected errors from remote callers.
         query_cache_size: how many results of queries nobody subscribes to are kept
@@ -112,6 +112,8 @@ class App:
                 action_timeout, (int, float)) or not action_timeout > 0):
             raise TypeError(f"action_timeout= expects a number of seconds > 0 or None, got {action_timeout!r}")
         self.path = None if path is None else os.fsdecode(path)  # bytes too, as DuckDB wants str
+        if self.path in ("", ":memory:"):  # DuckDB's names for in memory, not file paths
+            self.path = None
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.limits = limits or TransactionLimits()
         self.redact_errors = redact_errors

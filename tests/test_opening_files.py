@@ -209,6 +209,25 @@ def test_a_bytes_path_opens_like_a_str_path(tmp_path):
         assert again.count("t") == 1
 
 
+@pytest.mark.parametrize("path", [":memory:", ""], ids=["memory", "empty"])
+def test_duckdbs_in_memory_names_make_in_memory_apps(path, tmp_path, monkeypatch, recwarn):
+    """DuckDB opens ":memory:" (and "") in memory, but nbreactive took it for a file
+    path: a second nr.App(":memory:") closed the first, warning that the "file" was
+    still open, and its repr read "<nbreactive.App :memory:: ...>"."""
+    monkeypatch.chdir(tmp_path)
+    first = nr.App(path)
+    _register(first)
+    first.run_mutation("put", {"table": "t", "doc": {"k": 1}})
+    second = nr.App(path)
+    assert first.count("t") == 1  # still open: two in-memory apps are independent
+    assert second.count("t") == 0
+    assert first.path is None and repr(first).startswith("<nbreactive.App in memory: 1 table")
+    assert not [w for w in recwarn.list if "still open" in str(w.message)]
+    first.close()
+    second.close()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_opening_a_file_another_process_holds_raises_storage_error(tmp_path):
     path = tmp_path / "held.duckdb"
     holder = subprocess.Popen(
