@@ -611,6 +611,52 @@ def test_allows_table(strict: bool, table: str, allowed: bool) -> None:
     assert schema.allows_table(table) is allowed
 
 
+READS_OF_A_TABLE = {
+    "collect": lambda q: q.collect(),
+    "first": lambda q: q.first(),
+    "take": lambda q: q.take(1),
+    "count": lambda q: q.count(),
+    "filter": lambda q: q.filter(lambda f: f.eq(f.field("x"), 1)).collect(),
+    "by_creation_time": lambda q: q.with_index("by_creation_time").collect(),
+    "paginate": lambda q: q.paginate({"numItems": 1, "cursor": None}),
+}
+
+
+@pytest.mark.parametrize("read", list(READS_OF_A_TABLE), ids=list(READS_OF_A_TABLE))
+def test_reading_a_table_a_strict_schema_does_not_list_is_refused(read: str) -> None:
+    """Writing to a misspelt table is refused, but reading it quietly gave [] (a live
+    widget stayed empty forever), although ``Query.plan`` says an unknown table raises:
+    under a strict schema the table can never hold a document."""
+    app = nr.App()
+    app.set_schema(nr.define_schema({"posts": nr.define_table({"x": v.int64()})}))
+
+    @app.query(args={"table": v.string()})
+    def reads(ctx: Any, table: str) -> Any:
+        return READS_OF_A_TABLE[read](ctx.db.query(table))
+
+    with pytest.raises(QueryError) as info:
+        reads(table="post")
+    assert str(info.value).startswith('Table "post" is not in the schema')
+    assert "posts" in str(info.value) and "strict_table_name_types=False" in str(info.value)
+    reads(table="posts")  # the table the schema lists reads as before
+    app.close()
+
+
+def test_reading_tables_outside_a_lenient_schema_or_without_one_finds_nothing() -> None:
+    for schema in (None, nr.define_schema({"posts": nr.define_table({"x": v.int64()})},
+                                          strict_table_name_types=False)):
+        app = nr.App()
+        app.set_schema(schema)
+
+        @app.query()
+        def reads(ctx: Any) -> Any:
+            jobs = ctx.db.system.query("_scheduled_functions").collect()
+            return ctx.db.query("post").collect(), jobs
+
+        assert reads() == [[], []]
+        app.close()
+
+
 # ---------------------------------------------------------------------------
 # field_validator
 # ---------------------------------------------------------------------------

@@ -22,7 +22,13 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from nbreactive.errors import DocumentNotFoundError, FunctionError, SchemaError, ValidationError
+from nbreactive.errors import (
+    DocumentNotFoundError,
+    FunctionError,
+    QueryError,
+    SchemaError,
+    ValidationError,
+)
 from nbreactive.functions.limits import SYSTEM_LIMITS, TransactionLimits
 from nbreactive.query.pagination import PageJournal
 from nbreactive.schema.system import is_system_table, system_table
@@ -132,6 +138,17 @@ class Transaction:
     # -- Reader protocol (used by nbreactive.query) ------------------------------
 
     def index_fields(self, table: str, index: str) -> tuple[str, ...]:
+        # Called when a query plan is resolved (not for a cached plan); the schema check
+        # is one dict lookup for a table the schema lists.
+        schema = self.db.schema
+        if schema is not None and table not in schema.tables and not schema.allows_table(table) \
+                and not is_system_table(table):
+            raise QueryError(
+                f'Table "{table}" is not in the schema, so it holds no documents: is the name '
+                f"misspelt? The schema's tables: {', '.join(sorted(schema.tables)) or '(none)'}. "
+                "(To let tables outside the schema hold any document, pass "
+                "strict_table_name_types=False to nr.define_schema.)"
+            )
         return self.db.index_key_fields(table, index)
 
     def field_validator(self, table: str, path: str) -> Validator | None:
