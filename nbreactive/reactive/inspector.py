@@ -28,7 +28,22 @@ Doc = dict[str, Any]
 
 @dataclass(frozen=True)
 class Inspection:
-    """See the module docstring."""
+    """What ``app.inspect()`` returns: a snapshot of reactivity; ``print`` it for a report.
+
+    Attributes:
+        subscriptions: the live queries, one dict each: ``id`` (``#id`` in the report),
+            ``function``, ``args``, ``subscribers``, ``reads`` (readable index ranges,
+            fetched ids, SQL tables), ``read_set``, ``ts`` (the snapshot of its last
+            run), ``runs``, ``last_run_ms``, ``stale`` and ``error``.
+        commits: the recent commits, oldest first: ``ts`` (nanoseconds), ``time``,
+            ``source``, ``writes`` ((table, id, op) triples), ``write_set`` (each
+            document's old and new index keys), ``num_writes``, ``whole_tables``,
+            ``invalidated`` (ids of the live queries it woke) and ``cache_dropped``.
+        stats: counters of re-runs and of the result cache.
+
+    ``pandas.DataFrame(insp.subscriptions)`` and ``pandas.DataFrame(insp.commits)``
+    work; ``insp.subscription(id)`` finds a live query by id.
+    """
 
     subscriptions: list[dict[str, Any]]
     commits: list[dict[str, Any]]
