@@ -718,6 +718,33 @@ def test_invalid_function_path_is_refused_at_registration(app):
             return 1
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        pytest.param("args", {"n": v.int64}, "args['n'] must be a validator such as v.string(), "
+                     "got v.int64: call it, v.int64()", id="args-uncalled"),
+        pytest.param("args", {"n": float}, "args['n'] must be a validator such as v.string(), "
+                     "got <class 'float'>: for a Python float write v.float64()",
+                     id="args-python-type"),
+        pytest.param("returns", v.boolean, "returns= must be a validator such as v.string(), got "
+                     "v.boolean: call it, v.boolean()", id="returns-uncalled"),
+        pytest.param("returns", list, "returns= must be a validator such as v.string(), got "
+                     "<class 'list'>: for a Python list write v.array(v.string()) (any "
+                     "element validator)", id="returns-python-type"),
+    ],
+)
+def test_a_non_validator_in_args_or_returns_says_what_to_write(app, option, value, message):
+    # `v.int64` without its parentheses showed as "<bound method _V.int64 of v>"; a
+    # Python type got no hint of the validator it stands for.
+    with pytest.raises(nr.FunctionError) as info:
+
+        @app.query(**{option: value})
+        def f(ctx, n=None):
+            return 1
+
+    assert str(info.value).endswith(message)
+
+
 # ---------------------------------------------------------------------------
 # AppError
 # ---------------------------------------------------------------------------

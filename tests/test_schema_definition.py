@@ -191,6 +191,24 @@ DEFINITION_ERRORS: list[tuple[str, Callable[[], Any], str]] = [
         lambda: define_table({"a": "string"}),  # type: ignore[dict-item]
         "v.object() field 'a' must be a validator such as v.string(), got 'string'",
     ),
+    (
+        "table-field-uncalled-validator",
+        lambda: define_table({"a": v.string}),  # type: ignore[dict-item]
+        "v.object() field 'a' must be a validator such as v.string(), got v.string: "
+        "call it, v.string()",
+    ),
+    (
+        "table-field-python-type",
+        lambda: define_table({"a": int}),  # type: ignore[dict-item]
+        "v.object() field 'a' must be a validator such as v.string(), got <class 'int'>: "
+        "for a Python int write v.int64() (or v.number() for any number)",
+    ),
+    (
+        "array-of-python-type",
+        lambda: v.array(str),  # type: ignore[arg-type]
+        "v.array(element) must be a validator such as v.string(), got <class 'str'>: "
+        "for a Python str write v.string()",
+    ),
     # -- index names ------------------------------------------------------------------
     (
         "index-name-space",

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbreactive.errors import ArgumentValidationError, FunctionError
 from nbreactive.values.compound_validators import ObjectValidator
+from nbreactive.values.validator_base import not_a_validator
 from nbreactive.values.validators import Validator, v
 
 if TYPE_CHECKING:
@@ -48,7 +49,8 @@ def args_validator(args: Any, where: str) -> Validator | None:
         for k, val in args.items():
             if not isinstance(val, Validator):
                 raise FunctionError(
-                    f"{where}: args[{k!r}] must be a validator such as v.string(), got {val!r}"
+                    f"{where}: args[{k!r}] must be a validator such as v.string(), got "
+                    f"{not_a_validator(val)}"
                 )
         return v.object(args)
     if isinstance(args, Validator):
@@ -258,7 +260,9 @@ class RegisteredFunction:
                 "prefix, e.g. 'list' or 'posts:list'"
             )
         if returns is not None and not isinstance(returns, Validator):
-            raise FunctionError(f"returns= must be a validator such as v.string(), got {returns!r}")
+            raise FunctionError(
+                f"returns= must be a validator such as v.string(), got {not_a_validator(returns)}"
+            )
         self.app = app
         self.kind = kind
         self.handler = handler

@@ -21,7 +21,14 @@ from nbreactive.values.model import (
     short_repr,
 )
 from nbreactive.values.scalar_validators import IdValidator, LiteralValidator, StringValidator
-from nbreactive.values.validator_base import _EMPTY, ResolveId, Validator, _code_str, _set
+from nbreactive.values.validator_base import (
+    _EMPTY,
+    ResolveId,
+    Validator,
+    _code_str,
+    _set,
+    not_a_validator,
+)
 
 __all__ = [
     "ArrayValidator",
@@ -36,7 +43,7 @@ def _require_validator(x: Any, where: str, *, allow_optional: bool = False) -> V
     if isinstance(x, Mapping) and not isinstance(x, Validator):
         raise SchemaError(f"{where} must be a validator, got a dict; wrap it in v.object({{...}})")
     if not isinstance(x, Validator):
-        raise SchemaError(f"{where} must be a validator such as v.string(), got {short_repr(x)}")
+        raise SchemaError(f"{where} must be a validator such as v.string(), got {not_a_validator(x)}")
     if x.is_optional and not allow_optional:
         raise SchemaError(
             f"{where} cannot be {x!r}: v.optional(...) is only allowed as the value "

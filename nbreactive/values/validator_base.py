@@ -174,3 +174,26 @@ _json_reader: Callable[[Mapping[str, Any]], Validator]
 def _set_json_reader(reader: Callable[[Mapping[str, Any]], Validator]) -> None:
     global _json_reader
     _json_reader = reader
+
+
+_FOR_PYTHON_TYPE = {
+    str: "v.string()",
+    int: "v.int64() (or v.number() for any number)",
+    float: "v.float64()",
+    bool: "v.boolean()",
+    bytes: "v.bytes()",
+    type(None): "v.null()",
+    list: "v.array(v.string()) (any element validator)",
+    dict: "v.object({...}) or v.record(v.string(), ...)",
+}
+
+
+def not_a_validator(x: Any) -> str:
+    """``x`` (which is not a validator) for an error message, with the validator
+    probably meant: ``v.string`` without its call, or a Python type such as ``int``."""
+    owner = getattr(x, "__self__", None)
+    if callable(x) and type(owner).__name__ == "_V":  # v.string, not v.string()
+        return f"v.{x.__name__}: call it, v.{x.__name__}()"
+    if isinstance(x, type) and x in _FOR_PYTHON_TYPE:
+        return f"{x!r}: for a Python {x.__name__} write {_FOR_PYTHON_TYPE[x]}"
+    return short_repr(x)
