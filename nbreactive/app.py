@@ -647,8 +647,8 @@ class App:
                     if t.docs and not is_system_table(n)}
         return infer_schema(docs, resolve_id=self._db.table_of_id)
 
-    def diff_schema(self, new: Schema) -> SchemaDiff:
-        """What would change going from the current schema to ``new``."""
+    def diff_schema(self, new: Schema | None) -> SchemaDiff:
+        """What would change going from the current schema to ``new`` (None: no schema)."""
         from nbreactive.schema import diff_schemas
 
         return diff_schemas(self._db.schema, new)

@@ -394,6 +394,21 @@ def test_diff_changes_are_structured() -> None:
             id="from-nothing",
         ),
         pytest.param(
+            define_schema({"t": define_table({"a": v.string()}).index("by_a", ["a"])}),
+            None,
+            '- table t\n-   t.a: v.string()\n-   index t.by_a ["a"]',
+            False,  # without a schema every table holds any document
+            id="to-nothing",
+        ),
+        pytest.param(
+            define_schema({"t": define_table({"a": v.string()}), "u": define_table({})},
+                          strict_table_name_types=False),
+            define_schema({"u": define_table({})}, strict_table_name_types=False),
+            "- table t\n-   t.a: v.string()",
+            False,  # a lenient schema lets t hold any document
+            id="removed-from-a-lenient-schema",
+        ),
+        pytest.param(
             define_schema({"t": define_table({"a": v.string()})}),
             define_schema({"t": define_table({"a": v.optional(v.string())})}),
             "~ t.a: v.string() → v.optional(v.string())  (widens)",
@@ -423,11 +438,21 @@ def test_diff_changes_are_structured() -> None:
         ),
     ],
 )
-def test_diff_cases(old: Schema | None, new: Schema, text: str, narrows: bool) -> None:
+def test_diff_cases(old: Schema | None, new: Schema | None, text: str, narrows: bool) -> None:
     diff = diff_schemas(old, new)
     assert str(diff) == text
     assert diff.narrows is narrows
     assert diff.is_empty is (text == "No changes.")
+
+
+def test_app_diff_schema_to_no_schema() -> None:
+    """``app.set_schema(None)`` is allowed, but ``app.diff_schema(None)`` (what would that
+    change?) raised AttributeError: 'NoneType' object has no attribute 'tables'."""
+    app = nr.App()
+    app.set_schema(define_schema({"t": define_table({"a": v.string()})}))
+    diff = app.diff_schema(None)
+    assert str(diff) == "- table t\n-   t.a: v.string()" and not diff.narrows
+    app.close()
 
 
 def test_empty_diff_markdown() -> None:

@@ -111,11 +111,12 @@ class SchemaDiff:
         """True when some change may make existing documents stop fitting.
 
         A removed or narrowed field, a new required field, a narrowed document
-        validator, a removed table (its documents would be outside the schema): check
-        the data (``check_documents``) before applying.
+        validator, a table removed from a strict schema (its documents would be outside
+        the schema): check the data (``check_documents``) before applying.
         """
         return any(
-            c.effect in ("narrows", "both") or (c.kind == "table" and c.action == "removed")
+            c.effect in ("narrows", "both")
+            or (c.kind == "table" and c.action == "removed" and c.effect != "widens")
             for c in self.changes
         )
 
@@ -340,12 +341,13 @@ def _diff_table(name: str, old: TableDefinition, new: TableDefinition) -> list[S
     return changes
 
 
-def diff_schemas(old: Schema | None, new: Schema) -> SchemaDiff:
+def diff_schemas(old: Schema | None, new: Schema | None) -> SchemaDiff:
     """The changes from ``old`` to ``new``.
 
     Args:
         old: the current schema, or None when there is none (every table is new).
-        new: the proposed schema.
+        new: the proposed schema, or None for none (every table is removed from the
+            schema, and may then hold any document).
 
     Returns:
         A ``SchemaDiff``: ``.changes`` (structured), ``.is_empty``, ``.narrows``,
@@ -357,22 +359,26 @@ def diff_schemas(old: Schema | None, new: Schema) -> SchemaDiff:
         # ~ posts.tags: v.array(v.string()) → v.array(v.any())  (widens)
     """
     old_tables = old.tables if old is not None else {}
+    new_tables = new.tables if new is not None else {}
+    # Without a schema, or under a lenient one, a table the schema does not list holds
+    # any document: removing it from the schema narrows nothing.
+    removal: Effect | None = "widens" if new is None or not new.strict_table_name_types else None
     changes: list[SchemaChange] = []
     details: dict[int, list[str]] = {}
-    if old is not None:
+    if old is not None and new is not None:
         for setting in ("schema_validation", "strict_table_name_types"):
             before, after = getattr(old, setting), getattr(new, setting)
             if before != after:
                 changes.append(
                     SchemaChange("changed", "setting", None, setting, str(before), str(after))
                 )
-    for name in [*old_tables, *(n for n in new.tables if n not in old_tables)]:
+    for name in [*old_tables, *(n for n in new_tables if n not in old_tables)]:
         before_table = old_tables.get(name)
-        after_table = new.tables.get(name)
+        after_table = new_tables.get(name)
         if after_table is None:
             assert before_table is not None
             details[len(changes)] = _table_contents(before_table)
-            changes.append(SchemaChange("removed", "table", name))
+            changes.append(SchemaChange("removed", "table", name, effect=removal))
         elif before_table is None:
             details[len(changes)] = _table_contents(after_table)
             changes.append(SchemaChange("added", "table", name))
