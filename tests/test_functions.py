@@ -919,6 +919,25 @@ def test_async_action_run_methods_are_awaitables(notes_app):
     assert seen["awaitable"] is True
 
 
+def test_an_async_action_returning_an_unawaited_call_says_await_it(notes_app):
+    """Forgetting ``await`` returned a Future, refused with "Future is not a Convex
+    value; convert it to dict, list, str, ...": no word of the missing await."""
+    app = notes_app
+
+    @app.action
+    async def forgot(ctx):
+        return ctx.run_query("notes:list")
+
+    @app.action
+    async def forgot_inside(ctx):
+        return {"notes": ctx.run_query("notes:list")}
+
+    for action in (forgot, forgot_inside):
+        with pytest.raises(nr.ValidationError) as info:
+            action()
+        assert "Future is not a Convex value; it is awaitable: add `await`" in str(info.value)
+
+
 def test_sync_action_run_methods_return_values(notes_app):
     app = notes_app
 

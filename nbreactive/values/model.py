@@ -205,6 +205,8 @@ def not_a_value_hint(value: Any) -> str:
     module = getattr(t, "__module__", "") or ""
     if isinstance(value, (set, frozenset)):
         return "use a list, e.g. sorted(value)"
+    if hasattr(t, "__await__"):  # an un-awaited ctx.run_query(...) in an async action
+        return "it is awaitable: add `await` (e.g. `await ctx.run_query(...)`)"
     if module.startswith("numpy"):
         return "convert it with .item() (scalars) or .tolist() (arrays)"
     if module == "datetime" or isinstance(value, (_dt.date, _dt.time, _dt.timedelta)):
