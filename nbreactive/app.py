@@ -681,10 +681,11 @@ class App:
     def sql(self, sql: str, params: SqlParams = None) -> pa.Table:
         """Run one read-only SQL statement over committed data; returns a ``pyarrow.Table``.
 
-        Tables are ordinary DuckDB tables with native column types for scalar
-        fields (other fields are JSON). ``params`` fill placeholders: a list, tuple
-        or other iterable (``range``, a generator) for positional ``?``, a dict for
-        named ``$name``.
+        Tables are ordinary DuckDB tables with native column types for fields of
+        one scalar type; other fields are JSON: arrays, objects, ``v.any()``, unions
+        and literals (compare their value with ``->>'$'``: ``role->>'$' = 'admin'``).
+        ``params`` fill placeholders: a list, tuple or other iterable (``range``, a
+        generator) for positional ``?``, a dict for named ``$name``.
 
         Runs SELECT (also DESCRIBE, SHOW, SUMMARIZE), EXPLAIN [ANALYZE] of those,
         and the PRAGMAs that only report (``table_info``, ``database_size``, ...).
