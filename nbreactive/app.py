@@ -26,7 +26,7 @@ from nbreactive.functions.registry import RegisteredFunction, canonical_path
 from nbreactive.functions.requests import Request
 from nbreactive.functions.sandbox import sandboxed
 from nbreactive.functions.scheduling import Scheduling
-from nbreactive.functions.transaction import Transaction
+from nbreactive.functions.transaction import Transaction, check_listed
 from nbreactive.reactive.engine import Reactor
 from nbreactive.reactive.readset import ReadSet
 from nbreactive.reactive.tracking import record as record_reads
@@ -672,6 +672,8 @@ class App:
         """The number of documents in ``table`` (from the working set; no scan)."""
         self._check_open()
         db = self._db
+        if db.schema is not None and table not in db.schema.tables:
+            check_listed(db.schema, table)  # a misspelt name is not an empty table
         if tracking():  # inside a live cell: re-run it when a document comes or goes
             record_reads(self._reactor, ReadSet.build([(table, "by_creation_time", b"", b"\xff")]),
                          db.base_ts)

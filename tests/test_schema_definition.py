@@ -660,6 +660,17 @@ def test_reading_a_table_a_strict_schema_does_not_list_is_refused(read: str) -> 
     app.close()
 
 
+def test_app_count_of_a_table_a_strict_schema_does_not_list_is_refused() -> None:
+    """app.count("post") under a schema of "posts" answered 0, as if the table were empty."""
+    app = nr.App()
+    app.set_schema(nr.define_schema({"posts": nr.define_table({"x": v.int64()})}))
+    with pytest.raises(QueryError, match='Table "post" is not in the schema'):
+        app.count("post")
+    assert app.count("posts") == 0
+    assert app.count("_scheduled_functions") == 0
+    app.close()
+
+
 def test_reading_tables_outside_a_lenient_schema_or_without_one_finds_nothing() -> None:
     for schema in (None, nr.define_schema({"posts": nr.define_table({"x": v.int64()})},
                                           strict_table_name_types=False)):

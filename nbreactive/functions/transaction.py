@@ -46,6 +46,7 @@ from nbreactive.values.model import (
 from nbreactive.values.sizes import check_document_size, document_size
 
 if TYPE_CHECKING:
+    from nbreactive.schema.definition import Schema
     from nbreactive.storage.database import Database
     from nbreactive.storage.working_set import MemIndex, MemTable
     from nbreactive.values.validators import Validator
@@ -66,6 +67,18 @@ class SqlNeedsSync(BaseException):
     and DuckDB caught up, so that SQL and index reads see one snapshot.
     """
 
+
+
+def check_listed(schema: Schema, table: str) -> None:
+    """Raise ``QueryError`` when a read of ``table`` is a read of a table that ``schema``
+    (strict) does not list: it can hold no document, so the name is likely misspelt."""
+    if not schema.allows_table(table) and not is_system_table(table):
+        raise QueryError(
+            f'Table "{table}" is not in the schema, so it holds no documents: is the name '
+            f"misspelt? The schema's tables: {', '.join(sorted(schema.tables)) or '(none)'}. "
+            "(To let tables outside the schema hold any document, pass "
+            "strict_table_name_types=False to nr.define_schema.)"
+        )
 
 class Transaction:
     """A query or mutation transaction (see the module docstring)."""
@@ -141,14 +154,8 @@ class Transaction:
         # Called when a query plan is resolved (not for a cached plan); the schema check
         # is one dict lookup for a table the schema lists.
         schema = self.db.schema
-        if schema is not None and table not in schema.tables and not schema.allows_table(table) \
-                and not is_system_table(table):
-            raise QueryError(
-                f'Table "{table}" is not in the schema, so it holds no documents: is the name '
-                f"misspelt? The schema's tables: {', '.join(sorted(schema.tables)) or '(none)'}. "
-                "(To let tables outside the schema hold any document, pass "
-                "strict_table_name_types=False to nr.define_schema.)"
-            )
+        if schema is not None and table not in schema.tables:
+            check_listed(schema, table)
         return self.db.index_key_fields(table, index)
 
     def field_validator(self, table: str, path: str) -> Validator | None:
