@@ -28,11 +28,11 @@ path bookkeeping, which matters because ``normalize_value`` runs on every insert
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
 from typing import Any, NoReturn
 
 from nbreactive.errors import ValidationError
+from nbreactive.values.describe import foreign_type_name, not_a_value_hint, short_repr
 
 __all__ = [
     "Id",
@@ -185,66 +185,7 @@ def type_name(value: Any) -> str:
     never ``"int64"``. O(1).
     """
     name = _TYPE_NAMES.get(type(value))
-    return name if name is not None else _foreign_type_name(type(value))
-
-
-def _foreign_type_name(t: type) -> str:
-    """The name of a type that is not a Convex type: ``tuple``, ``set``, or qualified
-    by its package (``numpy.int64``, ``pandas.Timestamp``) where the bare name could
-    pass for a Convex type name (``int64``, ``float64``) or is ambiguous."""
-    module = (getattr(t, "__module__", "") or "").split(".")[0]
-    if module in ("numpy", "pandas", "polars", "pyarrow"):
-        return f"{module}.{t.__name__}"
-    return t.__name__
-
-
-def not_a_value_hint(value: Any) -> str:
-    """What to do with ``value``, which is not a Convex value (for error messages)."""
-    t = type(value)
-    name = t.__name__
-    module = getattr(t, "__module__", "") or ""
-    if isinstance(value, (set, frozenset)):
-        return "use a list, e.g. sorted(value)"
-    if hasattr(t, "__await__"):  # an un-awaited ctx.run_query(...) in an async action
-        return "it is awaitable: add `await` (e.g. `await ctx.run_query(...)`)"
-    if module.startswith("numpy"):
-        return "convert it with .item() (scalars) or .tolist() (arrays)"
-    if module == "datetime" or isinstance(value, (_dt.date, _dt.time, _dt.timedelta)):
-        # (before pandas: a pandas Timestamp is a datetime)
-        return (
-            "store a number (e.g. ms since the epoch: value.timestamp() * 1000) "
-            "or an ISO string (value.isoformat())"
-        )
-    if module.startswith("pandas"):
-        return "convert it to plain Python values first (e.g. .to_dict() / .tolist())"
-    if name == "Decimal":
-        return "use float(value) or str(value)"
-    if name == "UUID":
-        return "use str(value)"
-    if isinstance(value, bool):  # pragma: no cover - bool cannot be subclassed
-        return "use bool(value)"
-    if isinstance(value, int):
-        return "use int(value)"
-    if isinstance(value, float):
-        return "use float(value)"
-    if isinstance(value, str):
-        return "use str(value)"
-    if isinstance(value, dict):
-        return "use dict(value)"
-    if isinstance(value, (list, tuple)):
-        return "use list(value)"
-    return "convert it to dict, list, str, int, float, bool, bytes or None"
-
-
-def short_repr(value: Any, limit: int = 60) -> str:
-    """``repr(value)`` cut to about ``limit`` characters, for error messages."""
-    try:
-        text = repr(value)
-    except Exception:  # a broken __repr__ must not hide the real error
-        text = f"<{type(value).__name__} object>"
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
-    return text
+    return name if name is not None else foreign_type_name(type(value))
 
 
 # ---------------------------------------------------------------------------
@@ -427,7 +368,7 @@ def _refuse(value: Any) -> NoReturn:
     if value is UNDEFINED:
         raise _Invalid("nr.UNDEFINED is not a value (it means 'missing'); use None for null", value)
     raise _Invalid(
-        f"{_foreign_type_name(type(value))} is not a Convex value; {not_a_value_hint(value)}", value
+        f"{foreign_type_name(type(value))} is not a Convex value; {not_a_value_hint(value)}", value
     )
 
 
