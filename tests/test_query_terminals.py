@@ -145,6 +145,18 @@ def test_take_requires_a_non_negative_int(reader: FakeReader, n: Any) -> None:
         items(reader).take(n)
 
 
+def test_take_and_paginate_accept_numpy_integers(reader: FakeReader) -> None:
+    """A count read from a DataFrame is a NumPy integer: an integer all the same."""
+    np = pytest.importorskip("numpy")
+    assert ns(items(reader).take(np.int64(2))) == [0, 1]
+    page = items(reader).paginate({"numItems": np.int32(3), "cursor": None})
+    assert ns(page["page"]) == [0, 1, 2]
+    with pytest.raises(QueryError, match="non-negative"):
+        items(reader).take(np.int64(-1))
+    with pytest.raises(QueryError, match="must be an integer"):
+        items(reader).paginate({"numItems": np.float64(2.5), "cursor": None})
+
+
 def test_iteration_is_lazy(reader: FakeReader) -> None:
     seen = []
     for doc in items(reader):

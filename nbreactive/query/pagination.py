@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -250,4 +251,15 @@ def _integer(value: Any, name: str) -> int:
         return value
     if type(value) is float and value.is_integer():
         return int(value)
+    whole = as_integer(value)
+    if whole is not None:
+        return whole
     raise QueryError(f'paginate(): "{name}" must be an integer, got {value!r}.')
+
+
+def as_integer(value: Any) -> int | None:
+    """``value`` as an ``int`` if it is an integer of another type (a NumPy or pandas
+    integer, e.g. read from a DataFrame; not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        return None
+    return int(value)

@@ -37,6 +37,7 @@ from nbreactive.query.pagination import (
     CursorPosition,
     PageJournal,
     PaginationOptions,
+    as_integer,
     decode_cursor,
     encode_cursor,
     parse_pagination_options,
@@ -360,7 +361,12 @@ class Query:
         Raises:
             QueryError: ``n`` is not a non-negative integer.
         """
-        if type(n) is not int or n < 0:
+        if type(n) is not int:
+            whole = as_integer(n)
+            if whole is None:
+                raise QueryError(f"Arg 1 `n` to `take` must be a non-negative integer, got {n!r}.")
+            n = whole
+        if n < 0:
             raise QueryError(f"Arg 1 `n` to `take` must be a non-negative integer, got {n!r}.")
         plan = self.plan()
         copy = _copier(self._reader, plan.table)
