@@ -15,8 +15,6 @@ Example::
         return ctx.db.insert("posts", {"title": title, "published": False})
 """
 
-from __future__ import annotations
-
 from nbreactive.app import App
 from nbreactive.client import Client, ClientError, ClientSubscription
 from nbreactive.errors import (

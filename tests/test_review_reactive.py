@@ -430,3 +430,23 @@ def test_the_inspector_log_does_not_keep_deleted_documents_alive(app: nr.App) ->
     assert retained < 8_000_000, f"{retained / 1e6:.1f} MB still held after deleting and closing"
     (write, *_) = app.inspect().commits[-1]["write_set"]
     assert write["op"] == "delete" and write["keys"] == {"by_tag": {"fields": ["tag"], "old": ["big"], "new": None}}
+
+
+def test_the_inspection_report_counts_in_words(app: nr.App) -> None:
+    """``repr(app.inspect())`` reads as English: "1 live query", "1 run", "1 commit"."""
+
+    @app.mutation()
+    def add(ctx):
+        ctx.db.insert("t", {"n": 1})
+
+    @app.query()
+    def count(ctx):
+        return len(ctx.db.query("t").collect())
+
+    add()
+    sub = app.subscribe(count, {})
+    report = repr(app.inspect())
+    assert report.startswith("1 live query\n") and " - 1 run\n" in report
+    assert "last 1 commit (newest last)" in report
+    sub.unsubscribe()
+    assert repr(app.inspect()).startswith("0 live queries\n")

@@ -54,15 +54,15 @@ class Inspection:
         return next((s for s in self.subscriptions if s["id"] == query_id), None)
 
     def __repr__(self) -> str:
-        lines = [f"{len(self.subscriptions)} live queries"]
+        lines = [_count(len(self.subscriptions), "live query", "live queries")]
         for s in self.subscriptions:
             state = " (failing)" if s["error"] else ""
             lines.append(
                 f"  #{s['id']} {s['function']}({short_repr(s['args'])}) x{s['subscribers']}{state}"
-                f" - {s['runs']} runs"
+                f" - {_count(s['runs'], 'run', 'runs')}"
             )
             lines += [f"      reads {r}" for r in s["reads"]]
-        lines.append(f"last {len(self.commits)} commits (newest last)")
+        lines.append(f"last {_count(len(self.commits), 'commit', 'commits')} (newest last)")
         for c in self.commits[-20:]:
             writes = ", ".join(f"{op} {t}/{i[:8]}…" for t, i, op in c["writes"][:5])
             more = f" (+{c['num_writes'] - 5} more)" if c["num_writes"] > 5 else ""
@@ -71,6 +71,10 @@ class Inspection:
             what = " ".join(x for x in (writes + more, whole.strip()) if x) or "no writes"
             lines.append(f"  ts {c['ts']} {c['source']}: {what} -> invalidated {inv}")
         return "\n".join(lines)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 class LoggedWrites:
