@@ -210,6 +210,25 @@ def test_times_and_delays_may_be_numpy_numbers(app: nr.App, clock: nr.ManualCloc
         app.run_mutation("later", {"delay": -1, "text": "x"})
 
 
+def test_delays_may_be_timedeltas(app: nr.App, clock: nr.ManualClock) -> None:
+    """``run_after`` and ``clock.advance`` take a ``timedelta`` as well as seconds."""
+    week = datetime.timedelta(days=7)
+
+    @app.mutation()
+    def plan(ctx):
+        ctx.scheduler.run_after(week, "note", {"text": "in a week"})
+
+    plan()
+    [job] = app.run_query("all_jobs")
+    assert job["scheduledTime"] - job["_creationTime"] == pytest.approx(week.total_seconds() * 1000, abs=1)
+    clock.advance(datetime.timedelta(days=6))
+    assert app.run_due_jobs() == 0
+    clock.advance(datetime.timedelta(days=1))
+    assert app.run_due_jobs() == 1
+    with pytest.raises(nr.ValidationError, match="finite number of seconds >= 0"):
+        clock.advance(-week)
+
+
 def test_a_failing_job_is_marked_failed_and_its_writes_are_rolled_back(app: nr.App) -> None:
     @app.mutation()
     def schedule_broken(ctx):

@@ -71,8 +71,11 @@ class ManualClock:
         """The clock's time, in seconds since the epoch."""
         return self._now
 
-    def advance(self, seconds: float) -> float:
-        """Move the clock forward by ``seconds`` (≥ 0); returns the new time."""
+    def advance(self, seconds: float | datetime.timedelta) -> float:
+        """Move the clock forward by ``seconds`` (≥ 0; a ``timedelta`` works too);
+        returns the new time."""
+        if isinstance(seconds, datetime.timedelta):
+            seconds = seconds.total_seconds()
         if not is_real(seconds) or not math.isfinite(seconds) or seconds < 0:
             raise ValidationError(
                 f"clock.advance(seconds) expects a finite number of seconds >= 0, got {seconds!r} "

@@ -17,6 +17,7 @@ per job and 16 MiB per transaction.
 
 from __future__ import annotations
 
+import datetime
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,6 +121,8 @@ def cancel_job(tx: Transaction, job_id: Any) -> None:
 
 
 def _delay_ms(delay_seconds: Any) -> float:
+    if isinstance(delay_seconds, datetime.timedelta):
+        delay_seconds = delay_seconds.total_seconds()
     if not is_real(delay_seconds) or not math.isfinite(delay_seconds) or delay_seconds < 0:
         raise ValidationError(
             f"ctx.scheduler.run_after(delay_seconds, ...) expects a finite number of seconds "
@@ -150,8 +153,9 @@ class TxScheduler:
         self._scheduling = scheduling
 
     def run_after(self, delay_seconds: float, ref: Any, args: dict[str, Any] | None = None) -> Id:
-        """Run mutation or action ``ref`` with ``args`` ``delay_seconds`` after this
-        mutation's start; returns the job's id (an ``Id`` of ``_scheduled_functions``)."""
+        """Run mutation or action ``ref`` with ``args`` ``delay_seconds`` (a number of
+        seconds, or a ``timedelta``) after this mutation's start; returns the job's id
+        (an ``Id`` of ``_scheduled_functions``)."""
         return schedule_job(self._tx, self._scheduling, _due_ms(self._tx.now, _delay_ms(delay_seconds)),
                             ref, args)
 
