@@ -242,3 +242,21 @@ def test_weekly_runs_on_its_day(app: nr.App, clock: nr.ManualClock) -> None:
     clock.set(at(2026, 2, 2, 10, 0))
     assert app.run_due_jobs() == 1
     assert iso(app.crons.list()[0]["nextRun"]) == "2026-02-09 10:00"
+
+
+def test_the_crons_repr_lists_the_registered_jobs() -> None:
+    app = nr.App(clock=nr.ManualClock())
+
+    @app.mutation()
+    def tick(ctx):
+        pass
+
+    assert repr(app.crons) == "<nbreactive crons: none registered>"
+    app.crons.interval("tick", tick, minutes=5)
+    app.crons.cron("weekly", "0 10 * * 1", tick)
+    assert repr(app.crons) == (
+        "<nbreactive crons: 2 registered\n"
+        "  'tick': tick every 5 min\n"
+        "  'weekly': tick cron '0 10 * * 1' (UTC)>"
+    )
+    app.close()

@@ -85,6 +85,14 @@ class Crons:
         self._app = app
         self._registered: dict[str, _Registered] = {}
 
+    def __repr__(self) -> str:
+        jobs = dict(self._registered)  # (a copy: a cell may register one meanwhile)
+        if not jobs:
+            return "<nbreactive crons: none registered>"
+        lines = [f"<nbreactive crons: {len(jobs)} registered"]
+        lines += [f"  {name!r}: {r.path} {r.schedule.describe()}" for name, r in jobs.items()]
+        return "\n".join(lines) + ">"
+
     # -- registration ------------------------------------------------------------------
 
     def interval(self, name: str, ref: Any, args: dict[str, Any] | None = None, *,
