@@ -263,7 +263,8 @@ MISUSE_CASES: list[tuple[str, Callable[[], Any], str]] = [
     ("~", lambda: ~q.eq(q.field("a"), 1), "q.not_("),
     ("bool()", lambda: bool(q.field("a")), "has no Python truth value"),
     ("python and", lambda: q.eq(q.field("a"), 1) and q.eq(q.field("b"), 1), "q.and_("),
-    ("not a value", lambda: q.eq(q.field("a"), {1, 2}), "is not a Convex value"),
+    ("not a value", lambda: q.eq(q.field("a"), {1, 2}), "q.eq(...): {1, 2}: set is not a Convex value;"),
+    ("int out of range", lambda: q.eq(q.field("a"), 2**70), "does not fit in int64"),
     ("empty field path", lambda: q.field(""), "q.field() takes a field path"),
 ]
 

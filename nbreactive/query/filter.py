@@ -263,7 +263,8 @@ def _wrap(x: Any, method: str) -> Expr:
     try:
         return Literal(normalize_value(x))
     except ValidationError as err:
-        raise QueryError(f"q.{method}(...): {_short(x)} is not a Convex value: {err}") from None
+        # (the error says what is wrong: "numpy.float64 is not a Convex value; ...")
+        raise QueryError(f"q.{method}(...): {_short(x)}: {err}") from None
 
 
 def _short(x: Any) -> str:
