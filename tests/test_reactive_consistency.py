@@ -6,6 +6,7 @@ Every wait is bounded (``wait_until``); nothing here asserts a duration.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -214,6 +215,54 @@ def test_a_thread_reads_its_own_writes_through_sub_value(app: nr.App) -> None:
     assert balance.value == START + 40 - 5
     wait_until(lambda: len(seen_in_callback) >= 1, "a callback")
     assert all(v == START * ACCOUNTS for v in seen_in_callback)
+
+
+def test_sub_value_read_inside_a_function_does_not_wait_for_the_engine(
+    app: nr.App, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A query or mutation holds the locks the reactivity thread needs for a re-run:
+    ``sub.value`` read there cannot get a fresher result by waiting, so it answers at
+    once with the current one instead of stalling the function for ``FRESH_WAIT``
+    (meanwhile blocking every other query and commit) and then warning."""
+    from nbreactive.reactive import subscription
+
+    monkeypatch.setattr(subscription, "FRESH_WAIT", 3.0)
+    f = bank(app)
+    balance = app.subscribe(f["balance"], {"name": "acct1"})
+    other = app.subscribe(f["balance"], {"name": "acct2"})
+    release, holding = threading.Event(), threading.Event()
+
+    def hold(_value: Any) -> None:  # keeps the reactivity thread until released
+        holding.set()
+        release.wait(WAIT_SECONDS)
+
+    other.on_change(hold)
+
+    @app.query()
+    def peek(ctx):
+        release.set()  # the reactivity thread is free now, but needs the lock held here
+        return balance.value
+
+    @app.mutation()
+    def peek_in_mutation(ctx):
+        release.set()
+        return balance.value
+
+    expected = START
+    for fn in (peek, peek_in_mutation):
+        holding.clear()
+        release.clear()
+        try:
+            f["transfer"](src="acct0", dst="acct2", amount=1)  # runs ``hold``
+            assert holding.wait(WAIT_SECONDS), "the callback did not run"
+            f["transfer"](src="acct0", dst="acct1", amount=1)  # ``balance`` goes stale
+            with caplog.at_level(logging.WARNING, logger="nbreactive"):
+                assert fn() == expected  # the result the engine holds: none newer can come
+        finally:
+            release.set()
+        expected += 1
+        assert balance.value == expected  # outside a function: read your own writes
+    assert not [r for r in caplog.records if "took over" in r.getMessage()]
 
 
 def test_sql_and_index_reads_of_one_query_see_one_snapshot(app: nr.App) -> None:

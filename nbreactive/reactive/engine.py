@@ -634,8 +634,13 @@ class Reactor:
     def wait_fresh(self, entry: QueryEntry, timeout: float) -> bool:
         """Wait until ``entry`` holds its re-run after the commits that made it stale
         (``Subscription.value``: a thread reads its own writes). Returns at once on the
-        engine thread, whose callbacks read the current round; False on timeout."""
+        engine thread, whose callbacks read the current round, and on a thread holding
+        the base or writer lock (inside a query or mutation), which a re-run needs: no
+        newer result can come while it holds them. False on timeout."""
         if not entry.stale or self._on_reactor_thread():
+            return True
+        db = self._db
+        if db.base_lock._is_owned() or db.writer_lock._is_owned():  # type: ignore[attr-defined]
             return True
         self._ensure_thread()
         deadline = time.monotonic() + timeout

@@ -64,7 +64,8 @@ class Subscription:
         It reflects every commit acknowledged before the read: right after a
         mutation returns, ``value`` waits for the query's re-run if that commit
         touched it, so a thread always reads its own writes. Inside callbacks (the
-        reactivity thread) it is the current round's result, without waiting.
+        reactivity thread), and inside a query or mutation (which holds the locks a
+        re-run needs), it is the current result, without waiting.
         Raises the query's error if its latest run failed (see ``error``). Results
         change between reads as commits arrive: to read several subscriptions at one
         snapshot, read them inside an ``on_change`` callback.
