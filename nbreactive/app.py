@@ -156,7 +156,7 @@ class App:
                 replaced = self.functions.get(rf.path)
                 self.functions[rf.path] = rf
                 if replaced is not None and replaced.kind == "query" and kind == "query":
-                    self._reactor.function_replaced(rf)  # serve no result of the old code
+                    self._reactor.function_replaced(rf, self._validate_args)  # no result of the old code
                 self._jobs.poke()  # jobs may have been waiting for it
                 return rf
 

@@ -500,6 +500,45 @@ def test_a_query_object_kept_from_before_its_redefinition_runs_the_current_code(
     assert old() == -START
 
 
+def test_a_live_query_redefined_with_other_arguments_checks_its_arguments_again(app: nr.App) -> None:
+    """The live queries of a redefined query run the new code with the arguments they
+    were subscribed with, which the new ``args=`` may not accept: as a direct call, and
+    as Convex re-running its subscriptions on a push, they get the new validator's
+    ``ArgumentValidationError`` (not a TypeError from the handler, nor the handler run
+    with values its validator would refuse), and values it converts arrive converted."""
+    bank(app)
+
+    @app.query(args={"n": v.int64()})
+    def shifted(ctx, n):
+        return n + 1
+
+    live = app.subscribe(shifted, {"n": 1})
+    assert live.value == 2
+
+    @app.query(args={"n": v.string()})  # the cell re-run: n is a string now
+    def shifted(ctx, n):
+        return f"{type(n).__name__} {n}"
+
+    with pytest.raises(nr.ArgumentValidationError, match=r"expected v\.string\(\)"):
+        app.run_query(shifted, {"n": 1})
+    with pytest.raises(nr.ArgumentValidationError, match=r"expected v\.string\(\)"):
+        live.value
+
+    @app.query(args={"n": v.float64()})  # accepted again, as a float
+    def shifted(ctx, n):
+        return f"{type(n).__name__} {n}"
+
+    assert app.run_query(shifted, {"n": 1}) == "float 1.0"
+    assert live.value == "float 1.0"
+
+    @app.query(args={"n": v.float64(), "m": v.int64()})  # a new required argument
+    def shifted(ctx, n, m):
+        return n + m
+
+    with pytest.raises(nr.ArgumentValidationError, match=r"missing the required field \"m\""):
+        live.value
+
+
 def test_no_callback_starts_after_unsubscribe_returned(app: nr.App) -> None:
     """``unsubscribe()`` stops the changes: a callback of the subscription that had not
     started when it returned is not called (here: the second of two callbacks, while

@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from nbreactive.errors import ArgumentValidationError
 from nbreactive.functions.context import QueryCtx
 from nbreactive.functions.transaction import SqlNeedsSync, Transaction
 from nbreactive.query.pagination import PageJournal
@@ -84,7 +85,7 @@ class QueryEntry:
     """One (function, args, identity): its latest outcome and read set."""
 
     __slots__ = (
-        "args", "copier", "created", "error", "error_tb", "fingerprint", "fn", "id", "identity", "journal",
+        "args", "bad_args", "copier", "created", "error", "error_tb", "fingerprint", "fn", "id", "identity", "journal",
         "key", "pinned", "read_set", "registered", "run_seconds", "runs", "stale", "subs", "time_read", "ts", "value",
         "version",
     )
@@ -110,6 +111,9 @@ class QueryEntry:
         self.journal: str | None = None  # page end of a live paginated query (PageJournal)
         self.pinned = False  # its result is a page with a journal-fixed end
         self.subs: list[Subscription] = []
+        # Why ``args`` do not fit ``fn`` (the query was redefined with other ``args=``):
+        # its runs fail with this instead of calling the handler (``function_replaced``).
+        self.bad_args: BaseException | None = None
         self.runs = 0
         self.run_seconds = 0.0
         self.created = time.time()
@@ -274,6 +278,13 @@ class Reactor:
                         time.perf_counter() - start, recorded,
                         journal is not None and recorded == journal)
 
+    def _run_entry(self, e: QueryEntry, sql: bool) -> _Outcome:
+        """Re-run live entry ``e`` (its arguments refused by its function: that error)."""
+        if e.bad_args is not None:
+            return _Outcome(None, e.bad_args, ReadSet(), False, False, self._db.base_ts, 0.0,
+                            e.journal, False)
+        return self._run(e.fn, e.args, e.identity, sql, e.journal)
+
     def _key_fn(self, table: str, index: str) -> KeyFn | None:
         if index == "by_id":
             return by_id_key
@@ -355,10 +366,13 @@ class Reactor:
                 return e
         return None
 
-    def function_replaced(self, fn: RegisteredFunction) -> None:
+    def function_replaced(self, fn: RegisteredFunction,
+                          validate: Callable[[RegisteredFunction, Any], dict[str, Any]]) -> None:
         """``fn`` replaces a query of the same path (a notebook cell defining it ran
         again): no result of the old code may be served. Its entries run ``fn`` from
-        now on; as any query may call it, every cached result is dropped and every live
+        now on, with their arguments checked by ``validate(fn, args)`` (``fn`` may take
+        others: then its runs fail with that ``ArgumentValidationError``, as a call
+        would); as any query may call it, every cached result is dropped and every live
         query re-runs (one whose result stays the same notifies nobody)."""
         woke = False
         with self._db.base_lock:
@@ -366,6 +380,10 @@ class Reactor:
             for e in list(self.entries.values()):
                 if e.fn.path == fn.path:
                     e.fn = fn
+                    try:
+                        e.args, e.bad_args = validate(fn, e.args), None
+                    except ArgumentValidationError as err:
+                        e.bad_args = err
                 if not e.subs:
                     self._drop(e)
                 elif not e.stale:
@@ -549,7 +567,10 @@ class Reactor:
         e = self.entries.get(key)
         if e is not None and not e.stale:
             return e
-        out = self._run(fn, args, identity, sql, journal if e is None else e.journal)
+        if e is not None and e.bad_args is not None:
+            out = self._run_entry(e, sql)
+        else:
+            out = self._run(fn, args, identity, sql, journal if e is None else e.journal)
         if e is not None:  # stale and unsubscribed cannot be (dropped); stale live: re-run it
             self._stale.discard(e)
             if self._install(e, out):
@@ -589,7 +610,7 @@ class Reactor:
                 with self._locked(sql):
                     self.round_ts = self._db.base_ts
                     stale = [e for e in self._stale if e.subs]
-                    outcomes = [(e, self._run(e.fn, e.args, e.identity, sql, e.journal)) for e in stale]
+                    outcomes = [(e, self._run_entry(e, sql)) for e in stale]
                     self._stale.clear()
                     self.stats["rounds"] += 1
                     self.stats["reruns"] += len(outcomes)
