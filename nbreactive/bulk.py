@@ -361,7 +361,7 @@ def export_parquet(db: Database, table: str, path: str) -> int:
 
 
 def _unknown_table(db: Database, table: str) -> BulkImportError:
-    known = sorted(db.base.tables)
+    known = sorted(t for t in db.base.tables if not t.startswith("_"))  # user tables
     return BulkImportError(
         f"no table {table!r} to export: it is not in the schema and no document was ever "
         f"written to it (tables: {', '.join(map(repr, known)) or 'none'})"
