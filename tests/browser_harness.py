@@ -1019,11 +1019,20 @@ class CommMirror:
 
     # -- talking to the kernel
 
-    def execute(self, code: str, timeout: float = 60.0, allow_error: bool = False) -> Execution:
+    def execute(self, code: str, timeout: float = 60.0, allow_error: bool = False,
+                cell_id: str | None = None) -> Execution:
         """Run ``code``; return once the kernel reported idle for it. Raises
-        :class:`KernelError` if it raised (unless ``allow_error``)."""
+        :class:`KernelError` if it raised (unless ``allow_error``). ``cell_id``: sent as
+        the request's ``cellId`` metadata, as JupyterLab does for the cell it runs."""
         # not kc.execute_interactive(): it would consume the iopub messages itself
-        msg_id = self.kc.execute(code, store_history=False)
+        if cell_id is None:
+            msg_id = self.kc.execute(code, store_history=False)
+        else:
+            content = {"code": code, "silent": False, "store_history": False,
+                       "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}
+            request = self.kc.session.msg("execute_request", content, metadata={"cellId": cell_id})
+            self.kc.shell_channel.send(request)
+            msg_id = str(request["header"]["msg_id"])
         outputs: list[dict[str, Any]] = []
         idle_at = self._wait_idle(msg_id, timeout, outputs)
         with contextlib.suppress(queue.Empty):

@@ -200,3 +200,33 @@ def test_a_live_cell_re_runs_while_the_kernel_is_idle(comm_mirror: Any) -> None:
         timeout=10,
     )
     assert started.idle_at > 0
+
+
+def test_re_running_a_live_cell_stops_its_previous_run(comm_mirror: Any) -> None:
+    # A %%live cell edited and run again (JupyterLab sends the cell's id) replaces the
+    # block: the old code must not keep re-running on commits (overwriting variables,
+    # printing into an output nobody sees). Running the cell without %%live stops it too.
+    m = comm_mirror
+    m.execute(SETUP)
+    m.execute("runs = []")
+    m.execute('%%live\nruns.append("old"); len(msgs(channel="d"))', cell_id="cell-1")
+    m.execute('%%live\nruns.append("new"); len(msgs(channel="d"))', cell_id="cell-1")
+    m.execute('%%live\nruns.append("other"); len(msgs(channel="d"))', cell_id="cell-2")
+    m.execute('runs.clear(); later("d", 1, delay=0.0); time.sleep(0.3)')
+
+    def runs() -> list[str]:
+        out = m.execute("print(sorted(runs))").outputs
+        return json.loads("".join(o.get("text", "") for o in out).replace("'", '"'))
+
+    m.wait_for(lambda: ("new" in runs() and "other" in runs()) or None, timeout=10, what="the re-runs")
+    m.execute("pass")  # the old block's re-run, had it been scheduled, has run by now
+    assert runs() == ["new", "other"]
+    cells = m.execute("print([repr(c) for c in _nbreactive_live_cells])").outputs
+    assert "stopped" not in "".join(o.get("text", "") for o in cells)
+
+    # The cell run again as plain code: its live block stops as well.
+    m.execute("x = 1", cell_id="cell-1")
+    m.execute('runs.clear(); later("d", 2, delay=0.0); time.sleep(0.3)')
+    m.wait_for(lambda: "other" in runs() or None, timeout=10, what="the re-run")
+    m.execute("pass")
+    assert runs() == ["other"]

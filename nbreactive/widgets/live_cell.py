@@ -14,6 +14,11 @@ touches them schedules a re-run on the kernel's own event loop, so the block run
 on the kernel's main thread between cells, exactly like a cell (printing,
 ``display``, DataFrames, matplotlib figures), and its output widget is replaced.
 An error shows as the output, and the block recovers when the data does.
+
+Running a notebook cell again stops the live blocks its previous run started (with
+the extension loaded, when the front end sends the cell's id, as JupyterLab and
+VS Code do): an edited ``%%live`` cell replaces its block instead of adding a second
+one that keeps re-running the old code.
 """
 
 from __future__ import annotations
@@ -31,7 +36,40 @@ import ipywidgets  # type: ignore[import-untyped]
 from nbreactive.reactive.engine import Reactor, ReadWatcher
 from nbreactive.reactive.tracking import track_reads
 
-__all__ = ["LiveCell", "live_cell", "run_code"]
+__all__ = ["LiveCell", "cell_started", "cell_finished", "live_cell", "run_code"]
+
+#: The id of the notebook cell running now (None between cells, or when the front
+#: end sends none), and the live blocks each cell's last run started.
+_current_cell: list[str | None] = [None]
+_by_cell: dict[str, list[LiveCell]] = {}
+_by_cell_lock = threading.Lock()
+
+
+def cell_started(info: Any) -> None:
+    """IPython's ``pre_run_cell`` event: a cell runs (again), so the live blocks its
+    previous run started stop."""
+    cell_id = getattr(info, "cell_id", None)
+    cell_id = cell_id if isinstance(cell_id, str) and cell_id else None
+    _current_cell[0] = cell_id
+    if cell_id is None:
+        return
+    with _by_cell_lock:
+        old = _by_cell.pop(cell_id, [])
+    for cell in old:
+        cell.stop()
+
+
+def cell_finished(_result: Any = None) -> None:
+    """IPython's ``post_run_cell`` event."""
+    _current_cell[0] = None
+
+
+def _adopt(cell: LiveCell) -> None:
+    """Tie ``cell`` to the notebook cell running now (if its id is known)."""
+    cell_id = _current_cell[0]
+    if cell_id is not None:
+        with _by_cell_lock:
+            _by_cell.setdefault(cell_id, []).append(cell)
 
 
 def run_code(code: str, namespace: dict[str, Any], filename: str = "<live cell>") -> Any:
@@ -151,6 +189,11 @@ class LiveCell:
         for w in watchers.values():
             w.close()
 
+    @property
+    def stopped(self) -> bool:
+        """Whether the block stopped re-running (``stop()``, or its cell ran again)."""
+        return self._stopped
+
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
@@ -171,6 +214,7 @@ def live_cell(fn: Callable[[], Any]) -> LiveCell:
             print(app.run_query(total, {}))
     """
     cell = LiveCell(fn, label=getattr(fn, "__name__", "live cell"))
+    _adopt(cell)
     if _in_ipython():
         from IPython.display import display
 
