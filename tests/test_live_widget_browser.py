@@ -230,3 +230,24 @@ def test_re_running_a_live_cell_stops_its_previous_run(comm_mirror: Any) -> None
     m.wait_for(lambda: "other" in runs() or None, timeout=10, what="the re-run")
     m.execute("pass")
     assert runs() == ["other"]
+
+
+def test_an_app_error_reads_as_convex_data_in_a_browser(app: nr.App, render_widgets: Any) -> None:
+    # The error box showed AppError data twice, the first time as Python's repr
+    # ("{'code': 'LOCKED'}"), and a string's data again, quoted, under "data:".
+    from playwright.sync_api import expect
+
+    @app.query(args={"channel": v.string()})
+    def guarded(ctx, channel):
+        n = ctx.db.query("m").with_index("by_channel_n", lambda q: q.eq("channel", channel)).count()
+        if channel == "text":
+            raise nr.AppError("this channel is locked")
+        raise nr.AppError({"code": "LOCKED", "count": n, "big": 2**62 + 1, "ok": False})
+
+    static = render_widgets([app.live(guarded, {"channel": "c"}), app.live(guarded, {"channel": "text"})],
+                            live=True)
+    error = static.view(0).locator(".nbr-error")
+    expect(error).to_have_text('AppError: {code: "LOCKED", count: 0, big: 4611686018427387905, ok: false}')
+    expect(static.view(1).locator(".nbr-error")).to_have_text("AppError: this channel is locked")
+    app.run_mutation("send", {"channel": "c", "body": "x", "n": 1})  # the error follows the data
+    expect(error).to_have_text('AppError: {code: "LOCKED", count: 1, big: 4611686018427387905, ok: false}')

@@ -37,7 +37,9 @@ function render({ model, el }) {
     const kind = model.get("kind");
     if (err) {
       error.style.display = "";
-      error.textContent = `${err.type}: ${err.message}${err.data ? `\ndata: ${err.data}` : ""}`;
+      // (an AppError's data is its message: shown once)
+      const data = err.data != null && err.data !== err.message ? `\ndata: ${err.data}` : "";
+      error.textContent = `${err.type}: ${err.message}${data}`;
     } else {
       error.style.display = "none";
     }

@@ -286,8 +286,9 @@ function render({ model, el }) {
     const kind = model.get("kind");
     if (err) {
       error.style.display = "";
-      error.textContent = `${err.type}: ${err.message}${err.data ? `
-data: ${err.data}` : ""}`;
+      const data = err.data != null && err.data !== err.message ? `
+data: ${err.data}` : "";
+      error.textContent = `${err.type}: ${err.message}${data}`;
     } else {
       error.style.display = "none";
     }

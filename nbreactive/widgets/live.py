@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
+from nbreactive.errors import AppError
 from nbreactive.values.copies import copy_value
 from nbreactive.widgets.cells import columns_of, format_value, is_document_list
 from nbreactive.widgets.diff import hunks
@@ -114,11 +115,15 @@ class LiveWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
 
     def _fail(self, error: BaseException) -> None:
         data = getattr(error, "data", None)
-        self.error = {
-            "type": type(error).__name__,
-            "message": str(error),
-            "data": None if data is None else format_value(data, limit=2000),
-        }
+        text = None if data is None else format_value(data, limit=2000)
+        message = str(error)
+        if isinstance(error, AppError):
+            # An AppError's message is its data: in Convex's look (str() is Python's
+            # repr), and a string as it is (not again, quoted, as "data").
+            message = data if isinstance(data, str) else format_value(data, limit=2000)
+            if isinstance(data, str):
+                text = None
+        self.error = {"type": type(error).__name__, "message": message, "data": text}
 
     def _take(self, value: Any) -> None:
         reset = self.kind != "table" or self.error is not None
