@@ -3,6 +3,7 @@ protocol's incremental view (``nbreactive/widgets/rows.py``) under random change
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -336,3 +337,40 @@ def test_closing_from_the_engine_thread_does_not_wait_for_the_loader(app: nr.App
     wait_until(lambda: bool(took), "the close")
     assert took[0] < 2.0
     wait_until(lambda: all(not s.active for s in w.pages), "every page unsubscribed")
+
+
+def _loader_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "nbreactive-live-pages" and t.is_alive()]
+
+
+def test_closing_the_app_stops_a_loader_waiting_for_a_failing_page(app: nr.App) -> None:
+    # The loader waited for the failing page to recover, forever: after app.close()
+    # (nothing recovers any more) it kept polling until the widget itself was closed.
+    app.run_mutation("fill", {"kind": "a", "count": 30})
+
+    @app.query(args={"paginationOpts": v.any()})
+    def second_page_fails(ctx, paginationOpts):
+        if paginationOpts["cursor"] is not None:
+            raise nr.AppError("no second page")
+        return ctx.db.query("items").paginate(paginationOpts)
+
+    w = app.live(second_page_fails, {}, page_size=10)
+    wait_until(lambda: w.error is not None, "the second page to fail")
+    assert w.loading and _loader_threads()
+    app.close()
+    wait_until(lambda: not _loader_threads(), "the loader to stop", timeout=10)
+    assert not w.loading
+    w.close()
+
+
+def test_closing_the_app_while_pages_load_is_quiet(app: nr.App, caplog: pytest.LogCaptureFixture) -> None:
+    # A page subscribed after the app closed raised StorageError on the loader thread,
+    # logged as "loading the pages of ... failed" with a traceback.
+    app.run_mutation("fill", {"kind": "a", "count": 5000})
+    w = app.live("items", {"kind": "a"}, page_size=50)
+    w._pages.shown.set()  # type: ignore[union-attr]  # (the first page is on screen)
+    wait_until(lambda: len(w.pages) > 2, "a few pages")
+    app.close()
+    wait_until(lambda: not _loader_threads(), "the loader to stop", timeout=10)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    w.close()

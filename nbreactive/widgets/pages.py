@@ -205,12 +205,16 @@ class LivePages:
     def _failed(self, index: int, error: BaseException) -> None:
         self._listener.failed(index, error)
 
+    def _stopped(self) -> bool:
+        """Closed, or the app is (no page changes or loads any more)."""
+        return self._closed or self._app._db._closed
+
     def _next_cursor(self) -> str | None:
         """Wait until the last page has a result; its cursor, or None when done."""
         with self._more:
-            while not self._closed and self._state[-1] is None:
+            while not self._stopped() and self._state[-1] is None:
                 self._more.wait(1.0)  # a failing page: wait for it to recover
-            if self._closed:
+            if self._stopped():
                 return None
             done, cursor = self._state[-1]  # type: ignore[misc]
             return None if done or not isinstance(cursor, str) else cursor
@@ -229,7 +233,7 @@ class LivePages:
                 self._subscribe(cursor)
                 time.sleep(LOAD_PAUSE)  # let the kernel's other threads (comms, cells) in
         except Exception:
-            if not self._closed:
+            if not self._stopped():  # (subscribing fails once the app closed)
                 log.exception("loading the pages of %s failed", self._fn.path)
         if not self._closed:
             self._listener.loaded(capped)
