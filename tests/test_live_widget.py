@@ -297,6 +297,13 @@ def test_cells(value: Any, expected: list[str]) -> None:
 def test_long_values_are_cut() -> None:
     text = format_value(list(range(1000)), limit=50)
     assert len(text) == 50 and text.endswith("…")
+    # a cell cut at MAX_CELL_TEXT carries a longer tooltip
+    assert cell("x" * 300) == ["s", "x" * 199 + "…", "x" * 300]
+    assert cell("y" * 5000) == ["s", "y" * 199 + "…", "y" * 1999 + "…"]
+    tag, short, tooltip = cell(list(range(1000)))
+    assert tag == "a" and len(short) == 200 and len(tooltip) == 2000
+    assert tooltip.startswith(short[:-1]) and tooltip.endswith("…")
+    assert cell("z" * 200) == ["s", "z" * 200]
 
 
 def test_the_inspector_widget_follows_queries_and_commits(app: nr.App) -> None:

@@ -251,3 +251,30 @@ def test_an_app_error_reads_as_convex_data_in_a_browser(app: nr.App, render_widg
     expect(static.view(1).locator(".nbr-error")).to_have_text("AppError: this channel is locked")
     app.run_mutation("send", {"channel": "c", "body": "x", "n": 1})  # the error follows the data
     expect(error).to_have_text('AppError: {code: "LOCKED", count: 1, big: 4611686018427387905, ok: false}')
+
+
+def test_a_long_value_cut_in_its_cell_has_more_in_the_tooltip(app: nr.App, render_widgets: Any) -> None:
+    # A string or object longer than a cell was cut at 200 characters, and so was its
+    # tooltip (the same text): the rest could be seen nowhere in the table.
+    from playwright.sync_api import expect
+
+    from nbreactive.widgets.cells import MAX_CELL_TEXT, MAX_TOOLTIP_TEXT
+
+    body = " ".join(f"word{i}" for i in range(1000))  # 5,889 characters
+    app.run_mutation("send", {"channel": "a", "body": body, "n": 1})
+    app.run_mutation("send", {"channel": "a", "body": "short", "n": 2})
+
+    @app.query()
+    def nested(ctx):
+        return [{"_id": "x1", "data": {"words": body.split()[:300]}}]
+
+    static = render_widgets([app.live("msgs", {"channel": "a"}), app.live(nested, {})], live=True)
+    long_cell = static.view(0).locator('.nbr-tr[data-index="0"] .nbr-t-s').nth(1)
+    expect(long_cell).to_have_text(body[: MAX_CELL_TEXT - 1] + "…")
+    expect(long_cell).to_have_attribute("title", body[: MAX_TOOLTIP_TEXT - 1] + "…")
+    short_cell = static.view(0).locator('.nbr-tr[data-index="1"] .nbr-t-s').nth(1)
+    expect(short_cell).to_have_attribute("title", "short")
+    obj = static.view(1).locator(".nbr-t-o")
+    expect(obj).to_have_count(1)
+    title = obj.get_attribute("title") or ""
+    assert len(title) == MAX_TOOLTIP_TEXT and title.startswith(obj.inner_text()[:-1]) and "word150" in title

@@ -21,7 +21,7 @@ export function decodeJson(buf) {
 }
 
 /**
- * @typedef {{ id: string, cells: string[][] }} Row
+ * @typedef {{ id: string, cells: string[][] }} Row (a cell: [tag, text] or [tag, text, tooltip])
  * @typedef {{ ids: string[], cells: string[][][] }} RowBlock
  * @typedef {{ request: (start: number, end: number, id: number) => void, view: (start: number, end: number) => void, sort: (column: string) => void }} TableHooks
  */
@@ -274,11 +274,11 @@ export class VirtualTable {
         tr.dataset.id = row.id;
         const f = this.flash.get(row.id);
         if (f && f[1] > now) tr.classList.add(f[0] === "changed" ? "nbr-changed" : "nbr-added");
-        for (const [tag, text] of row.cells) {
+        for (const [tag, text, tooltip] of row.cells) {
           const td = document.createElement("div");
           td.className = `nbr-td nbr-t-${tag}`;
           td.textContent = tag === "i" ? shortId(text) : text;
-          td.title = text;
+          td.title = tooltip ?? text; // a text cut for the cell has more there
           tr.append(td);
         }
       }

@@ -230,11 +230,11 @@ var VirtualTable = class {
         tr.dataset.id = row.id;
         const f = this.flash.get(row.id);
         if (f && f[1] > now) tr.classList.add(f[0] === "changed" ? "nbr-changed" : "nbr-added");
-        for (const [tag, text] of row.cells) {
+        for (const [tag, text, tooltip] of row.cells) {
           const td = document.createElement("div");
           td.className = `nbr-td nbr-t-${tag}`;
           td.textContent = tag === "i" ? shortId(text) : text;
-          td.title = text;
+          td.title = tooltip ?? text;
           tr.append(td);
         }
       }

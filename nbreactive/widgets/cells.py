@@ -5,6 +5,9 @@ one place: ids print short (full id in the tooltip), numbers keep their type
 (int64 vs float64), nested values print as compact JSON-like text, bytes as
 their size and first bytes, a missing field differs from null.
 
+A cell whose text was cut (at ``MAX_CELL_TEXT``) carries a third item, its tooltip:
+the text cut at ``MAX_TOOLTIP_TEXT`` instead.
+
 Tags: ``i`` id, ``n`` int64, ``f`` float64, ``s`` string, ``b`` boolean, ``0`` null,
 ``_`` missing, ``x`` bytes, ``a`` array, ``o`` object, ``t`` a ``_creationTime`` (UTC).
 """
@@ -22,6 +25,8 @@ __all__ = ["MAX_CELL_TEXT", "cell", "columns_of", "format_value", "is_document_l
 
 #: Longest text of one cell; the rest is cut with an ellipsis (the tooltip has more).
 MAX_CELL_TEXT = 200
+#: Longest tooltip of a cell whose text was cut.
+MAX_TOOLTIP_TEXT = 2000
 
 
 def _float_text(x: float) -> str:
@@ -87,8 +92,17 @@ def _bytes_text(b: bytes) -> str:
     return f"0x{head}{'…' if len(b) > 12 else ''} ({len(b)} bytes)"
 
 
+def _cut(tag: str, text: str) -> list[str]:
+    """``[tag, text]``, or ``[tag, cut text, tooltip]`` when ``text`` (at most
+    ``MAX_TOOLTIP_TEXT`` long, already cut there) is too long for a cell."""
+    if len(text) <= MAX_CELL_TEXT:
+        return [tag, text]
+    return [tag, text[: MAX_CELL_TEXT - 1] + "…", text]
+
+
 def cell(value: Any) -> list[str]:
-    """The ``[tag, text]`` of one cell (see the module docstring)."""
+    """The ``[tag, text]`` of one cell, ``[tag, text, tooltip]`` when the text was cut
+    (see the module docstring)."""
     t = type(value)
     if value is UNDEFINED:
         return ["_", ""]
@@ -97,7 +111,9 @@ def cell(value: Any) -> list[str]:
     if t is Id:
         return ["i", str(value)]
     if t is str:
-        return ["s", value if len(value) <= MAX_CELL_TEXT else value[: MAX_CELL_TEXT - 1] + "…"]
+        if len(value) <= MAX_CELL_TEXT:
+            return ["s", value]
+        return _cut("s", value if len(value) <= MAX_TOOLTIP_TEXT else value[: MAX_TOOLTIP_TEXT - 1] + "…")
     if t is bool:
         return ["b", "true" if value else "false"]
     if t is int:
@@ -107,9 +123,9 @@ def cell(value: Any) -> list[str]:
     if t is bytes:
         return ["x", _bytes_text(value)]
     if t is list:
-        return ["a", format_value(value)]
+        return _cut("a", format_value(value, MAX_TOOLTIP_TEXT))
     if t is dict:
-        return ["o", format_value(value)]
+        return _cut("o", format_value(value, MAX_TOOLTIP_TEXT))
     return ["s", repr(value)]
 
 

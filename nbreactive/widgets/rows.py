@@ -6,6 +6,7 @@ Both keep an ordered result in the kernel and answer the front end the same way
 - front end → kernel ``{"type": "window", "start", "end", "request"}``: the rows it
   shows; kernel → front end ``{"type": "rows", "version", "start", "row_count",
   "request"}`` + one JSON buffer ``{"ids": [...], "cells": [[[tag, text], ...], ...]}``
+  (a cut text's cell is ``[tag, text, tooltip]``: ``nbreactive/widgets/cells.py``)
   (one request in flight at a time; rows older than the front end's version are
   dropped and asked for again); ``{"type": "view", "start", "end"}`` when it scrolled
   over rows it already holds, so that patches carry the rows it shows;
