@@ -608,3 +608,34 @@ def test_value_is_cleared_with_result_when_a_submission_fails(app: nr.App) -> No
         assert w.error is not None and w.result is None and w.value is None
     finally:
         w.close()
+
+
+def test_a_picked_id_stays_picked_when_the_options_change_in_a_browser(
+    app: nr.App, render_widgets: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The picker showed the newest documents only; when commits pushed the picked one
+    # out of that list (or deleted it), the select silently switched to the newest
+    # document, and Submit sent an id the user never chose.
+    from playwright.sync_api import expect
+
+    monkeypatch.setattr(form_module, "MAX_ID_OPTIONS", 3)
+    ids = [app.run_mutation("add_user", {"name": name}) for name in ("Ada", "Bob", "Cy")]
+    w = FormWidget(app, "everything")
+    static = render_widgets(w, live=True)
+    view = static.view(0)
+    author = view.locator('.nbr-field[data-name="author"] select')
+    expect(author.locator("option")).to_have_count(3)
+    author.select_option(str(ids[0]))  # Ada, the oldest
+    app.run_mutation("add_user", {"name": "Dee"})  # Ada drops out of the newest three
+    expect(author.locator("option", has_text="Dee")).to_have_count(1)
+    expect(author).to_have_value(str(ids[0]))
+    expect(author.locator("option:checked")).to_contain_text("Ada")
+
+    # The other fields, then Submit: the mutation gets Ada.
+    view.locator('.nbr-field[data-name="title"] input').fill("t")
+    view.locator('.nbr-field[data-name="n"] input').fill("1")
+    view.locator('.nbr-field[data-name="x"] input').fill("1")
+    view.locator('.nbr-field[data-name="tags"] textarea').fill("[]")
+    view.locator(".nbr-submit").click()
+    expect(view.locator(".nbr-result pre")).to_contain_text("author")
+    assert w.value["author"] == ids[0]

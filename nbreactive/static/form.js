@@ -68,15 +68,23 @@ function makeControl(field, submit) {
     body.append(select, more);
     const setOptions = (opts) => {
       const current = select.value;
+      const picked = select.selectedOptions[0];
+      const pickedLabel = picked && current !== "" ? picked.textContent || current : current;
       const options = opts ? opts.options : [];
       select.textContent = "";
+      const known = options.some(([docId]) => docId === current);
       if (field.optional) addOption(select, "", OMIT);
-      else if (!options.length) addOption(select, "", `(no documents in ${field.table})`, true);
+      else if (!options.length && (known || current === "")) {
+        addOption(select, "", `(no documents in ${field.table})`, true);
+      }
       for (const [docId, text] of options) {
         addOption(select, docId, text ? `${text} \xB7 ${docId}` : docId).title = docId;
       }
-      const known = options.some(([docId]) => docId === current);
-      select.value = known || field.optional && current === "" ? current : field.optional ? "" : options.length ? options[0][0] : "";
+      if (!known && current !== "") {
+        const label2 = pickedLabel.endsWith(" (not listed now)") ? pickedLabel : `${pickedLabel} (not listed now)`;
+        addOption(select, current, label2).title = current;
+      }
+      select.value = current !== "" || field.optional ? current : options.length ? options[0][0] : "";
       const total = opts ? opts.total : 0;
       if (total > options.length) {
         more.style.display = "";
