@@ -112,3 +112,31 @@ def test_the_data_browser_in_a_browser(app: nr.App, render_widgets: Any, theme: 
     view.locator(".nbr-tbl", has_text="users").click()
     expect(view.locator(".nbr-tname")).to_have_text("users")
     expect(view.locator(".nbr-empty").last).to_contain_text("This table is empty.")
+
+
+def test_saving_after_the_app_closed_says_so(app: nr.App, render_widgets: Any) -> None:
+    # Once the app closed, the browser's thread had stopped: the editor's requests were
+    # queued for it and never answered, so Save said "saving…" forever.
+    from playwright.sync_api import expect
+
+    app.run_mutation("send", {"channel": "a", "body": "first", "n": 1})
+    w = BrowserWidget(app)
+    static = render_widgets(w, live=True)
+    view = static.view(0)
+    view.locator(".nbr-tr", has_text="first").click()
+    text = view.locator("textarea")
+    expect(text).to_have_value('{\n  "channel": "a",\n  "body": "first",\n  "n": 1\n}')
+    app.close()
+    text.fill('{"channel": "a", "body": "edited", "n": 1}')
+    view.locator(".nbr-editor button", has_text="Save").click()
+    expect(view.locator(".nbr-ed-error")).to_contain_text("StorageError: this App is closed")
+    expect(view.locator(".nbr-ed-status")).to_have_text("")
+    view.locator(".nbr-editor button", has_text="Close").click()
+    view.locator("button", has_text="Insert").click()
+    view.locator(".nbr-editor button", has_text="Insert").click()
+    expect(view.locator(".nbr-ed-error")).to_contain_text("StorageError: this App is closed")
+    # Another table, or a document, is not shown as empty or deleted: the app is closed.
+    view.locator(".nbr-tbl", has_text="users").click()
+    expect(view.locator(".nbr-range-error")).to_contain_text("StorageError: this App is closed")
+    expect(view.locator(".nbr-tname")).to_have_text("m")
+    expect(view.locator(".nbr-tr", has_text="first")).to_have_count(1)

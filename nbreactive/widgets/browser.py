@@ -300,7 +300,17 @@ class BrowserWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
 
     def _submit_for_front_end(self, fn: Callable[[], Any]) -> None:
         """Run a front end's request on the browser's thread; nobody waits for it, so a
-        failure is logged rather than left in the future."""
+        failure is logged rather than left in the future. Once stopped (the app closed),
+        there is no such thread: run it here, so that it is answered (writes say the app
+        is closed, a query shows that as its range error) instead of waiting forever."""
+        if self._stop.is_set():
+            future: Future[Any] = Future()
+            try:
+                future.set_result(fn())
+            except Exception as e:
+                future.set_exception(e)
+            _log_failure(future)
+            return
         self._submit(fn).add_done_callback(_log_failure)
 
     # -- the browser's thread ------------------------------------------------------------
@@ -620,6 +630,14 @@ class BrowserWidget(RowsProtocol, anywidget.AnyWidget):  # type: ignore[misc]
             if self._row_request(content):
                 return
             kind = content.get("type")
+            if kind in ("select", "query", "open"):
+                try:
+                    self._app._check_open()
+                except NbReactiveError as e:
+                    # A closed app's data is gone: say so (not an empty table, not a
+                    # deleted document), and keep showing what was shown.
+                    self.range_error = _error_info(e)
+                    return
             if kind == "select":
                 table = content.get("table")
                 if isinstance(table, str) and table:
