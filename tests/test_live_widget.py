@@ -438,3 +438,43 @@ def test_a_live_cell_is_not_re_run_by_busy_unrelated_tables(app: nr.App) -> None
         wait_until(lambda: counts[-1:] == [1], "the re-run for channel a")
     finally:
         cell.stop()
+
+
+def test_a_field_only_in_later_documents_gets_its_column() -> None:
+    # Without a schema the columns were the fields of the first 1,000 documents: a
+    # field only newer documents have (they come last) had no column, in app.live as
+    # in app.browser, so their values were nowhere in the table.
+    from row_frontend import RowFrontEnd
+
+    app = nr.App()
+    try:
+        @app.mutation()
+        def fill(ctx):
+            for i in range(1500):
+                ctx.db.insert("t", {"a": i})
+            ctx.db.insert("t", {"a": -1, "email": "x@example.com"})
+
+        @app.mutation(args={"phone": v.string()})
+        def add(ctx, phone):
+            ctx.db.insert("t", {"a": 0, "phone": phone})
+
+        @app.query()
+        def everything(ctx):
+            return ctx.db.query("t").collect()
+
+        app.run_mutation(fill, {})
+        w = app.live(everything, {})
+        b = app.browser("t")
+        assert w.columns == ["_id", "a", "email", "_creationTime"]
+        assert b.columns == ["_id", "a", "email", "_creationTime"]
+        fe = RowFrontEnd(w)
+        fe.ask(1495, 1502)
+        assert fe.rows[1500][1][2] == ["s", "x@example.com"]
+        app.run_mutation(add, {"phone": "555"})
+        wait_until(lambda: w.row_count == 1502 and b.row_count == 1502, "the insert")
+        assert w.columns == ["_id", "a", "email", "phone", "_creationTime"]
+        wait_until(lambda: b.columns == ["_id", "a", "email", "phone", "_creationTime"], "the column")
+        w.close()
+        b.close()
+    finally:
+        app.close()

@@ -162,16 +162,21 @@ def is_document_list(value: Any) -> bool:
     return type(value) is list and all(type(d) is dict and "_id" in d for d in value)
 
 
-def columns_of(docs: Iterable[dict[str, Any]], schema_fields: list[str] | None, *, scan: int = 1000) -> list[str]:
-    """Columns for a table of documents: ``_id``, the schema's fields (or the fields
-    present in the first ``scan`` documents, in first-seen order), ``_creationTime``."""
-    seen: dict[str, None] = {}
+def columns_of(docs: Iterable[dict[str, Any]], schema_fields: list[str] | None) -> list[str]:
+    """Columns for a table of documents: ``_id``, the schema's fields, then the other
+    fields present in any of ``docs`` (in first-seen order), ``_creationTime``.
+
+    Every document counts: a field that only the newest documents have (they come
+    last) gets its column too. Most documents add nothing, which one C-level subset
+    test per document finds."""
+    seen: dict[str, None] = {"_id": None, "_creationTime": None}
     if schema_fields is not None:
         seen.update(dict.fromkeys(schema_fields))
-    for n, d in enumerate(docs):
-        if n >= scan:
-            break
+    known = seen.keys()
+    for d in docs:
+        if d.keys() <= known:
+            continue
         for k in d:
-            if k not in seen and k not in ("_id", "_creationTime"):
+            if k not in seen:
                 seen[k] = None
-    return ["_id", *seen, "_creationTime"]
+    return ["_id", *(k for k in seen if k not in ("_id", "_creationTime")), "_creationTime"]
