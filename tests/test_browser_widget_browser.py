@@ -140,3 +140,23 @@ def test_saving_after_the_app_closed_says_so(app: nr.App, render_widgets: Any) -
     expect(view.locator(".nbr-range-error")).to_contain_text("StorageError: this App is closed")
     expect(view.locator(".nbr-tname")).to_have_text("m")
     expect(view.locator(".nbr-tr", has_text="first")).to_have_count(1)
+
+
+def test_the_range_inputs_and_the_editor_have_accessible_names(app: nr.App, render_widgets: Any) -> None:
+    # Each index field's inputs were all named "= value" / "lower bound" / "upper bound"
+    # (whatever the field), the operator selects and the editor's text had no name.
+    from playwright.sync_api import expect
+
+    w = BrowserWidget(app)
+    static = render_widgets(w, live=True)
+    view = static.view(0)
+    view.locator("select.nbr-index").select_option("by_channel_n")
+    for field in ("channel", "n", "_creationTime"):
+        expect(view.get_by_role("textbox", name=f"{field} equals", exact=True)).to_have_count(1)
+        expect(view.get_by_role("textbox", name=f"{field} lower bound", exact=True)).to_have_count(1)
+        expect(view.get_by_role("textbox", name=f"{field} upper bound", exact=True)).to_have_count(1)
+        expect(view.get_by_role("combobox", name=f"{field} lower bound operator")).to_have_count(1)
+        expect(view.get_by_role("combobox", name=f"{field} upper bound operator")).to_have_count(1)
+    view.get_by_role("textbox", name="n equals", exact=True).fill("3")  # still a plain input
+    view.locator("button", has_text="Insert").click()
+    expect(view.get_by_role("textbox", name="Document (JSON)")).to_be_editable()

@@ -102,6 +102,7 @@ function render({ model, el }) {
   const textarea = h("textarea", "nbr-ed-text");
   textarea.spellcheck = false;
   textarea.rows = 14;
+  textarea.setAttribute("aria-label", "Document (JSON)");
   const edError = h("div", "nbr-error nbr-ed-error");
   const edStatus = h("div", "nbr-ed-status");
   const edButtons = h("div", "nbr-ed-buttons");
@@ -198,6 +199,12 @@ function render({ model, el }) {
       const highOp = opSelect([["lte", "≤"], ["lt", "<"]]);
       const high = h("input", "nbr-in");
       high.placeholder = "upper bound";
+      // (the placeholders alone named every field's inputs alike, the selects not at all)
+      eq.setAttribute("aria-label", `${field} equals`);
+      lowOp.setAttribute("aria-label", `${field} lower bound operator`);
+      low.setAttribute("aria-label", `${field} lower bound`);
+      highOp.setAttribute("aria-label", `${field} upper bound operator`);
+      high.setAttribute("aria-label", `${field} upper bound`);
       for (const inp of [eq, low, high]) {
         inp.addEventListener("keydown", (ev) => {
           if (ev.key === "Enter") apply();
