@@ -402,3 +402,38 @@ def test_closing_the_app_stops_the_browser(app: nr.App) -> None:
     thread.join(timeout=WAIT)
     assert not thread.is_alive()
     assert w.stop not in app._db.close_hooks
+
+
+def test_the_editor_keeps_numbers_and_bytes_as_typed_or_refuses_them() -> None:
+    # JSON text typed in the editor (and the range inputs) was read by orjson, which
+    # turns an integer beyond 2**64 into a float: {"n": 18446744073709551616} was stored
+    # as 1.8446744073709552e19, while 2**63 was refused as too large for an int64. And
+    # {"$bytes": "!!"} (not base64) was stored as empty bytes.
+    app = nr.App()
+    try:
+        @app.mutation()
+        def first(ctx):
+            return ctx.db.insert("t", {"n": 1})
+
+        app.run_mutation(first, {})
+        w = BrowserWidget(app, table="t")
+        fe = FrontEnd(w)
+        huge = fe.call("insert", json='{"n": 18446744073709551616}')
+        assert huge["ok"] is False and "does not fit in int64" in huge["error"]["message"]
+        just = fe.call("insert", json='{"n": 9223372036854775807, "s": "12345678901234567890123"}')
+        assert just["ok"] is True
+        bad_bytes = fe.call("insert", json='{"b": {"$bytes": "!!"}}')
+        assert bad_bytes["ok"] is False and bad_bytes["error"]["type"] == "InvalidInput"
+        good_bytes = fe.call("insert", json='{"b": {"$bytes": "AAE="}}')
+        assert good_bytes["ok"] is True
+        stored = {str(d["_id"]): d for d in w.documents}
+        assert stored[just["id"]]["n"] == 2**63 - 1 and stored[just["id"]]["s"] == "12345678901234567890123"
+        assert stored[good_bytes["id"]]["b"] == b"\x00\x01"
+        assert len(w.documents) == 3
+        # a range value too
+        fe.send(type="query", index="by_creation_time", range=[["gte", "_creationTime", "1" + "0" * 25]])
+        wait_until(lambda: w.range_error is not None, "the range error")
+        assert "does not fit in int64" in range_error(w)["message"]
+        w.close()
+    finally:
+        app.close()

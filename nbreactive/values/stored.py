@@ -23,7 +23,9 @@ and -0.0 as ``-0.0``); ``loads`` only walks when the text contains ``"$``.
 from __future__ import annotations
 
 import base64
+import json
 import math
+import re
 import struct
 from typing import Any
 
@@ -31,7 +33,7 @@ import orjson
 
 from nbreactive.values.model import UNDEFINED
 
-__all__ = ["dumps", "dumps_bytes", "loads"]
+__all__ = ["dumps", "dumps_bytes", "loads", "loads_typed"]
 
 _F64_LE = struct.Struct("<d")
 
@@ -114,7 +116,8 @@ def _untag(value: Any) -> Any:
             if key == "$float":
                 return _F64_LE.unpack(base64.b64decode(payload))[0]
             if key == "$bytes":
-                return base64.b64decode(payload)
+                # strict: text a person typed may not be base64 at all ("!!" is not b"")
+                return base64.b64decode(payload, validate=True)
         return {k: _untag(x) for k, x in value.items()}
     if t is list:
         return [_untag(x) for x in value]
@@ -131,3 +134,23 @@ def loads(text: str | bytes) -> Any:
     if marker not in text:  # type: ignore[operator]
         return value
     return _untag(value)
+
+
+_LONG_INT = re.compile(r"\d{20}")
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads_typed(text: str) -> Any:
+    """``loads`` for JSON a person typed (the data browser's editor and range inputs).
+
+    orjson reads an integer beyond 2**64 as a float, silently: such text (20 digits or
+    more in a row) is read again with Python's json, which keeps the integer exact, so
+    that it is refused as too large for an int64 like 2**63 is, never stored rounded.
+    """
+    value = loads(text)
+    if _LONG_INT.search(text) is None:
+        return value
+    return _untag(json.loads(text, parse_constant=_not_json))

@@ -120,7 +120,7 @@ class InvalidInput(NbReactiveError):
 def _parse_json(text: str, what: str) -> Any:
     """A Convex value from JSON text (ints are int64, ``1.0`` float64, ``$bytes``/``$float``)."""
     try:
-        return stored.loads(text)
+        return stored.loads_typed(text)
     except Exception as e:
         raise InvalidInput(
             f"{what} is not valid JSON ({e}). Write strings in double quotes, e.g. \"text\"; "
