@@ -278,3 +278,25 @@ def test_a_long_value_cut_in_its_cell_has_more_in_the_tooltip(app: nr.App, rende
     expect(obj).to_have_count(1)
     title = obj.get_attribute("title") or ""
     assert len(title) == MAX_TOOLTIP_TEXT and title.startswith(obj.inner_text()[:-1]) and "word150" in title
+
+
+def test_sorting_from_the_keyboard(app: nr.App, render_widgets: Any) -> None:
+    # The column headers sorted on a click only: not focusable, no role, no sort state
+    # for assistive technology.
+    from playwright.sync_api import expect
+
+    for n in range(5):
+        app.run_mutation("send", {"channel": "a", "body": f"message {n}", "n": n})
+    w = app.live("msgs", {"channel": "a"})
+    static = render_widgets(w, live=True)
+    view = static.view(0)
+    header = view.get_by_role("columnheader", name="n", exact=True)
+    expect(header).to_have_attribute("aria-sort", "none")
+    header.focus()
+    header.press("Enter")
+    expect(header).to_have_attribute("aria-sort", "ascending")
+    expect(header).to_be_focused()  # (the header row was redrawn)
+    static.page.keyboard.press(" ")
+    expect(view.get_by_role("columnheader", name="n", exact=True)).to_have_attribute("aria-sort", "descending")
+    expect(view.locator('.nbr-tr[data-index="0"] .nbr-t-n')).to_have_text("4")
+    assert w.sort == ["n", "desc"]

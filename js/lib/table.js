@@ -107,20 +107,36 @@ export class VirtualTable {
 
   renderHead() {
     this.head.style.gridTemplateColumns = this.template();
+    // A header focused from the keyboard keeps the focus across the redraw.
+    const active = /** @type {HTMLElement | null} */ (document.activeElement);
+    const focused = active && active.parentElement === this.head ? active.dataset.column : undefined;
+    this.head.setAttribute("role", "row");
     this.head.replaceChildren(
       ...this.columns.map((c, i) => {
         const th = document.createElement("div");
         th.className = "nbr-th";
         th.title = `${c} (click to sort)`;
         th.textContent = c;
-        if (this.sort && this.sort[0] === c) {
+        th.dataset.column = c;
+        th.tabIndex = 0; // sortable from the keyboard too (Enter or Space)
+        th.setAttribute("role", "columnheader");
+        th.setAttribute("aria-label", c);
+        const sorted = this.sort && this.sort[0] === c ? this.sort[1] : null;
+        th.setAttribute("aria-sort", sorted === "desc" ? "descending" : sorted ? "ascending" : "none");
+        if (sorted) {
           const s = document.createElement("span");
           s.className = "nbr-sort";
-          s.textContent = this.sort[1] === "desc" ? "▼" : "▲";
+          s.setAttribute("aria-hidden", "true");
+          s.textContent = sorted === "desc" ? "▼" : "▲";
           th.append(s);
         }
         th.addEventListener("click", (ev) => {
           if (/** @type {HTMLElement} */ (ev.target).classList.contains("nbr-resize")) return;
+          this.hooks.sort(c);
+        });
+        th.addEventListener("keydown", (ev) => {
+          if (ev.key !== "Enter" && ev.key !== " ") return;
+          ev.preventDefault();
           this.hooks.sort(c);
         });
         const grip = document.createElement("div");
@@ -130,6 +146,10 @@ export class VirtualTable {
         return th;
       }),
     );
+    if (focused !== undefined) {
+      const again = [...this.head.children].find((th) => /** @type {HTMLElement} */ (th).dataset.column === focused);
+      if (again) /** @type {HTMLElement} */ (again).focus();
+    }
   }
 
   /** @param {MouseEvent} ev @param {number} i */

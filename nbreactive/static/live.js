@@ -70,16 +70,29 @@ var VirtualTable = class {
   }
   renderHead() {
     this.head.style.gridTemplateColumns = this.template();
+    const active = (
+      /** @type {HTMLElement | null} */
+      document.activeElement
+    );
+    const focused = active && active.parentElement === this.head ? active.dataset.column : void 0;
+    this.head.setAttribute("role", "row");
     this.head.replaceChildren(
       ...this.columns.map((c, i) => {
         const th = document.createElement("div");
         th.className = "nbr-th";
         th.title = `${c} (click to sort)`;
         th.textContent = c;
-        if (this.sort && this.sort[0] === c) {
+        th.dataset.column = c;
+        th.tabIndex = 0;
+        th.setAttribute("role", "columnheader");
+        th.setAttribute("aria-label", c);
+        const sorted = this.sort && this.sort[0] === c ? this.sort[1] : null;
+        th.setAttribute("aria-sort", sorted === "desc" ? "descending" : sorted ? "ascending" : "none");
+        if (sorted) {
           const s = document.createElement("span");
           s.className = "nbr-sort";
-          s.textContent = this.sort[1] === "desc" ? "\u25BC" : "\u25B2";
+          s.setAttribute("aria-hidden", "true");
+          s.textContent = sorted === "desc" ? "\u25BC" : "\u25B2";
           th.append(s);
         }
         th.addEventListener("click", (ev) => {
@@ -89,6 +102,11 @@ var VirtualTable = class {
           ) return;
           this.hooks.sort(c);
         });
+        th.addEventListener("keydown", (ev) => {
+          if (ev.key !== "Enter" && ev.key !== " ") return;
+          ev.preventDefault();
+          this.hooks.sort(c);
+        });
         const grip = document.createElement("div");
         grip.className = "nbr-resize";
         grip.addEventListener("mousedown", (ev) => this.startResize(ev, i));
@@ -96,6 +114,13 @@ var VirtualTable = class {
         return th;
       })
     );
+    if (focused !== void 0) {
+      const again = [...this.head.children].find((th) => (
+        /** @type {HTMLElement} */
+        th.dataset.column === focused
+      ));
+      if (again) again.focus();
+    }
   }
   /** @param {MouseEvent} ev @param {number} i */
   startResize(ev, i) {
