@@ -36,7 +36,7 @@ legacy_exact=True)`` reads such a table, and opening the file moves them.)
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -144,21 +144,19 @@ class TableLayout:
             f'("_id" VARCHAR PRIMARY KEY, "_creationTime" DOUBLE, {cols})'
         )
 
-    def rows(self, docs: Iterable[Doc]) -> tuple[list[tuple[Any, ...]], list[ExactRow]]:
+    def rows(self, docs: Sequence[Doc]) -> tuple[list[tuple[Any, ...]], list[ExactRow]]:
         """The column values of each of ``docs``, in order, as DuckDB parameters, and
         the side-table rows (``ExactRow``) of those holding an odd NaN in a DOUBLE
         column (usually none). Every layout ``DuckDBStore`` writes has no legacy column."""
         if self.legacy_exact:
             raise ValueError("a legacy layout (legacy_exact=True) is for reading only")
         out: list[tuple[Any, ...]] = []
-        exact: list[ExactRow] = []
         if self.schemaless:
             for doc in docs:
                 rest = {k: v for k, v in doc.items() if k != "_id" and k != "_creationTime"}
                 out.append((str(doc["_id"]), doc["_creationTime"], stored.dumps(rest)))
-            return out, exact
+            return out, []
         columns = self.columns
-        floats = self._float_fields
         for doc in docs:
             row: list[Any] = [str(doc["_id"]), doc["_creationTime"]]
             for c in columns:
@@ -169,15 +167,11 @@ class TableLayout:
                     row.append(str(val) if c.id_table is not None else val)
                 else:
                     row.append(stored.dumps(val))
-            if floats:
-                odd = {f: doc[f] for f in floats if f in doc and _odd_nan(doc[f])}
-                if odd:
-                    exact.append((row[0], stored.dumps(odd)))
             out.append(tuple(row))
-        return out, exact
+        return out, self.exact_rows(docs)
 
-    def exact_rows(self, docs: list[Doc]) -> list[ExactRow]:
-        """The side-table rows of ``docs`` (see ``rows``), for the bulk paths."""
+    def exact_rows(self, docs: Sequence[Doc]) -> list[ExactRow]:
+        """The side-table rows of ``docs`` (see ``rows``; also for the bulk paths)."""
         exact: list[ExactRow] = []
         floats = self._float_fields
         if self.schemaless or not floats:
