@@ -24,6 +24,7 @@ from nbreactive.storage.committer import CommitRecord
 from nbreactive.storage.gcpause import gc_paused
 from nbreactive.storage.ids import new_ids
 from nbreactive.values import wire
+from nbreactive.values.foreign import python_value
 from nbreactive.values.model import MAX_DOCUMENT_SIZE, Id, check_identifier, normalize_value
 from nbreactive.values.sizes import check_document_size
 
@@ -104,14 +105,15 @@ def _arrow_rows(rows: Any) -> tuple[Iterable[Doc], int]:
         raise _not_rows(rows)
     names = table.column_names
     _check_unique(names)
+    batches = ([c.to_pylist() for c in batch.columns] for batch in table.to_batches(max_chunksize=_BATCH))
+    return _docs(names, batches), table.num_rows
 
-    def gen() -> Iterator[Doc]:
-        for batch in table.to_batches(max_chunksize=_BATCH):
-            cols = [c.to_pylist() for c in batch.columns]
-            for values in zip(*cols, strict=True):
-                yield {k: val for k, val in zip(names, values, strict=True) if val is not None}
 
-    return gen(), table.num_rows
+def _docs(names: list[str], batches: Iterator[list[list[Any]]]) -> Iterator[Doc]:
+    """Documents from batches of columns (lists of cells); a None cell is a missing field."""
+    for cols in batches:
+        for values in zip(*cols, strict=True):
+            yield {k: val for k, val in zip(names, values, strict=True) if val is not None}
 
 
 def _check_unique(names: list[str]) -> None:
@@ -160,29 +162,12 @@ def _frame_rows(frame: Any) -> tuple[Iterable[Doc], int]:
             elif x is None or x is na or x is nat or (isinstance(x, float) and x != x):
                 out.append(None)
             else:
-                x = _python_value(x)
+                x = python_value(x)
                 out.append(None if isinstance(x, float) and x != x else x)  # numpy NaN
         return out
 
-    def gen() -> Iterator[Doc]:
-        for start in range(0, total, _BATCH):
-            cols = [cells(c, start) for c in columns]
-            for values in zip(*cols, strict=True):
-                yield {k: val for k, val in zip(names, values, strict=True) if val is not None}
-
-    return gen(), total
-
-
-def _python_value(x: Any) -> Any:
-    """``x`` with numpy scalars and arrays (at any depth) made Python values."""
-    t = type(x)
-    if t is dict:
-        return {k: _python_value(y) for k, y in x.items()}
-    if t is list or t is tuple:
-        return [_python_value(y) for y in x]
-    if t.__module__ == "numpy" and hasattr(x, "tolist"):
-        return _python_value(x.tolist())
-    return x
+    batches = ([cells(c, start) for c in columns] for start in range(0, total, _BATCH))
+    return _docs(names, batches), total
 
 
 def import_documents(db: Database, table: str, rows: Any, *, progress: bool | None = None) -> int:

@@ -33,6 +33,7 @@ import orjson
 from nbreactive.errors import SqlError, StorageError
 from nbreactive.storage.columns import EXACT_TABLE, ExactRow, TableLayout, quote
 from nbreactive.storage.sql_statements import check_read_only, tables_read
+from nbreactive.values.foreign import python_value
 
 if TYPE_CHECKING:
     import duckdb
@@ -542,7 +543,7 @@ def _sql_params(params: Any) -> list[Any] | dict[str, Any] | None:
     if params is None:
         return None
     if isinstance(params, (list, tuple)):
-        return [_plain(x) for x in params]
+        return [python_value(x) for x in params]
     if isinstance(params, Mapping):
         odd = [k for k in params if not isinstance(k, str)]
         if odd:
@@ -551,9 +552,9 @@ def _sql_params(params: Any) -> list[Any] | dict[str, Any] | None:
                 f"keys are strings; got {odd[0]!r}. E.g. app.sql('SELECT * FROM t WHERE n = "
                 "$n', {'n': 5})"
             )
-        return {k: _plain(x) for k, x in params.items()}
+        return {k: python_value(x) for k, x in params.items()}
     if isinstance(params, Iterable) and not isinstance(params, _NOT_A_LIST_OF_VALUES):
-        return [_plain(x) for x in params]
+        return [python_value(x) for x in params]
     if isinstance(params, (str, bytes, bytearray, memoryview)):
         why = " (one value, not a list of them: write [value])"
     elif isinstance(params, AbstractSet):
@@ -566,13 +567,6 @@ def _sql_params(params: Any) -> list[Any] | dict[str, Any] | None:
         f"{type(params).__name__} {params!r:.60}{why}. E.g. app.sql('SELECT * FROM t "
         "WHERE n = ?', [5])"
     )
-
-
-def _plain(value: Any) -> Any:
-    """A NumPy scalar (``df.n.max()``) as the Python value DuckDB binds; others as they are."""
-    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
-        return value.item()
-    return value
 
 
 _MALFORMED_JSON = re.compile(r'Malformed JSON.*?Input: "(.*?)"', re.S)
