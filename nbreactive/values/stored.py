@@ -150,7 +150,6 @@ def loads_typed(text: str) -> Any:
     more in a row) is read again with Python's json, which keeps the integer exact, so
     that it is refused as too large for an int64 like 2**63 is, never stored rounded.
     """
-    value = loads(text)
     if _LONG_INT.search(text) is None:
-        return value
+        return loads(text)
     return _untag(json.loads(text, parse_constant=_not_json))
