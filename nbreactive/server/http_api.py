@@ -134,13 +134,14 @@ class BaseHandler(tornado.web.RequestHandler):
                       "No auth provider found matching the given token: this nbreactive server has "
                       "no user authentication configured (send no Authorization header)")
             return None
-        if authorization and authorization.startswith("Convex ") and not self.policy.is_admin(authorization):
+        admin = self.policy.is_admin(authorization)
+        if not admin and authorization and authorization.startswith("Convex "):
             self.fail(401, "BadAdminKey",
                       "The provided admin key was invalid for this instance: it is not this server's "
                       "admin key (server.admin_key; a new random one each time the server starts "
                       "unless given with admin_key= or --admin-key)")
             return None
-        return self.policy.is_admin(authorization)
+        return admin
 
     async def run_call(self, kind: str, path: Any, args: Any, *, clean: bool = False) -> None:
         """Run the call and answer; ``clean``: in the ``json`` format (else the encoded one)."""
