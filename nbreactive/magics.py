@@ -32,7 +32,7 @@ def load_ipython_extension(ipython: Any) -> None:
         namespace = ipython.user_ns
         label = line.strip() or "%%live"
         live_cell = LiveCell(lambda: run_code(cell, namespace), label=label)
-        live_cells._adopt(live_cell)
+        live_cells.adopt(live_cell)
         cells = namespace.setdefault("_nbreactive_live_cells", [])
         cells[:] = [c for c in cells if not c.stopped]
         cells.append(live_cell)

@@ -36,7 +36,7 @@ import ipywidgets  # type: ignore[import-untyped]
 from nbreactive.reactive.engine import Reactor, ReadWatcher
 from nbreactive.reactive.tracking import track_reads
 
-__all__ = ["LiveCell", "cell_started", "cell_finished", "live_cell", "run_code"]
+__all__ = ["LiveCell", "adopt", "cell_finished", "cell_started", "live_cell", "run_code"]
 
 #: The id of the notebook cell running now (None between cells, or when the front
 #: end sends none), and the live blocks each cell's last run started.
@@ -64,7 +64,7 @@ def cell_finished(_result: Any = None) -> None:
     _current_cell[0] = None
 
 
-def _adopt(cell: LiveCell) -> None:
+def adopt(cell: LiveCell) -> None:
     """Tie ``cell`` to the notebook cell running now (if its id is known)."""
     cell_id = _current_cell[0]
     if cell_id is not None:
@@ -214,7 +214,7 @@ def live_cell(fn: Callable[[], Any]) -> LiveCell:
             print(app.run_query(total, {}))
     """
     cell = LiveCell(fn, label=getattr(fn, "__name__", "live cell"))
-    _adopt(cell)
+    adopt(cell)
     if _in_ipython():
         from IPython.display import display
 
